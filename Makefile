@@ -1,0 +1,47 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test install install-test migrate seed schema check-contract clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+install: $(STAMP)
+install-test: $(TEST_STAMP)
+
+## Serve the API on http://127.0.0.1:8000/graphql with demo data in var/crm.db
+run: $(STAMP)
+	$(BIN)/crm serve --demo
+
+## The whole suite: SQLite and PostgreSQL (CRM_TEST_BACKENDS=sqlite to skip PostgreSQL locally)
+test: $(TEST_STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+migrate: $(STAMP)
+	$(BIN)/crm migrate
+
+seed: $(STAMP)
+	$(BIN)/crm seed-demo
+
+schema: $(STAMP)
+	$(BIN)/crm schema > schema.graphql
+
+check-contract: $(STAMP)
+	$(BIN)/crm schema > var/served.graphql && $(BIN)/python ../shared/contract/check var/served.graphql
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""Driving adapters: the GraphQL schema, the ASGI app (composition root) and the `crm` command."""

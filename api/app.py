@@ -1,0 +1,125 @@
+"""The composition root: `create_app(settings)` wires the container into a Starlette app."""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from typing import Any, AsyncIterator
+
+from graphql import GraphQLError
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from api.context import Context
+from api.schema import build_schema
+from infrastructure.auth import InvalidToken
+from infrastructure.container import Container, build_container, dispose
+from infrastructure.settings import Settings
+
+log = logging.getLogger("crm.api")
+
+
+def _error_body(message: str, code: str) -> bytes:
+    return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+
+
+class GraphQLApp(GraphQL):
+    """strawberry's ASGI view with our context, and a code on every error."""
+
+    def __init__(self, container: Container, **kwargs: Any) -> None:
+        super().__init__(build_schema(container.core.settings().max_query_depth), multipart_uploads_enabled=True,
+                         **kwargs)
+        self.container = container
+
+    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        services = self.container.services
+        return Context(
+            request=request, response=response, actor=request.scope["state"]["actor"],
+            settings=self.container.core.settings(), clock=self.container.gateways.clock(),
+            uow_factory=services.uow, customers=services.customer_queries(),
+            organisation=services.organisation_queries(), services=services,
+        )
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
+        response = await super().process_result(request, result)
+        for error in response.get("errors") or []:
+            ext = error.setdefault("extensions", {})  # type: ignore[union-attr]
+            if "code" not in ext:
+                ext["code"] = "GRAPHQL_VALIDATION_FAILED" if result.data is None else "INTERNAL_ERROR"
+        return response
+
+
+class Authenticate:
+    """Every GraphQL request needs a valid bearer token of an active staff member: 401 otherwise.
+
+    The GraphiQL page itself (a GET for HTML without a query) is served without one; it holds no data.
+    """
+
+    def __init__(self, app: ASGIApp, container: Container) -> None:
+        self.app = app
+        self.container = container
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if request.method == "GET" and "query" not in request.query_params and \
+                "text/html" in request.headers.get("accept", ""):
+            await self.app(scope, receive, send)
+            return
+        limit = self.container.core.settings().max_upload_bytes
+        if int(request.headers.get("content-length") or 0) > limit:
+            await Response(_error_body("Request too large.", "LIMIT_EXCEEDED"), 413,
+                           media_type="application/json")(scope, receive, send)
+            return
+        try:
+            actor = await self.container.services.authenticator().authenticate(request.headers.get("authorization"))
+        except InvalidToken:
+            await Response(_error_body("Authentication required.", "UNAUTHENTICATED"), 401,
+                           headers={"WWW-Authenticate": 'Bearer realm="crm"'},
+                           media_type="application/json")(scope, receive, send)
+            return
+        scope.setdefault("state", {})["actor"] = actor
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    container = container or build_container(settings)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        try:
+            async with container.core.engine().connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as err:  # noqa: BLE001 - any failure means not ready
+            log.warning("database not reachable: %s", err)
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await dispose(container)
+
+    graphql = Authenticate(GraphQLApp(container), container)
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    return app

@@ -1,0 +1,80 @@
+"""Per-request context: the acting staff member, the services, and DataLoaders built for this
+request only (a module-level loader would cache across users)."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from application.ports import Clock, UnitOfWork
+from application.queries.views import (
+    ContactView,
+    CustomerQueries,
+    CustomerView,
+    DepartmentView,
+    InteractionView,
+    OrganisationQueries,
+    StageChangeView,
+    StaffView,
+)
+from domain.organisation import Staff
+from infrastructure.settings import Settings
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def loader(fetch: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> list[V]:
+        return await fetch(list(keys))
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass
+class Loaders:
+    """`<Thing>By<Key>` loaders; each batch runs on its own connection."""
+
+    customer_by_id: DataLoader[uuid.UUID, CustomerView | None]
+    staff_by_id: DataLoader[uuid.UUID, StaffView | None]
+    department_by_id: DataLoader[uuid.UUID, DepartmentView | None]
+    contacts_by_customer: DataLoader[uuid.UUID, list[ContactView]]
+    tags_by_customer: DataLoader[uuid.UUID, list[str]]
+    stage_history_by_customer: DataLoader[uuid.UUID, list[StageChangeView]]
+    interaction_by_id: DataLoader[uuid.UUID, InteractionView | None]
+    key_users_by_department: DataLoader[uuid.UUID, list[StaffView]]
+
+    @classmethod
+    def build(cls, customers: CustomerQueries, organisation: OrganisationQueries) -> "Loaders":
+        return cls(
+            customer_by_id=loader(customers.by_ids),
+            staff_by_id=loader(organisation.staff_by_ids),
+            department_by_id=loader(organisation.departments_by_ids),
+            contacts_by_customer=loader(customers.contacts),
+            tags_by_customer=loader(customers.tags),
+            stage_history_by_customer=loader(customers.stage_history),
+            interaction_by_id=loader(customers.interactions_by_ids),
+            key_users_by_department=loader(organisation.key_users),
+        )
+
+
+@dataclass
+class Context:
+    request: Any
+    response: Any
+    actor: Staff
+    settings: Settings
+    clock: Clock
+    uow_factory: Callable[[], UnitOfWork]
+    customers: CustomerQueries
+    organisation: OrganisationQueries
+    services: Any
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders.build(self.customers, self.organisation)
+
+    def uow(self) -> UnitOfWork:
+        return self.uow_factory()

@@ -1,0 +1,183 @@
+"""Customer, Contact, StageChange, Interaction and Activity as the API shows them."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
+
+from api.common.errors import read
+from api.common.relay import Connection, Node, page_request, to_global_id
+from api.common.scalars import JSON
+from api.organisation.types import Department, Staff, load_department, load_staff
+from application.queries.views import ActivityView, ContactView, CustomerView, InteractionView, StageChangeView
+from domain.customer import Customer as CustomerAggregate
+from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
+from domain.customer import Interaction as InteractionAggregate
+
+CustomerKindEnum = strawberry.enum(CustomerKind, name="CustomerKind")
+CustomerTierEnum = strawberry.enum(CustomerTier, name="CustomerTier")
+LifecycleStageEnum = strawberry.enum(LifecycleStage, name="LifecycleStage")
+InteractionKindEnum = strawberry.enum(InteractionKind, name="InteractionKind")
+
+
+@strawberry.enum
+class ActivityKind(Enum):
+    INTERACTION = "INTERACTION"
+    STAGE_CHANGE = "STAGE_CHANGE"
+    COMPLAINT = "COMPLAINT"
+    ORDER = "ORDER"
+    WORKFLOW = "WORKFLOW"
+
+
+@strawberry.type
+class Contact:
+    id: strawberry.ID
+    name: str
+    email: str | None
+    phone: str | None
+    title: str | None
+    primary: bool
+
+    @classmethod
+    def from_view(cls, v: ContactView) -> "Contact":
+        return cls(id=to_global_id("Contact", v.id), name=v.name, email=v.email, phone=v.phone, title=v.title,
+                   primary=v.primary)
+
+
+@strawberry.type
+class StageChange:
+    from_: LifecycleStageEnum | None = strawberry.field(name="from")  # type: ignore[valid-type]
+    to: LifecycleStageEnum  # type: ignore[valid-type]
+    at: datetime
+    reason: str | None
+    _by: strawberry.Private[object]
+
+    @strawberry.field
+    async def by(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._by)
+
+
+@strawberry.type
+class Interaction(Node):
+    id: strawberry.ID
+    kind: InteractionKindEnum  # type: ignore[valid-type]
+    occurred_at: datetime
+    summary: str
+    rating: int | None = strawberry.field(description="1..5 for FEEDBACK, else null")
+    _view: strawberry.Private[InteractionView]
+
+    @classmethod
+    def from_view(cls, v: InteractionView) -> "Interaction":
+        return cls(id=to_global_id("Interaction", v.id), kind=InteractionKind(v.kind), occurred_at=v.occurred_at,
+                   summary=v.summary, rating=v.rating, _view=v)
+
+    @classmethod
+    def from_aggregate(cls, i: InteractionAggregate) -> "Interaction":
+        return cls.from_view(InteractionView(i.id, i.customer_id, i.kind.value, i.occurred_at, i.author_id,
+                                             i.department_id, i.summary, i.rating))
+
+    @strawberry.field
+    async def customer(self, info: Info[Context, None]) -> "Customer":
+        view = await info.context.loaders.customer_by_id.load(self._view.customer_id)
+        assert view is not None
+        return Customer.from_view(view)
+
+    @strawberry.field
+    async def author(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.author_id)
+
+    @strawberry.field
+    async def department(self, info: Info[Context, None]) -> Department | None:
+        return await load_department(info, self._view.department_id)
+
+
+@strawberry.type
+class Activity:
+    at: datetime
+    kind: ActivityKind
+    summary: str
+    _view: strawberry.Private[ActivityView]
+
+    @classmethod
+    def from_view(cls, v: ActivityView) -> "Activity":
+        return cls(at=v.at, kind=ActivityKind(v.kind), summary=v.summary, _view=v)
+
+    @strawberry.field
+    async def department(self, info: Info[Context, None]) -> Department | None:
+        return await load_department(info, self._view.department_id)
+
+    @strawberry.field
+    async def actor(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.actor_id)
+
+    @strawberry.field(description="The Interaction, Complaint, Order or WorkflowInstance the entry is about; "
+                                  "null for stage changes")
+    async def subject(self, info: Info[Context, None]) -> Node | None:
+        from api.nodes import resolve_node
+
+        if self._view.subject_type is None or self._view.subject_id is None:
+            return None
+        return await resolve_node(info, self._view.subject_type, self._view.subject_id)
+
+
+@strawberry.type
+class Customer(Node):
+    id: strawberry.ID
+    code: str = strawberry.field(description="Stable business key shared with ERP and finance systems")
+    name: str
+    kind: CustomerKindEnum  # type: ignore[valid-type]
+    tier: CustomerTierEnum  # type: ignore[valid-type]
+    lifecycle_stage: LifecycleStageEnum  # type: ignore[valid-type]
+    attributes: JSON
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    _view: strawberry.Private[CustomerView]
+
+    @classmethod
+    def from_view(cls, v: CustomerView) -> "Customer":
+        return cls(id=to_global_id("Customer", v.id), code=v.code, name=v.name, kind=CustomerKind(v.kind),
+                   tier=CustomerTier(v.tier), lifecycle_stage=LifecycleStage(v.stage), attributes=v.attributes,
+                   created_at=v.created_at, updated_at=v.updated_at, version=v.version, _view=v)
+
+    @classmethod
+    def from_aggregate(cls, c: CustomerAggregate) -> "Customer":
+        return cls.from_view(CustomerView(c.id, c.code, c.name, c.kind.value, c.tier.value, c.stage.value,
+                                          c.owner_id, c.attributes, c.version, c.created_at, c.updated_at))
+
+    @strawberry.field
+    async def stage_history(self, info: Info[Context, None]) -> list[StageChange]:
+        history = await info.context.loaders.stage_history_by_customer.load(self._view.id)
+        return [StageChange(from_=LifecycleStage(h.from_stage) if h.from_stage else None,
+                            to=LifecycleStage(h.to_stage), at=h.at, reason=h.reason, _by=h.by_id)
+                for h in history]
+
+    @strawberry.field
+    async def owner(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.owner_id)
+
+    @strawberry.field
+    async def contacts(self, info: Info[Context, None]) -> list[Contact]:
+        return [Contact.from_view(v) for v in await info.context.loaders.contacts_by_customer.load(self._view.id)]
+
+    @strawberry.field
+    async def tags(self, info: Info[Context, None]) -> list[str]:
+        return await info.context.loaders.tags_by_customer.load(self._view.id)
+
+    @strawberry.field
+    async def interactions(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+                           last: int | None = None, before: str | None = None) -> Connection[Interaction]:
+        page = await read(lambda: info.context.customers.interactions(
+            self._view.id, page_request(first, after, last, before)))
+        return Connection.from_page(page, Interaction.from_view)
+
+    @strawberry.field(description="Everything every department did with this customer, newest first: "
+                                  "interactions, complaint progress, orders, workflow decisions, stage changes")
+    async def activity(self, info: Info[Context, None], first: int | None = None,
+                       after: str | None = None) -> Connection[Activity]:
+        page = await read(lambda: info.context.customers.activity(self._view.id, page_request(first, after)))
+        return Connection.from_page(page, Activity.from_view)

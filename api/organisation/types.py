@@ -1,0 +1,79 @@
+"""Department and Staff as the API shows them."""
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
+
+from api.common.relay import Connection, Node, page_request, to_global_id
+from api.common.errors import read
+from application.queries.views import DepartmentView, StaffView
+from domain.organisation import Role, Staff as StaffAggregate
+
+RoleEnum = strawberry.enum(Role, name="Role", description="MEMBER < KEY_USER < MANAGER < ADMIN")
+
+
+@strawberry.type(name="Department")
+class Department(Node):
+    id: strawberry.ID
+    code: str
+    name: str
+    _view: strawberry.Private[DepartmentView]
+
+    @classmethod
+    def from_view(cls, view: DepartmentView) -> "Department":
+        return cls(id=to_global_id("Department", view.id), code=view.code, name=view.name, _view=view)
+
+    @strawberry.field
+    async def staff(self, info: Info[Context, None], first: int | None = None,
+                    after: str | None = None) -> Connection[Annotated["Staff", strawberry.lazy("api.organisation.types")]]:
+        page = await read(lambda: info.context.organisation.staff(self._view.id, page_request(first, after)))
+        return Connection.from_page(page, Staff.from_view)
+
+    @strawberry.field
+    async def key_users(self, info: Info[Context, None]) -> list["Staff"]:
+        return [Staff.from_view(v) for v in await info.context.loaders.key_users_by_department.load(self._view.id)]
+
+
+@strawberry.type(name="Staff")
+class Staff(Node):
+    id: strawberry.ID
+    name: str
+    email: str
+    role: RoleEnum  # type: ignore[valid-type]
+    active: bool
+    version: int
+    _view: strawberry.Private[StaffView]
+
+    @classmethod
+    def from_view(cls, view: StaffView) -> "Staff":
+        return cls(id=to_global_id("Staff", view.id), name=view.name, email=view.email, role=Role(view.role),
+                   active=view.active, version=view.version, _view=view)
+
+    @classmethod
+    def from_aggregate(cls, staff: StaffAggregate) -> "Staff":
+        return cls.from_view(StaffView(staff.id, staff.name, staff.email, staff.role.value, staff.active,
+                                       staff.department_id, staff.version))
+
+    @strawberry.field
+    async def department(self, info: Info[Context, None]) -> Department:
+        view = await info.context.loaders.department_by_id.load(self._view.department_id)
+        assert view is not None
+        return Department.from_view(view)
+
+
+async def load_staff(info: Info[Context, None], staff_id: object) -> Staff | None:
+    if staff_id is None:
+        return None
+    view = await info.context.loaders.staff_by_id.load(staff_id)
+    return Staff.from_view(view) if view else None
+
+
+async def load_department(info: Info[Context, None], department_id: object) -> Department | None:
+    if department_id is None:
+        return None
+    view = await info.context.loaders.department_by_id.load(department_id)
+    return Department.from_view(view) if view else None

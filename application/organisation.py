@@ -1,0 +1,82 @@
+"""Use cases for departments and staff."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from application.idempotency import replay_or_create
+from application.ports import Clock, UnitOfWork
+from domain.organisation import Role, Staff, normalise_email
+from domain.shared import Duplicate, NotFound
+
+
+@dataclass(frozen=True)
+class CreateStaff:
+    name: str
+    email: str
+    department_id: uuid.UUID
+    role: Role
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateStaff:
+    staff_id: uuid.UUID
+    expected_version: int | None = None
+    name: str | None = None
+    department_id: uuid.UUID | None = None
+    role: Role | None = None
+    active: bool | None = None
+
+
+async def _require_department(uow: UnitOfWork, department_id: uuid.UUID) -> None:
+    if await uow.departments.get(department_id) is None:
+        raise NotFound("No such department.", field=("departmentId",))
+
+
+async def create_staff(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: CreateStaff) -> Staff:
+    """Add a person. Raises NotAuthorized (not an admin), NotFound (department),
+    Duplicate (e-mail taken), InvalidInput."""
+
+    async def create() -> uuid.UUID:
+        await _require_department(uow, cmd.department_id)
+        staff = Staff.hire(by=actor, name=cmd.name, email=cmd.email, department_id=cmd.department_id,
+                           role=cmd.role, at=clock.now())
+        if await uow.staff.get_by_email(staff.email) is not None:
+            raise Duplicate("Someone already has this e-mail address.", field=("email",))
+        await uow.staff.add(staff)
+        return staff.id
+
+    async with uow:
+        if not actor.is_admin:  # checked before the idempotency lookup so a replay leaks nothing
+            Staff.hire(by=actor, name=cmd.name, email=cmd.email, department_id=cmd.department_id,
+                       role=cmd.role, at=clock.now())
+        staff_id, _ = await replay_or_create(uow, scope=f"createStaff:{actor.id}", key=cmd.idempotency_key,
+                                             command=cmd, create=create)
+        await uow.commit()
+        found = await uow.staff.get(staff_id)
+    assert found is not None
+    return found
+
+
+async def update_staff(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: UpdateStaff) -> Staff:
+    """Change a person's name, department, role or activity. Raises NotAuthorized, NotFound,
+    Conflict (stale expectedVersion), InvalidInput."""
+    async with uow:
+        staff = await uow.staff.get(cmd.staff_id)
+        if staff is None:
+            raise NotFound("No such staff member.", field=("id",))
+        staff.check_version(cmd.expected_version)
+        if cmd.department_id is not None:
+            await _require_department(uow, cmd.department_id)
+        staff.update(by=actor, at=clock.now(), name=cmd.name, department_id=cmd.department_id,
+                     role=cmd.role, active=cmd.active)
+        await uow.staff.save(staff)
+        await uow.commit()
+    return staff
+
+
+async def find_active_staff_by_email(uow: UnitOfWork, email: str) -> Staff | None:
+    async with uow:
+        staff = await uow.staff.get_by_email(normalise_email(email))
+    return staff if staff is not None and staff.active else None

@@ -1,0 +1,1 @@
+"""Read models: filtered, keyset-paginated views returned as DTOs. Reads never load aggregates."""

@@ -1,0 +1,302 @@
+"""The Customer aggregate: identity, contacts, life-cycle stage with its history; and interactions."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from domain.organisation import normalise_email
+from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, require_text
+
+MAX_CONTACTS = 50
+MAX_TAGS = 50
+MAX_ATTRIBUTES_BYTES = 16_384
+CODE_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+class CustomerKind(StrEnum):
+    COMPANY = "COMPANY"
+    PERSON = "PERSON"
+
+
+class CustomerTier(StrEnum):
+    STANDARD = "STANDARD"
+    SILVER = "SILVER"
+    GOLD = "GOLD"
+    STRATEGIC = "STRATEGIC"
+
+
+class LifecycleStage(StrEnum):
+    LEAD = "LEAD"
+    PROSPECT = "PROSPECT"
+    ACTIVE = "ACTIVE"
+    LOYAL = "LOYAL"
+    AT_RISK = "AT_RISK"
+    CHURNED = "CHURNED"
+
+
+S = LifecycleStage
+ALLOWED_MOVES: dict[LifecycleStage, frozenset[LifecycleStage]] = {
+    S.LEAD: frozenset({S.PROSPECT, S.AT_RISK}),
+    S.PROSPECT: frozenset({S.ACTIVE, S.AT_RISK}),
+    S.ACTIVE: frozenset({S.LOYAL, S.AT_RISK}),
+    S.LOYAL: frozenset({S.AT_RISK}),
+    S.AT_RISK: frozenset({S.ACTIVE, S.CHURNED}),
+    S.CHURNED: frozenset({S.ACTIVE}),
+}
+
+
+def normalise_code(code: str, field_name: str = "code") -> str:
+    text = (require_text(code, field_name, max_length=40) or "").upper()
+    if not set(text) <= CODE_ALPHABET:
+        raise InvalidInput("A code may hold only letters, digits, '-', '_' and '.'.", field=(field_name,))
+    return text
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    primary: bool = False
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    @classmethod
+    def create(cls, index: int, name: str, email: str | None = None, phone: str | None = None,
+               title: str | None = None, primary: bool | None = None) -> "Contact":
+        where = ("contacts", str(index))
+        try:
+            return cls(
+                name=require_text(name, "name", max_length=200) or "",
+                email=normalise_email(email) if email and email.strip() else None,
+                phone=require_text(phone, "phone", max_length=40, required=False),
+                title=require_text(title, "title", max_length=100, required=False),
+                primary=bool(primary),
+            )
+        except InvalidInput as err:
+            raise InvalidInput(err.message, field=where + (err.field or ())) from None
+
+    def same_as(self, other: "Contact") -> bool:
+        return (self.name, self.email, self.phone, self.title, self.primary) == (
+            other.name, other.email, other.phone, other.title, other.primary)
+
+
+def check_contacts(contacts: list[Contact]) -> list[Contact]:
+    """Rule: AtMostOnePrimaryContact; the first becomes primary when none is marked."""
+    if len(contacts) > MAX_CONTACTS:
+        raise InvalidInput(f"At most {MAX_CONTACTS} contacts.", field=("contacts",))
+    primaries = [i for i, c in enumerate(contacts) if c.primary]
+    if len(primaries) > 1:
+        raise InvalidInput("Only one contact may be primary.", field=("contacts", str(primaries[1]), "primary"))
+    if contacts and not primaries:
+        first = contacts[0]
+        contacts = [Contact(first.name, first.email, first.phone, first.title, True, first.id), *contacts[1:]]
+    return contacts
+
+
+def check_tags(tags: list[str]) -> list[str]:
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"At most {MAX_TAGS} tags.", field=("tags",))
+    clean: list[str] = []
+    for i, tag in enumerate(tags):
+        text = require_text(tag, "tags", max_length=50)
+        if text is None:
+            raise InvalidInput("A tag must not be blank.", field=("tags", str(i)))
+        text = text.lower()
+        if text not in clean:
+            clean.append(text)
+    return clean
+
+
+def check_attributes(attributes: Any) -> dict[str, Any]:
+    if attributes is None:
+        return {}
+    if not isinstance(attributes, dict):
+        raise InvalidInput("attributes must be a JSON object.", field=("attributes",))
+    if len(json.dumps(attributes, default=str)) > MAX_ATTRIBUTES_BYTES:
+        raise InvalidInput(f"attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes.", field=("attributes",))
+    return attributes
+
+
+@dataclass(frozen=True)
+class StageChange:
+    from_stage: LifecycleStage | None
+    to_stage: LifecycleStage
+    at: datetime
+    by: uuid.UUID | None
+    reason: str | None
+
+
+@dataclass(eq=False, kw_only=True)
+class Customer(AggregateRoot):
+    aggregate_type = "customer"
+
+    code: str
+    name: str
+    kind: CustomerKind
+    tier: CustomerTier = CustomerTier.STANDARD
+    stage: LifecycleStage = LifecycleStage.LEAD
+    owner_id: uuid.UUID | None = None
+    contacts: list[Contact] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    stage_history: list[StageChange] = field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def register(
+        cls, *, code: str, name: str, kind: CustomerKind, at: datetime, by: uuid.UUID | None,
+        tier: CustomerTier | None = None, stage: LifecycleStage | None = None,
+        owner_id: uuid.UUID | None = None, contacts: list[Contact] | None = None,
+        tags: list[str] | None = None, attributes: Any = None,
+    ) -> "Customer":
+        stage = LifecycleStage(stage or LifecycleStage.LEAD)
+        customer = cls(
+            id=uuid.uuid4(),
+            code=normalise_code(code),
+            name=require_text(name, "name", max_length=200) or "",
+            kind=CustomerKind(kind),
+            tier=CustomerTier(tier or CustomerTier.STANDARD),
+            stage=stage,
+            owner_id=owner_id,
+            contacts=check_contacts(list(contacts or [])),
+            tags=check_tags(list(tags or [])),
+            attributes=check_attributes(attributes),
+            stage_history=[StageChange(None, stage, at, by, None)],
+            created_at=at,
+            updated_at=at,
+        )
+        customer.record("created", at, customer.snapshot(), by)
+        return customer
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind.value,
+            "tier": self.tier.value,
+            "lifecycleStage": self.stage.value,
+            "ownerId": str(self.owner_id) if self.owner_id else None,
+            "tags": list(self.tags),
+        }
+
+    def update(
+        self, *, at: datetime, by: uuid.UUID | None, name: str | None = None, tier: CustomerTier | None = None,
+        owner_id: uuid.UUID | None = None, clear_owner: bool = False, contacts: list[Contact] | None = None,
+        tags: list[str] | None = None, attributes: Any = None,
+    ) -> bool:
+        """Apply the given changes; returns False (and records nothing) when nothing differs."""
+        changed: list[str] = []
+        if name is not None:
+            new_name = require_text(name, "name", max_length=200) or ""
+            if new_name != self.name:
+                self.name, _ = new_name, changed.append("name")
+        if tier is not None and CustomerTier(tier) is not self.tier:
+            self.tier, _ = CustomerTier(tier), changed.append("tier")
+        if clear_owner and self.owner_id is not None:
+            self.owner_id, _ = None, changed.append("owner")
+        elif owner_id is not None and owner_id != self.owner_id:
+            self.owner_id, _ = owner_id, changed.append("owner")
+        if contacts is not None:
+            new_contacts = check_contacts(contacts)
+            if len(new_contacts) != len(self.contacts) or not all(
+                a.same_as(b) for a, b in zip(new_contacts, self.contacts)
+            ):
+                self.contacts, _ = new_contacts, changed.append("contacts")
+        if tags is not None:
+            new_tags = check_tags(tags)
+            if new_tags != self.tags:
+                self.tags, _ = new_tags, changed.append("tags")
+        if attributes is not None:
+            new_attributes = check_attributes(attributes)
+            if new_attributes != self.attributes:
+                self.attributes, _ = new_attributes, changed.append("attributes")
+        if not changed:
+            return False
+        self.updated_at = at
+        self.record("updated", at, {**self.snapshot(), "changed": changed}, by)
+        return True
+
+    def change_stage(self, to: LifecycleStage, *, at: datetime, by: uuid.UUID | None, reason: str | None = None) -> None:
+        """Move along the life cycle.
+
+        Rules: StagesMoveOnlyAlongTheLifeCycle (LEAD -> PROSPECT -> ACTIVE -> LOYAL, any of
+        those -> AT_RISK -> ACTIVE or CHURNED); AWinBackNeedsAReason (CHURNED -> ACTIVE).
+        """
+        to = LifecycleStage(to)
+        reason = require_text(reason, "reason", max_length=1000, required=False)
+        if to not in ALLOWED_MOVES[self.stage]:
+            raise ForbiddenTransition(
+                f"A customer cannot move from {self.stage.value} to {to.value}.", field=("to",)
+            )
+        if self.stage is LifecycleStage.CHURNED and not reason:
+            raise InvalidInput("Winning back a churned customer needs a reason.", field=("reason",))
+        change = StageChange(self.stage, to, at, by, reason)
+        self.stage_history.append(change)
+        self.stage = to
+        self.updated_at = at
+        self.record("stage_changed", at, {"from": change.from_stage.value if change.from_stage else None,
+                                          "to": to.value, "reason": reason, "code": self.code}, by)
+
+
+class InteractionKind(StrEnum):
+    CALL = "CALL"
+    EMAIL = "EMAIL"
+    MEETING = "MEETING"
+    FEEDBACK = "FEEDBACK"
+    NOTE = "NOTE"
+
+
+@dataclass(eq=False, kw_only=True)
+class Interaction(AggregateRoot):
+    """A touch point with a customer; records which department the author belonged to at the time."""
+
+    aggregate_type = "interaction"
+
+    customer_id: uuid.UUID
+    kind: InteractionKind
+    occurred_at: datetime
+    author_id: uuid.UUID | None
+    department_id: uuid.UUID | None
+    summary: str
+    rating: int | None = None
+    recorded_at: datetime
+
+    @classmethod
+    def log(
+        cls, *, customer_id: uuid.UUID, kind: InteractionKind, summary: str, occurred_at: datetime | None,
+        author_id: uuid.UUID | None, department_id: uuid.UUID | None, rating: int | None, at: datetime,
+    ) -> "Interaction":
+        """Rules: FeedbackCarriesARatingFromOneToFive; OnlyFeedbackIsRated; NoInteractionsInTheFuture."""
+        kind = InteractionKind(kind)
+        if kind is InteractionKind.FEEDBACK:
+            if rating is None or not 1 <= rating <= 5:
+                raise InvalidInput("Feedback needs a rating from 1 to 5.", field=("rating",))
+        elif rating is not None:
+            raise InvalidInput("Only FEEDBACK interactions carry a rating.", field=("rating",))
+        when = occurred_at or at
+        if when.tzinfo is None:
+            raise InvalidInput("occurredAt needs a time-zone offset.", field=("occurredAt",))
+        if (when - at).total_seconds() > 300:
+            raise InvalidInput("occurredAt lies in the future.", field=("occurredAt",))
+        interaction = cls(
+            id=uuid.uuid4(),
+            customer_id=customer_id,
+            kind=kind,
+            occurred_at=when,
+            author_id=author_id,
+            department_id=department_id,
+            summary=require_text(summary, "summary", max_length=5000) or "",
+            rating=rating,
+            recorded_at=at,
+        )
+        interaction.record("logged", at, {
+            "customerId": str(customer_id), "kind": kind.value, "rating": rating, "summary": interaction.summary,
+            "occurredAt": when.isoformat(), "departmentId": str(department_id) if department_id else None,
+        }, author_id)
+        return interaction

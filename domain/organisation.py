@@ -1,0 +1,127 @@
+"""Departments and the staff who work in them, with who may change whom."""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from domain.shared import AggregateRoot, InvalidInput, NotAuthorized, require_text
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Role(StrEnum):
+    MEMBER = "MEMBER"
+    KEY_USER = "KEY_USER"
+    MANAGER = "MANAGER"
+    ADMIN = "ADMIN"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def at_least(self, other: "Role") -> bool:
+        return self.rank >= other.rank
+
+
+@dataclass(frozen=True)
+class Department:
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+def normalise_email(value: str, field_name: str = "email") -> str:
+    email = (require_text(value, field_name, max_length=254) or "").lower()
+    if not EMAIL.match(email):
+        raise InvalidInput(f"{value!r} is not an e-mail address.", field=(field_name,))
+    return email
+
+
+@dataclass(eq=False, kw_only=True)
+class Staff(AggregateRoot):
+    aggregate_type = "staff"
+
+    name: str
+    email: str
+    department_id: uuid.UUID
+    role: Role
+    active: bool = True
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @classmethod
+    def hire(
+        cls, *, by: "Staff", name: str, email: str, department_id: uuid.UUID, role: Role, at: datetime
+    ) -> "Staff":
+        """Rule: OnlyAdminsAddStaff."""
+        if not by.is_admin:
+            raise NotAuthorized("Only administrators add staff.")
+        staff = cls(
+            id=uuid.uuid4(),
+            name=require_text(name, "name", max_length=200) or "",
+            email=normalise_email(email),
+            department_id=department_id,
+            role=Role(role),
+        )
+        staff.record("created", at, staff.snapshot(), by.id)
+        return staff
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "email": self.email,
+            "departmentId": str(self.department_id),
+            "role": self.role.value,
+            "active": self.active,
+        }
+
+    def update(
+        self,
+        *,
+        by: "Staff",
+        at: datetime,
+        name: str | None = None,
+        department_id: uuid.UUID | None = None,
+        role: Role | None = None,
+        active: bool | None = None,
+    ) -> None:
+        """Apply an update if `by` may make it.
+
+        Rules: AdminsManageEveryone; AManagerNamesKeyUsersOfTheirOwnDepartmentOnly
+        (MEMBER <-> KEY_USER, nothing else); NobodyLocksThemselvesOut.
+        """
+        changes: dict[str, object] = {}
+        if name is not None and name.strip() != self.name:
+            changes["name"] = require_text(name, "name", max_length=200)
+        if department_id is not None and department_id != self.department_id:
+            changes["department_id"] = department_id
+        if role is not None and Role(role) is not self.role:
+            changes["role"] = Role(role)
+        if active is not None and active != self.active:
+            changes["active"] = active
+        if not changes:
+            return
+        if not by.is_admin:
+            self._check_manager_may(by, changes)
+        if by.id == self.id and (changes.get("active") is False or "role" in changes):
+            raise InvalidInput("You cannot deactivate yourself or change your own role.", field=("active" if "active" in changes else "role",))
+        for key, value in changes.items():
+            setattr(self, key, value)
+        self.record("updated", at, self.snapshot(), by.id)
+
+    def _check_manager_may(self, by: "Staff", changes: dict[str, object]) -> None:
+        allowed = {Role.MEMBER, Role.KEY_USER}
+        if (
+            by.role is not Role.MANAGER
+            or not by.active
+            or by.department_id != self.department_id
+            or set(changes) != {"role"}
+            or self.role not in allowed
+            or changes["role"] not in allowed
+        ):
+            raise NotAuthorized("Only administrators, or a department's manager naming its key users, may change staff.")

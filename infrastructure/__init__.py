@@ -1,0 +1,1 @@
+"""Driven adapters: database, tokens, clocks, event delivery, the DI container."""

@@ -1,0 +1,69 @@
+"""Bearer tokens (signed JWTs via PyJWT) and resolving them to an active staff member."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.organisation import Staff
+from infrastructure.db import tables as t
+from infrastructure.db.repositories.organisation import staff_from_row
+
+ISSUER = "crm"
+AUDIENCE = "crm-api"
+ALGORITHM = "HS256"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class TokenService:
+    def __init__(self, secret: str, default_ttl_seconds: int) -> None:
+        self._secret = secret
+        self._ttl = default_ttl_seconds
+
+    def issue(self, staff_id: uuid.UUID, ttl: timedelta | None = None, now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        claims = {
+            "sub": str(staff_id),
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + (ttl or timedelta(seconds=self._ttl)),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def subject(self, token: str) -> uuid.UUID:
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+                                options={"require": ["exp", "iat", "sub"]})
+            return uuid.UUID(claims["sub"])
+        except (jwt.PyJWTError, ValueError) as err:
+            raise InvalidToken(str(err)) from None
+
+
+class Authenticator:
+    """Turns an Authorization header into the acting Staff, checking activity on every request
+    so a deactivated person's tokens stop working at once."""
+
+    def __init__(self, tokens: TokenService, engine: AsyncEngine) -> None:
+        self._tokens = tokens
+        self._engine = engine
+
+    async def authenticate(self, authorization: str | None) -> Staff:
+        if not authorization:
+            raise InvalidToken("missing Authorization header")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("expected a Bearer token")
+        staff_id = self._tokens.subject(token.strip())
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(t.staff).where(t.staff.c.id == staff_id))).first()
+        if row is None or not row.active:
+            raise InvalidToken("unknown or deactivated staff member")
+        return staff_from_row(row)

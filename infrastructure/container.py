@@ -1,0 +1,66 @@
+"""Dependency-injector containers, split by concern (core, gateways, services).
+
+Tests override a provider with `container.gateways.clock.override(...)`.
+"""
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from infrastructure.auth import Authenticator, TokenService
+from infrastructure.clock import SystemClock
+from infrastructure.db.engine import create_engine
+from infrastructure.db.queries.customers import SqlCustomerQueries
+from infrastructure.db.queries.organisation import SqlOrganisationQueries
+from infrastructure.db.unit_of_work import SqlUnitOfWork
+from infrastructure.pubsub import InProcessPublisher
+from infrastructure.settings import Settings
+
+
+def _read_engine(settings: Settings, write_engine: AsyncEngine) -> AsyncEngine:
+    """SQLite reads use their own pool (plain BEGIN); PostgreSQL shares one engine."""
+    return create_engine(settings.database_url, for_writes=False) if settings.is_sqlite else write_engine
+
+
+class Core(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    engine = providers.Singleton(create_engine, settings.provided.database_url, for_writes=True)
+    read_engine = providers.Singleton(_read_engine, settings, engine)
+
+
+class Gateways(containers.DeclarativeContainer):
+    clock = providers.Singleton(SystemClock)
+    publisher = providers.Singleton(InProcessPublisher)
+
+
+class Services(containers.DeclarativeContainer):
+    core = providers.DependenciesContainer()
+    gateways = providers.DependenciesContainer()
+
+    uow = providers.Factory(SqlUnitOfWork, core.engine, gateways.publisher)
+    uow_factory = providers.Factory(lambda engine, publisher: lambda: SqlUnitOfWork(engine, publisher),
+                                    core.engine, gateways.publisher)
+    tokens = providers.Singleton(TokenService, core.settings.provided.secret_key,
+                                 core.settings.provided.token_ttl_seconds)
+    authenticator = providers.Singleton(Authenticator, tokens, core.read_engine)
+    customer_queries = providers.Singleton(SqlCustomerQueries, core.read_engine)
+    organisation_queries = providers.Singleton(SqlOrganisationQueries, core.read_engine)
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.Container(Core, settings=settings)
+    gateways = providers.Container(Gateways)
+    services = providers.Container(Services, core=core, gateways=gateways)
+
+
+def build_container(settings: Settings) -> Container:
+    return Container(settings=settings)
+
+
+async def dispose(container: Container) -> None:
+    engine = container.core.engine()
+    read_engine = container.core.read_engine()
+    if read_engine is not engine:
+        await read_engine.dispose()
+    await engine.dispose()

@@ -1,0 +1,127 @@
+"""SQL read models for customers, their contacts, history, interactions and activity."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.queries.pagination import Page, PageRequest
+from application.queries.views import (
+    ActivityView,
+    ContactView,
+    CustomerFilter,
+    CustomerSort,
+    CustomerSortField,
+    CustomerView,
+    InteractionView,
+    StageChangeView,
+)
+from infrastructure.db import tables as t
+from infrastructure.db.queries.keyset import SortKey, paginate
+
+c = t.customers
+CUSTOMER_COLUMNS = [c.c.id, c.c.code, c.c.name, c.c.kind, c.c.tier, c.c.stage, c.c.owner_id, c.c.attributes,
+                    c.c.version, c.c.created_at, c.c.updated_at]
+SORTS = {
+    CustomerSortField.NAME: SortKey(c.c.name, str),
+    CustomerSortField.CREATED_AT: SortKey(c.c.created_at, datetime),
+    CustomerSortField.UPDATED_AT: SortKey(c.c.updated_at, datetime),
+}
+
+
+def customer_view(r: Any) -> CustomerView:
+    return CustomerView(r.id, r.code, r.name, r.kind, r.tier, r.stage, r.owner_id, r.attributes or {}, r.version,
+                        r.created_at, r.updated_at)
+
+
+def interaction_view(r: Any) -> InteractionView:
+    return InteractionView(r.id, r.customer_id, r.kind, r.occurred_at, r.author_id, r.department_id, r.summary,
+                           r.rating)
+
+
+def in_order(ids: list[uuid.UUID], found: dict[uuid.UUID, Any]) -> list[Any]:
+    return [found.get(i) for i in ids]
+
+
+class SqlCustomerQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def _all(self, stmt: Any) -> list[Any]:
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(stmt)).all())
+
+    async def list(self, filter: CustomerFilter, sort: CustomerSort, page: PageRequest) -> Page[CustomerView]:
+        query = select(*CUSTOMER_COLUMNS)
+        if filter.search:
+            term = filter.search.strip()
+            cc = t.customer_contacts
+            query = query.where(or_(
+                c.c.name.icontains(term, autoescape=True),
+                c.c.code.icontains(term, autoescape=True),
+                exists().where(cc.c.customer_id == c.c.id, cc.c.email.icontains(term, autoescape=True)),
+            ))
+        if filter.stages:
+            query = query.where(c.c.stage.in_(filter.stages))
+        if filter.tiers:
+            query = query.where(c.c.tier.in_(filter.tiers))
+        if filter.owner_id:
+            query = query.where(c.c.owner_id == filter.owner_id)
+        if filter.tag:
+            tg = t.customer_tags
+            query = query.where(exists().where(tg.c.customer_id == c.c.id, tg.c.tag == filter.tag.strip().lower()))
+        keys = [SORTS[sort.field], SortKey(c.c.id, uuid.UUID)]
+        return await paginate(self._engine, query, keys, descending=sort.descending, page=page, to_item=customer_view)
+
+    async def by_ids(self, ids: list[uuid.UUID]) -> list[CustomerView | None]:
+        rows = await self._all(select(*CUSTOMER_COLUMNS).where(c.c.id.in_(ids)))
+        return in_order(ids, {r.id: customer_view(r) for r in rows})
+
+    async def by_code(self, code: str) -> CustomerView | None:
+        rows = await self._all(select(*CUSTOMER_COLUMNS).where(c.c.code == code.strip().upper()))
+        return customer_view(rows[0]) if rows else None
+
+    async def contacts(self, customer_ids: list[uuid.UUID]) -> list[list[ContactView]]:
+        cc = t.customer_contacts
+        found: dict[uuid.UUID, list[ContactView]] = defaultdict(list)
+        for r in await self._all(select(cc).where(cc.c.customer_id.in_(customer_ids)).order_by(cc.c.customer_id, cc.c.position)):
+            found[r.customer_id].append(ContactView(r.id, r.name, r.email, r.phone, r.title, r.is_primary))
+        return [found.get(i, []) for i in customer_ids]
+
+    async def tags(self, customer_ids: list[uuid.UUID]) -> list[list[str]]:
+        tg = t.customer_tags
+        found: dict[uuid.UUID, list[str]] = defaultdict(list)
+        for r in await self._all(select(tg).where(tg.c.customer_id.in_(customer_ids)).order_by(tg.c.tag)):
+            found[r.customer_id].append(r.tag)
+        return [found.get(i, []) for i in customer_ids]
+
+    async def stage_history(self, customer_ids: list[uuid.UUID]) -> list[list[StageChangeView]]:
+        sc = t.customer_stage_changes
+        found: dict[uuid.UUID, list[StageChangeView]] = defaultdict(list)
+        for r in await self._all(select(sc).where(sc.c.customer_id.in_(customer_ids)).order_by(sc.c.at, sc.c.id)):
+            found[r.customer_id].append(StageChangeView(r.from_stage, r.to_stage, r.at, r.by_id, r.reason))
+        return [found.get(i, []) for i in customer_ids]
+
+    async def interactions(self, customer_id: uuid.UUID, page: PageRequest) -> Page[InteractionView]:
+        i = t.interactions
+        query = select(i).where(i.c.customer_id == customer_id)
+        keys = [SortKey(i.c.occurred_at, datetime), SortKey(i.c.id, uuid.UUID)]
+        return await paginate(self._engine, query, keys, descending=True, page=page, to_item=interaction_view)
+
+    async def interactions_by_ids(self, ids: list[uuid.UUID]) -> list[InteractionView | None]:
+        i = t.interactions
+        rows = await self._all(select(i).where(i.c.id.in_(ids)))
+        return in_order(ids, {r.id: interaction_view(r) for r in rows})
+
+    async def activity(self, customer_id: uuid.UUID, page: PageRequest) -> Page[ActivityView]:
+        a = t.customer_activity
+        query = select(a).where(a.c.customer_id == customer_id)
+        keys = [SortKey(a.c.at, datetime), SortKey(a.c.id, uuid.UUID)]
+        return await paginate(
+            self._engine, query, keys, descending=True, page=page,
+            to_item=lambda r: ActivityView(r.at, r.kind, r.department_id, r.actor_id, r.summary, r.subject_type,
+                                           r.subject_id))

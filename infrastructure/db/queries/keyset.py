@@ -1,0 +1,101 @@
+"""Keyset pagination in both directions over any SELECT, with opaque cursors.
+
+The sort is a tuple of columns ending in a unique one, compared as a row value
+(`(a, id) > (:a, :id)`), which both SQLite and PostgreSQL index-scan.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, TypeVar
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.queries.pagination import Page, PageRequest
+from domain.shared import InvalidInput
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: Any
+    kind: type  # str, int, datetime or uuid.UUID: how a cursor value is decoded
+
+
+def encode_cursor(values: tuple[Any, ...]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
+                      for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> tuple[Any, ...]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(keys):
+            raise ValueError
+        values = []
+        for value, key in zip(raw, keys):
+            if key.kind is datetime:
+                values.append(datetime.fromisoformat(value))
+            elif key.kind is uuid.UUID:
+                values.append(uuid.UUID(value))
+            elif key.kind is int:
+                values.append(int(value))
+            else:
+                if not isinstance(value, str):
+                    raise ValueError
+                values.append(value)
+        return tuple(values)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput(f"{field} is not a cursor this list handed out.", field=(field,)) from None
+
+
+async def paginate(
+    engine: AsyncEngine,
+    query: Select[Any],
+    keys: list[SortKey],
+    *,
+    descending: bool,
+    page: PageRequest,
+    to_item: Callable[[Any], T],
+) -> Page[T]:
+    columns = [k.column for k in keys]
+    backward = page.backward
+    walk_descending = descending != backward
+    cursor = page.before if backward else page.after
+    stmt = query
+    if cursor is not None:
+        values = decode_cursor(cursor, keys, "before" if backward else "after")
+        row_key, bound = tuple_(*columns), tuple_(*values)
+        stmt = stmt.where(row_key < bound if walk_descending else row_key > bound)
+    stmt = stmt.order_by(*[c.desc() if walk_descending else c.asc() for c in columns]).limit(page.size + 1)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(stmt)).all()
+    more = len(rows) > page.size
+    rows = rows[: page.size]
+    if backward:
+        rows.reverse()
+    items = [to_item(r) for r in rows]
+    cursors = [encode_cursor(tuple(getattr(r, _label(k)) for k in keys)) for r in rows]
+
+    async def count() -> int:
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one())
+
+    return Page(
+        items=items,
+        cursors=cursors,
+        has_next=more if not backward else cursor is not None,
+        has_previous=more if backward else cursor is not None,
+        count=count,
+    )
+
+
+def _label(key: SortKey) -> str:
+    return key.column.key

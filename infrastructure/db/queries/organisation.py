@@ -1,0 +1,59 @@
+"""SQL read models for departments and staff."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.queries.pagination import Page, PageRequest
+from application.queries.views import DepartmentView, StaffView
+from infrastructure.db import tables as t
+from infrastructure.db.queries.customers import in_order
+from infrastructure.db.queries.keyset import SortKey, paginate
+
+s = t.staff
+STAFF_COLUMNS = [s.c.id, s.c.name, s.c.email, s.c.role, s.c.active, s.c.department_id, s.c.version]
+
+
+def staff_view(r: Any) -> StaffView:
+    return StaffView(r.id, r.name, r.email, r.role, r.active, r.department_id, r.version)
+
+
+class SqlOrganisationQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def _all(self, stmt: Any) -> list[Any]:
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(stmt)).all())
+
+    async def departments(self) -> list[DepartmentView]:
+        d = t.departments
+        return [DepartmentView(r.id, r.code, r.name) for r in await self._all(select(d).order_by(d.c.code))]
+
+    async def departments_by_ids(self, ids: list[uuid.UUID]) -> list[DepartmentView | None]:
+        d = t.departments
+        rows = await self._all(select(d).where(d.c.id.in_(ids)))
+        return in_order(ids, {r.id: DepartmentView(r.id, r.code, r.name) for r in rows})
+
+    async def staff_by_ids(self, ids: list[uuid.UUID]) -> list[StaffView | None]:
+        rows = await self._all(select(*STAFF_COLUMNS).where(s.c.id.in_(ids)))
+        return in_order(ids, {r.id: staff_view(r) for r in rows})
+
+    async def staff(self, department_id: uuid.UUID | None, page: PageRequest) -> Page[StaffView]:
+        query = select(*STAFF_COLUMNS)
+        if department_id is not None:
+            query = query.where(s.c.department_id == department_id)
+        keys = [SortKey(s.c.email, str), SortKey(s.c.id, uuid.UUID)]
+        return await paginate(self._engine, query, keys, descending=False, page=page, to_item=staff_view)
+
+    async def key_users(self, department_ids: list[uuid.UUID]) -> list[list[StaffView]]:
+        rows = await self._all(select(*STAFF_COLUMNS).where(
+            s.c.department_id.in_(department_ids), s.c.role == "KEY_USER", s.c.active.is_(True)).order_by(s.c.name))
+        found: dict[uuid.UUID, list[StaffView]] = defaultdict(list)
+        for r in rows:
+            found[r.department_id].append(staff_view(r))
+        return [found.get(i, []) for i in department_ids]

@@ -1,0 +1,92 @@
+"""Departments and staff."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.organisation import Department, Role, Staff
+from domain.shared import AggregateRoot, Conflict
+from infrastructure.db import tables as t
+
+
+class Tracker(Protocol):
+    def track(self, aggregate: AggregateRoot) -> None: ...
+
+
+def staff_from_row(row: Any) -> Staff:
+    return Staff(id=row.id, name=row.name, email=row.email, department_id=row.department_id,
+                 role=Role(row.role), active=row.active, version=row.version)
+
+
+def department_from_row(row: Any) -> Department:
+    return Department(id=row.id, code=row.code, name=row.name)
+
+
+async def save_versioned(conn: AsyncConnection, table: Any, aggregate: AggregateRoot, values: dict[str, Any]) -> None:
+    """UPDATE guarded by the version read; bumps the version or raises Conflict."""
+    result = await conn.execute(
+        update(table)
+        .where(table.c.id == aggregate.id, table.c.version == aggregate.version)
+        .values(**values, version=aggregate.version + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"{aggregate.aggregate_type} was changed by someone else; reload and retry.",
+                       field=("expectedVersion",))
+    aggregate.version += 1
+
+
+class SqlStaffRepository:
+    def __init__(self, conn: AsyncConnection, tracker: Tracker) -> None:
+        self._conn = conn
+        self._tracker = tracker
+
+    async def _one(self, *where: Any) -> Staff | None:
+        row = (await self._conn.execute(select(t.staff).where(*where))).first()
+        if row is None:
+            return None
+        staff = staff_from_row(row)
+        self._tracker.track(staff)
+        return staff
+
+    async def get(self, staff_id: uuid.UUID) -> Staff | None:
+        return await self._one(t.staff.c.id == staff_id)
+
+    async def get_by_email(self, email: str) -> Staff | None:
+        return await self._one(t.staff.c.email == email.lower())
+
+    async def get_many_by_email(self, emails: list[str]) -> dict[str, Staff]:
+        if not emails:
+            return {}
+        rows = await self._conn.execute(select(t.staff).where(t.staff.c.email.in_([e.lower() for e in emails])))
+        return {row.email: staff_from_row(row) for row in rows}
+
+    async def add(self, staff: Staff) -> None:
+        now = datetime.now(UTC)
+        staff.version = 1
+        await self._conn.execute(insert(t.staff).values(
+            id=staff.id, name=staff.name, email=staff.email, department_id=staff.department_id,
+            role=staff.role.value, active=staff.active, version=1, created_at=now, updated_at=now))
+        self._tracker.track(staff)
+
+    async def save(self, staff: Staff) -> None:
+        await save_versioned(self._conn, t.staff, staff, {
+            "name": staff.name, "email": staff.email, "department_id": staff.department_id,
+            "role": staff.role.value, "active": staff.active, "updated_at": datetime.now(UTC)})
+        self._tracker.track(staff)
+
+
+class SqlDepartmentRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, department_id: uuid.UUID) -> Department | None:
+        row = (await self._conn.execute(select(t.departments).where(t.departments.c.id == department_id))).first()
+        return department_from_row(row) if row else None
+
+    async def get_by_code(self, code: str) -> Department | None:
+        row = (await self._conn.execute(select(t.departments).where(t.departments.c.code == code.upper()))).first()
+        return department_from_row(row) if row else None

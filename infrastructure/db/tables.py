@@ -1,0 +1,172 @@
+"""The relational schema (SQLAlchemy Core). Alembic migrations must agree with it (`alembic check`)."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+from infrastructure.db.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("department_id", Uuid, ForeignKey("departments.id"), nullable=False, index=True),
+    Column("role", String(20), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("tier", String(20), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("owner_id", Uuid, ForeignKey("staff.id"), nullable=True),
+    Column("attributes", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_customers_name_id", "name", "id"),
+    Index("ix_customers_created_at_id", "created_at", "id"),
+    Index("ix_customers_updated_at_id", "updated_at", "id"),
+    Index("ix_customers_owner_id", "owner_id"),
+    Index("ix_customers_stage", "stage"),
+)
+
+customer_contacts = Table(
+    "customer_contacts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("position", SmallInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("phone", String(40), nullable=True),
+    Column("title", String(100), nullable=True),
+    Column("is_primary", Boolean, nullable=False),
+    Index("ix_customer_contacts_customer_id_position", "customer_id", "position"),
+    Index("ix_customer_contacts_email", "email"),
+)
+
+customer_tags = Table(
+    "customer_tags",
+    metadata,
+    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(50), primary_key=True),
+    Index("ix_customer_tags_tag", "tag"),
+)
+
+customer_stage_changes = Table(
+    "customer_stage_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("from_stage", String(20), nullable=True),
+    Column("to_stage", String(20), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by_id", Uuid, ForeignKey("staff.id"), nullable=True),
+    Column("reason", Text, nullable=True),
+    Index("ix_customer_stage_changes_customer_id_at", "customer_id", "at"),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("author_id", Uuid, ForeignKey("staff.id"), nullable=True),
+    Column("department_id", Uuid, ForeignKey("departments.id"), nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("rating", SmallInteger, nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+    Index("ix_interactions_customer_id_occurred_at_id", "customer_id", "occurred_at", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(100), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("result_id", Uuid, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", Uuid, nullable=False, unique=True),
+    Column("type", String(100), nullable=False),
+    Column("aggregate_type", String(50), nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("actor_id", Uuid, nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Index("ix_outbox_aggregate_id_position", "aggregate_id", "position"),
+)
+
+customer_activity = Table(
+    "customer_activity",
+    metadata,
+    Column("id", Uuid, primary_key=True),  # the event id: a replayed event cannot add a second row
+    Column("customer_id", Uuid, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("actor_id", Uuid, ForeignKey("staff.id"), nullable=True),
+    Column("department_id", Uuid, ForeignKey("departments.id"), nullable=True),
+    Column("summary", Text, nullable=False),
+    Column("subject_type", String(30), nullable=True),
+    Column("subject_id", Uuid, nullable=True),
+    Index("ix_customer_activity_customer_id_at_id", "customer_id", "at", "id"),
+)

@@ -1,0 +1,58 @@
+"""Authentication: a valid bearer token of an active staff member, or 401 with nothing leaked."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.conftest import Api, unique
+
+ME = "{ me { email role department { code } } }"
+
+
+async def test_requests_without_a_token_get_401_and_no_data(api: Api) -> None:
+    response = await api.post(ME, as_=None)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json() == {"data": None, "errors": [
+        {"message": "Authentication required.", "extensions": {"code": "UNAUTHENTICATED"}}]}
+
+
+async def test_garbage_expired_and_foreign_tokens_get_401(api: Api) -> None:
+    tokens = api.container.services.tokens()
+    admin = await api.token_for("admin@example.com")
+    me_id = (await api("{ me { id } }"))["me"]["id"]
+    assert me_id
+    expired = tokens.issue(__import__("uuid").uuid4(), timedelta(seconds=1), now=datetime.now(UTC) - timedelta(hours=1))
+    for bad in ("nonsense", admin[:-4] + "AAAA", expired):
+        response = await api.post(ME, token=bad)
+        assert response.status_code == 401, bad
+
+
+async def test_introspection_needs_a_token_too(api: Api) -> None:
+    response = await api.post("{ __schema { types { name } } }", as_=None)
+    assert response.status_code == 401
+
+
+async def test_health_endpoints_need_no_token(api: Api) -> None:
+    assert (await api.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["database"] == "up"
+
+
+async def test_me_is_the_token_holder(api: Api) -> None:
+    data = await api(ME, as_="finance.key@example.com")
+    assert data["me"] == {"email": "finance.key@example.com", "role": "KEY_USER", "department": {"code": "FINANCE"}}
+
+
+async def test_a_deactivated_persons_token_stops_working_at_once(api: Api) -> None:
+    email = f"{unique('leaver')}@example.com"
+    departments = (await api("{ departments { id code } }"))["departments"]
+    sales = next(d["id"] for d in departments if d["code"] == "SALES")
+    created = await api("""mutation($input: CreateStaffInput!) { createStaff(input: $input) {
+        staff { id version } userErrors { code } } }""",
+                        {"input": {"name": "Leaver", "email": email, "departmentId": sales, "role": "MEMBER"}})
+    staff = created["createStaff"]["staff"]
+    assert (await api(ME, as_=email))["me"]["email"] == email
+    await api("""mutation($input: UpdateStaffInput!) { updateStaff(input: $input) { staff { active } } }""",
+              {"input": {"id": staff["id"], "active": False}})
+    response = await api.post(ME, as_=email)
+    assert response.status_code == 401
