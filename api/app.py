@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+from cross_web import HTTPException as CrossWebHTTPException
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -37,6 +38,17 @@ class GraphQLApp(GraphQL):
         super().__init__(build_schema(container.core.settings().max_query_depth), multipart_uploads_enabled=True,
                          **kwargs)
         self.container = container
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As strawberry's, but a malformed HTTP request gets a JSON error with a code, not plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except CrossWebHTTPException as err:
+            response = Response(_error_body(err.reason, "BAD_REQUEST"), err.status_code, media_type="application/json")
+        await response(scope, receive, send)
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         services = self.container.services

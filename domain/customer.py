@@ -103,10 +103,9 @@ def check_tags(tags: list[str]) -> list[str]:
         raise InvalidInput(f"At most {MAX_TAGS} tags.", field=("tags",))
     clean: list[str] = []
     for i, tag in enumerate(tags):
-        text = require_text(tag, "tags", max_length=50)
-        if text is None:
-            raise InvalidInput("A tag must not be blank.", field=("tags", str(i)))
-        text = text.lower()
+        text = (tag or "").strip().lower()
+        if not text or len(text) > 50:
+            raise InvalidInput("A tag must be 1 to 50 characters.", field=("tags", str(i)))
         if text not in clean:
             clean.append(text)
     return clean
