@@ -53,7 +53,9 @@ class GraphQLApp(GraphQL):
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         services = self.container.services
         return Context(
-            request=request, response=response, actor=request.scope["state"]["actor"],
+            request=request, response=response,
+            # absent only when rendering the GraphiQL page, which resolves nothing
+            actor=request.scope.get("state", {}).get("actor"),
             settings=self.container.core.settings(), clock=self.container.gateways.clock(),
             uow_factory=services.uow, customers=services.customer_queries(),
             organisation=services.organisation_queries(), services=services,

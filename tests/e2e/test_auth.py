@@ -56,3 +56,9 @@ async def test_a_deactivated_persons_token_stops_working_at_once(api: Api) -> No
               {"input": {"id": staff["id"], "active": False}})
     response = await api.post(ME, as_=email)
     assert response.status_code == 401
+
+
+async def test_the_graphiql_page_is_served_without_a_token_and_holds_no_data(api: Api) -> None:
+    response = await api.client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200 and "graphiql" in response.text.lower()
+    assert "example.com" not in response.text
