@@ -42,7 +42,7 @@ class SqlCustomerRepository:
     def __init__(self, conn: AsyncConnection, tracker: Tracker) -> None:
         self._conn = conn
         self._tracker = tracker
-        self._loaded: dict[uuid.UUID, tuple[int, int, list[str]]] = {}
+        self._loaded: dict[uuid.UUID, tuple[int, list[Contact], list[str]]] = {}
 
     async def _load(self, *where: Any) -> list[Customer]:
         rows = (await self._conn.execute(select(t.customers).where(*where))).all()
@@ -74,7 +74,7 @@ class SqlCustomerRepository:
                 contacts=contacts[r.id], tags=tags[r.id], attributes=r.attributes or {},
                 stage_history=history[r.id], created_at=r.created_at, updated_at=r.updated_at,
             )
-            self._loaded[customer.id] = (len(customer.stage_history), len(customer.contacts), list(customer.tags))
+            self._loaded[customer.id] = (len(customer.stage_history), list(customer.contacts), list(customer.tags))
             self._tracker.track(customer)
             found.append(customer)
         return found
@@ -115,17 +115,19 @@ class SqlCustomerRepository:
         if stages:
             await self._conn.execute(insert(t.customer_stage_changes), stages)
         for customer in batch:
-            self._loaded[customer.id] = (len(customer.stage_history), len(customer.contacts), list(customer.tags))
+            self._loaded[customer.id] = (len(customer.stage_history), list(customer.contacts), list(customer.tags))
             self._tracker.track(customer)
 
     async def save(self, customer: Customer) -> None:
-        history_len, _, old_tags = self._loaded.get(customer.id, (0, 0, []))
+        history_len, old_contacts, old_tags = self._loaded.get(customer.id, (0, [], []))
         await save_versioned(self._conn, t.customers, customer, {
             "name": customer.name, "tier": customer.tier.value, "stage": customer.stage.value,
             "owner_id": customer.owner_id, "attributes": customer.attributes, "updated_at": customer.updated_at})
-        await self._conn.execute(delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer.id))
-        if customer.contacts:
-            await self._conn.execute(insert(t.customer_contacts), _contact_rows(customer))
+        if customer.contacts != old_contacts:
+            await self._conn.execute(
+                delete(t.customer_contacts).where(t.customer_contacts.c.customer_id == customer.id))
+            if customer.contacts:
+                await self._conn.execute(insert(t.customer_contacts), _contact_rows(customer))
         if customer.tags != old_tags:
             await self._conn.execute(delete(t.customer_tags).where(t.customer_tags.c.customer_id == customer.id))
             if customer.tags:
@@ -134,7 +136,7 @@ class SqlCustomerRepository:
         new_changes = customer.stage_history[history_len:]
         if new_changes:
             await self._conn.execute(insert(t.customer_stage_changes), _stage_rows(customer, new_changes))
-        self._loaded[customer.id] = (len(customer.stage_history), len(customer.contacts), list(customer.tags))
+        self._loaded[customer.id] = (len(customer.stage_history), list(customer.contacts), list(customer.tags))
         self._tracker.track(customer)
 
 
