@@ -66,13 +66,15 @@ async def update_staff(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: UpdateS
         staff = await uow.staff.get(cmd.staff_id)
         if staff is None:
             raise NotFound("No such staff member.", field=("id",))
+        # authority first: a refusal must not reveal versions or which departments exist
+        changed = staff.update(by=actor, at=clock.now(), name=cmd.name, department_id=cmd.department_id,
+                               role=cmd.role, active=cmd.active)
         staff.check_version(cmd.expected_version)
         if cmd.department_id is not None:
             await _require_department(uow, cmd.department_id)
-        staff.update(by=actor, at=clock.now(), name=cmd.name, department_id=cmd.department_id,
-                     role=cmd.role, active=cmd.active)
-        await uow.staff.save(staff)
-        await uow.commit()
+        if changed:
+            await uow.staff.save(staff)
+            await uow.commit()
     return staff
 
 

@@ -108,7 +108,7 @@ def check_tags(tags: list[str]) -> list[str]:
             raise InvalidInput("A tag must be 1 to 50 characters.", field=("tags", str(i)))
         if text not in clean:
             clean.append(text)
-    return clean
+    return sorted(clean)
 
 
 def check_attributes(attributes: Any) -> dict[str, Any]:
@@ -189,36 +189,38 @@ class Customer(AggregateRoot):
         owner_id: uuid.UUID | None = None, clear_owner: bool = False, contacts: list[Contact] | None = None,
         tags: list[str] | None = None, attributes: Any = None,
     ) -> bool:
-        """Apply the given changes; returns False (and records nothing) when nothing differs."""
-        changed: list[str] = []
+        """Apply the given changes; returns False (and records nothing) when nothing differs.
+
+        Everything is validated before anything is assigned, so a refused update leaves the
+        customer exactly as it was.
+        """
+        wanted: dict[str, Any] = {}
         if name is not None:
-            new_name = require_text(name, "name", max_length=200) or ""
-            if new_name != self.name:
-                self.name, _ = new_name, changed.append("name")
-        if tier is not None and CustomerTier(tier) is not self.tier:
-            self.tier, _ = CustomerTier(tier), changed.append("tier")
-        if clear_owner and self.owner_id is not None:
-            self.owner_id, _ = None, changed.append("owner")
-        elif owner_id is not None and owner_id != self.owner_id:
-            self.owner_id, _ = owner_id, changed.append("owner")
+            wanted["name"] = require_text(name, "name", max_length=200) or ""
+        if tier is not None:
+            wanted["tier"] = CustomerTier(tier)
+        if clear_owner:
+            wanted["owner_id"] = None
+        elif owner_id is not None:
+            wanted["owner_id"] = owner_id
         if contacts is not None:
             new_contacts = check_contacts(contacts)
-            if len(new_contacts) != len(self.contacts) or not all(
-                a.same_as(b) for a, b in zip(new_contacts, self.contacts)
-            ):
-                self.contacts, _ = new_contacts, changed.append("contacts")
+            same = len(new_contacts) == len(self.contacts) and all(
+                a.same_as(b) for a, b in zip(new_contacts, self.contacts))
+            if not same:
+                wanted["contacts"] = new_contacts
         if tags is not None:
-            new_tags = check_tags(tags)
-            if new_tags != self.tags:
-                self.tags, _ = new_tags, changed.append("tags")
+            wanted["tags"] = check_tags(tags)
         if attributes is not None:
-            new_attributes = check_attributes(attributes)
-            if new_attributes != self.attributes:
-                self.attributes, _ = new_attributes, changed.append("attributes")
+            wanted["attributes"] = check_attributes(attributes)
+        changed = [key for key, value in wanted.items() if getattr(self, key) != value]
         if not changed:
             return False
+        for key in changed:
+            setattr(self, key, wanted[key])
         self.updated_at = at
-        self.record("updated", at, {**self.snapshot(), "changed": changed}, by)
+        names = {"owner_id": "owner"}
+        self.record("updated", at, {**self.snapshot(), "changed": [names.get(k, k) for k in changed]}, by)
         return True
 
     def change_stage(self, to: LifecycleStage, *, at: datetime, by: uuid.UUID | None, reason: str | None = None) -> None:

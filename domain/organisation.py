@@ -89,9 +89,10 @@ class Staff(AggregateRoot):
         department_id: uuid.UUID | None = None,
         role: Role | None = None,
         active: bool | None = None,
-    ) -> None:
-        """Apply an update if `by` may make it.
+    ) -> bool:
+        """Apply an update if `by` may make it; False (nothing recorded) when nothing differs.
 
+        Authority is checked before anything else, so a refusal tells nothing about the target.
         Rules: AdminsManageEveryone; AManagerNamesKeyUsersOfTheirOwnDepartmentOnly
         (MEMBER <-> KEY_USER, nothing else); NobodyLocksThemselvesOut.
         """
@@ -104,15 +105,16 @@ class Staff(AggregateRoot):
             changes["role"] = Role(role)
         if active is not None and active != self.active:
             changes["active"] = active
-        if not changes:
-            return
         if not by.is_admin:
             self._check_manager_may(by, changes)
+        if not changes:
+            return False
         if by.id == self.id and (changes.get("active") is False or "role" in changes):
             raise InvalidInput("You cannot deactivate yourself or change your own role.", field=("active" if "active" in changes else "role",))
         for key, value in changes.items():
             setattr(self, key, value)
         self.record("updated", at, self.snapshot(), by.id)
+        return True
 
     def _check_manager_may(self, by: "Staff", changes: dict[str, object]) -> None:
         allowed = {Role.MEMBER, Role.KEY_USER}
@@ -120,8 +122,8 @@ class Staff(AggregateRoot):
             by.role is not Role.MANAGER
             or not by.active
             or by.department_id != self.department_id
-            or set(changes) != {"role"}
+            or not set(changes) <= {"role"}
             or self.role not in allowed
-            or changes["role"] not in allowed
+            or changes.get("role", self.role) not in allowed
         ):
             raise NotAuthorized("Only administrators, or a department's manager naming its key users, may change staff.")

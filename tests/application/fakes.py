@@ -1,0 +1,369 @@
+"""In-memory fakes of the ports in application/ports.py, for driving use cases without I/O.
+
+`InMemoryStore` is the "database": committed state shared by every `FakeUnitOfWork` made from
+it (`store.uow()`, or call the store itself: it is a `UnitOfWorkFactory`).
+
+`FakeUnitOfWork` behaves like the SQL one where the use cases can tell:
+
+- it must be used inside `async with`; repositories refuse to work outside it;
+- reads hand out *copies* of stored aggregates, so mutating one changes nothing until it is
+  saved and the unit of work commits;
+- writes (`add`, `save`, `remember`, `next_value`) are staged; `commit()` applies them to the
+  store; leaving `async with` without committing throws them away (rollback unless commit);
+- `add` sets version 1; `save` checks the aggregate's version against the stored one, raises
+  `domain.shared.Conflict` when it moved on, and bumps it; commit re-checks (another unit of
+  work may have committed in between) and then applies everything or nothing;
+- unique business keys are enforced like database constraints (customer code, staff e-mail,
+  idempotency (scope, key)): a clash raises `Conflict`;
+- on commit, events of every aggregate the unit of work touched (read, added or saved) are
+  collected, appended to `committed_events` (on the unit of work and on the store) and handed
+  to the publisher, if any.
+
+Sequences are transactional here (like the SQLite adapter); the port allows gaps, so tests
+must not rely on a failed use case consuming or not consuming a number.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any, Callable, Self
+
+from domain.customer import Customer, Interaction
+from domain.organisation import Department, Role, Staff
+from domain.shared import AggregateRoot, Conflict, DomainEvent
+
+# --------------------------------------------------------------------------- clock
+
+
+class FakeClock:
+    """A clock that stands still until told otherwise."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        self._now += delta if delta is not None else timedelta(**kwargs)
+        return self._now
+
+
+class RecordingPublisher:
+    """EventPublisher fake: remembers what it was asked to publish."""
+
+    def __init__(self) -> None:
+        self.published: list[list[DomainEvent]] = []
+
+    async def publish(self, events: list[DomainEvent]) -> None:
+        self.published.append(list(events))
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def _detached(aggregate: Any) -> Any:
+    """A deep copy without pending events: what the 'database' holds."""
+    clone = copy.deepcopy(aggregate)
+    if isinstance(clone, AggregateRoot):
+        clone.pending_events = []
+    return clone
+
+
+def _row(aggregate: Any) -> dict[str, Any]:
+    data = asdict(aggregate)
+    data.pop("pending_events", None)
+    return data
+
+
+class InMemoryStore:
+    """Committed state. Tests seed it directly and inspect it; use cases only see it through a unit of work."""
+
+    def __init__(self, publisher: RecordingPublisher | None = None) -> None:
+        self.customers: dict[uuid.UUID, Customer] = {}
+        self.staff: dict[uuid.UUID, Staff] = {}
+        self.departments: dict[uuid.UUID, Department] = {}
+        self.interactions: dict[uuid.UUID, Interaction] = {}
+        self.idempotency: dict[tuple[str, str], tuple[str, uuid.UUID]] = {}
+        self.sequences: dict[str, int] = {}
+        self.committed_events: list[DomainEvent] = []
+        self.commits = 0  # commits that wrote something (state or events)
+        self.publisher = publisher
+
+    # -- factory
+    def uow(self) -> "FakeUnitOfWork":
+        return FakeUnitOfWork(self)
+
+    __call__ = uow
+
+    # -- seeding (bypasses use cases; records no events)
+    def add_department(self, code: str, name: str | None = None) -> Department:
+        department = Department(id=uuid.uuid4(), code=code.upper(), name=name or code.title())
+        self.departments[department.id] = department
+        return department
+
+    def add_staff(self, *, role: Role, department: Department, name: str | None = None, email: str | None = None,
+                  active: bool = True) -> Staff:
+        staff = Staff(id=uuid.uuid4(), name=name or f"{role.value.title()} {uuid.uuid4().hex[:4]}",
+                      email=(email or f"{uuid.uuid4().hex[:10]}@example.com").lower(),
+                      department_id=department.id, role=role, active=active, version=1)
+        self.staff[staff.id] = _detached(staff)
+        return staff
+
+    # -- inspection
+    def customer(self, customer_id: uuid.UUID) -> Customer:
+        """A copy of the committed customer."""
+        return _detached(self.customers[customer_id])
+
+    def customer_by_code(self, code: str) -> Customer | None:
+        return next((_detached(c) for c in self.customers.values() if c.code == code), None)
+
+    def dump(self) -> dict[str, Any]:
+        """Everything written so far, as plain comparable data ("nothing written" = equal dumps)."""
+        return {
+            "customers": {k: _row(v) for k, v in self.customers.items()},
+            "staff": {k: _row(v) for k, v in self.staff.items()},
+            "departments": {k: asdict(v) for k, v in self.departments.items()},
+            "interactions": {k: _row(v) for k, v in self.interactions.items()},
+            "idempotency": dict(self.idempotency),
+            "sequences": dict(self.sequences),
+            "events": [e.id for e in self.committed_events],
+            "commits": self.commits,
+        }
+
+
+# --------------------------------------------------------------------------- unit of work
+
+
+_TABLES = ("customers", "staff", "interactions")
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: InMemoryStore) -> None:
+        self.store = store
+        self.committed_events: list[DomainEvent] = []
+        self._active = False
+        self.customers = FakeCustomerRepository(self)
+        self.staff = FakeStaffRepository(self)
+        self.departments = FakeDepartmentRepository(self)
+        self.interactions = FakeInteractionRepository(self)
+        self.idempotency = FakeIdempotencyStore(self)
+        self.sequences = FakeSequences(self)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._staged: dict[str, dict[uuid.UUID, AggregateRoot]] = {t: {} for t in _TABLES}
+        self._base: dict[tuple[str, uuid.UUID], int | None] = {}  # stored version when first staged; None = new
+        self._staged_keys: dict[tuple[str, str], tuple[str, uuid.UUID]] = {}
+        self._staged_sequences: dict[str, int] = {}
+        self._seen: list[AggregateRoot] = []
+
+    async def __aenter__(self) -> Self:
+        if self._active:
+            raise RuntimeError("FakeUnitOfWork entered twice")
+        self._active = True
+        self._reset()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._reset()  # rollback: whatever was not committed is gone
+        self._active = False
+
+    def require_active(self) -> None:
+        if not self._active:
+            raise RuntimeError("use the unit of work inside `async with`")
+
+    def track(self, aggregate: AggregateRoot) -> None:
+        if not any(a is aggregate for a in self._seen):
+            self._seen.append(aggregate)
+
+    # -- staged view of a table
+    def current(self, table: str, key: uuid.UUID) -> AggregateRoot | None:
+        staged = self._staged[table]
+        if key in staged:
+            return staged[key]
+        return getattr(self.store, table).get(key)
+
+    def rows(self, table: str) -> list[AggregateRoot]:
+        merged = {**getattr(self.store, table), **self._staged[table]}
+        return list(merged.values())
+
+    def read(self, table: str, aggregate: AggregateRoot | None) -> Any:
+        if aggregate is None:
+            return None
+        clone = _detached(aggregate)
+        self.track(clone)
+        return clone
+
+    def stage_new(self, table: str, aggregate: AggregateRoot, unique: Callable[[Any], object] | None = None) -> None:
+        self.require_active()
+        if self.current(table, aggregate.id) is not None:
+            raise Conflict(f"{aggregate.aggregate_type} {aggregate.id} exists already.")
+        if unique is not None and any(unique(row) == unique(aggregate) for row in self.rows(table)):
+            raise Conflict(f"unique constraint on {table}: {unique(aggregate)!r}")
+        aggregate.version = 1
+        self._base[(table, aggregate.id)] = None
+        self._staged[table][aggregate.id] = _detached(aggregate)
+        self.track(aggregate)
+
+    def stage_save(self, table: str, aggregate: AggregateRoot,
+                   unique: Callable[[Any], object] | None = None) -> None:
+        self.require_active()
+        stored = self.current(table, aggregate.id)
+        if stored is None or stored.version != aggregate.version:
+            raise Conflict(f"{aggregate.aggregate_type} was changed by someone else; reload and retry.",
+                           field=("expectedVersion",))
+        if unique is not None and any(
+            row.id != aggregate.id and unique(row) == unique(aggregate) for row in self.rows(table)
+        ):
+            raise Conflict(f"unique constraint on {table}: {unique(aggregate)!r}")
+        self._base.setdefault((table, aggregate.id), stored.version)
+        aggregate.version += 1
+        self._staged[table][aggregate.id] = _detached(aggregate)
+        self.track(aggregate)
+
+    async def commit(self) -> None:
+        self.require_active()
+        try:
+            for table in _TABLES:
+                committed = getattr(self.store, table)
+                for key in self._staged[table]:
+                    base = self._base[(table, key)]
+                    now = committed.get(key)
+                    if (base is None and now is not None) or (base is not None and (now is None or now.version != base)):
+                        raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
+            for key in self._staged_keys:
+                if key in self.store.idempotency:
+                    raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
+        except Conflict:
+            self._reset()
+            raise
+        events = [e for aggregate in self._seen for e in aggregate.collect_events()]
+        wrote = any(self._staged[t] for t in _TABLES) or bool(self._staged_keys) or bool(self._staged_sequences)
+        for table in _TABLES:
+            getattr(self.store, table).update(self._staged[table])
+        self.store.idempotency.update(self._staged_keys)
+        for name, value in self._staged_sequences.items():
+            self.store.sequences[name] = max(value, self.store.sequences.get(name, 0))
+        self.store.committed_events.extend(events)
+        self.committed_events.extend(events)
+        if wrote or events:
+            self.store.commits += 1
+        seen = self._seen
+        self._reset()
+        self._seen = seen  # still the same transaction scope for tracking, like the SQL unit of work
+        if events and self.store.publisher is not None:
+            await self.store.publisher.publish(events)
+
+
+# --------------------------------------------------------------------------- repositories
+
+
+class _Repository:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def _find(self, table: str, predicate: Callable[[Any], bool]) -> list[Any]:
+        self._uow.require_active()
+        return [row for row in self._uow.rows(table) if predicate(row)]
+
+
+class FakeCustomerRepository(_Repository):
+    async def get(self, customer_id: uuid.UUID) -> Customer | None:
+        self._uow.require_active()
+        return self._uow.read("customers", self._uow.current("customers", customer_id))
+
+    async def get_by_code(self, code: str) -> Customer | None:
+        found = self._find("customers", lambda c: c.code == code.upper())
+        return self._uow.read("customers", found[0]) if found else None
+
+    async def get_many_by_code(self, codes: list[str]) -> dict[str, Customer]:
+        wanted = {c.upper() for c in codes}
+        return {c.code: self._uow.read("customers", c) for c in self._find("customers", lambda c: c.code in wanted)}
+
+    async def add(self, customer: Customer) -> None:
+        self._uow.stage_new("customers", customer, unique=lambda c: c.code)
+
+    async def add_many(self, batch: list[Customer]) -> None:
+        """All or nothing, like one multi-row INSERT."""
+        self._uow.require_active()
+        codes = [c.code for c in batch]
+        taken = {c.code for c in self._uow.rows("customers")}
+        if len(set(codes)) != len(codes) or taken & set(codes):
+            raise Conflict("unique constraint on customers: code")
+        for customer in batch:
+            self._uow.stage_new("customers", customer, unique=lambda c: c.code)
+
+    async def save(self, customer: Customer) -> None:
+        self._uow.stage_save("customers", customer, unique=lambda c: c.code)
+
+
+class FakeStaffRepository(_Repository):
+    async def get(self, staff_id: uuid.UUID) -> Staff | None:
+        self._uow.require_active()
+        return self._uow.read("staff", self._uow.current("staff", staff_id))
+
+    async def get_by_email(self, email: str) -> Staff | None:
+        found = self._find("staff", lambda s: s.email == email.lower())
+        return self._uow.read("staff", found[0]) if found else None
+
+    async def get_many_by_email(self, emails: list[str]) -> dict[str, Staff]:
+        wanted = {e.lower() for e in emails}
+        return {s.email: self._uow.read("staff", s) for s in self._find("staff", lambda s: s.email in wanted)}
+
+    async def add(self, staff: Staff) -> None:
+        self._uow.stage_new("staff", staff, unique=lambda s: s.email)
+
+    async def save(self, staff: Staff) -> None:
+        self._uow.stage_save("staff", staff, unique=lambda s: s.email)
+
+
+class FakeDepartmentRepository(_Repository):
+    async def get(self, department_id: uuid.UUID) -> Department | None:
+        self._uow.require_active()
+        return self._uow.store.departments.get(department_id)
+
+    async def get_by_code(self, code: str) -> Department | None:
+        self._uow.require_active()
+        return next((d for d in self._uow.store.departments.values() if d.code == code.upper()), None)
+
+
+class FakeInteractionRepository(_Repository):
+    async def add(self, interaction: Interaction) -> None:
+        self._uow.stage_new("interactions", interaction)
+
+    async def get(self, interaction_id: uuid.UUID) -> Interaction | None:
+        self._uow.require_active()
+        return self._uow.read("interactions", self._uow.current("interactions", interaction_id))
+
+
+class FakeIdempotencyStore(_Repository):
+    async def lookup(self, scope: str, key: str) -> tuple[str, uuid.UUID] | None:
+        self._uow.require_active()
+        return self._uow._staged_keys.get((scope, key)) or self._uow.store.idempotency.get((scope, key))
+
+    async def remember(self, scope: str, key: str, fingerprint: str, result_id: uuid.UUID) -> None:
+        self._uow.require_active()
+        if (scope, key) in self._uow._staged_keys or (scope, key) in self._uow.store.idempotency:
+            raise Conflict("unique constraint on idempotency keys")
+        self._uow._staged_keys[(scope, key)] = (fingerprint, result_id)
+
+
+class FakeSequences(_Repository):
+    async def next_value(self, name: str) -> int:
+        self._uow.require_active()
+        value = self._uow._staged_sequences.get(name, self._uow.store.sequences.get(name, 0)) + 1
+        self._uow._staged_sequences[name] = value
+        return value
+
+
+__all__ = [
+    "FakeClock", "FakeUnitOfWork", "InMemoryStore", "RecordingPublisher",
+    "FakeCustomerRepository", "FakeStaffRepository", "FakeDepartmentRepository", "FakeInteractionRepository",
+    "FakeIdempotencyStore", "FakeSequences",
+]
