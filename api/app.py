@@ -11,11 +11,13 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from cross_web import HTTPException as CrossWebHTTPException
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api.context import Context
@@ -35,6 +37,7 @@ class GraphQLApp(GraphQL):
     """strawberry's ASGI view with our context, and a code on every error."""
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
+        kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         super().__init__(build_schema(container.core.settings().max_query_depth), multipart_uploads_enabled=True,
                          **kwargs)
         self.container = container
@@ -59,7 +62,21 @@ class GraphQLApp(GraphQL):
             settings=self.container.core.settings(), clock=self.container.gateways.clock(),
             uow_factory=services.uow, customers=services.customer_queries(),
             organisation=services.organisation_queries(), services=services,
+            orders=services.order_queries(), workflows=services.workflow_queries(),
+            complaints=services.complaint_queries(),
         )
+
+    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+        """WebSockets (graphql-transport-ws) sign in with the connection_init payload
+        {"Authorization": "Bearer ..."}; anything else closes the socket with 4403."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        authorization = params.get("Authorization", params.get("authorization"))
+        try:
+            context.actor = await self.container.services.authenticator().authenticate(
+                authorization if isinstance(authorization, str) else None)
+        except InvalidToken:
+            raise ConnectionRejectionError() from None
+        return await super().on_ws_connect(context)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
         response = await super().process_result(request, result)
@@ -132,6 +149,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
     )

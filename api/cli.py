@@ -1,15 +1,20 @@
-"""The `crm` command: serve, migrate, seed-demo, token, schema, import."""
+"""The `crm` command: serve, migrate, seed-demo, token, schema, import, worker."""
 from __future__ import annotations
 
 import asyncio
 import re
 import sys
 from datetime import timedelta
+from enum import Enum
+from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
 import typer
 
+from application.imports import ImportCustomers, ImportReport, import_customers
+from domain.shared import DomainError, NotAuthorized
 from infrastructure.container import Container, build_container, dispose
+from infrastructure.importing import FileFormat, read_rows
 from infrastructure.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -49,7 +54,7 @@ async def _migrate(container: Container) -> None:
 async def _seed(container: Container) -> dict[str, int]:
     from application.demo import seed_demo
 
-    return await seed_demo(container.services.uow, container.gateways.clock())
+    return await seed_demo(container.services.uow, container.gateways.clock(), container.services.due_dates())
 
 
 async def _token(container: Container, email: str, ttl: timedelta) -> str:
@@ -60,6 +65,52 @@ async def _token(container: Container, email: str, ttl: timedelta) -> str:
         typer.secho(f"error: no active staff member with e-mail {email}", fg="red", err=True)
         raise typer.Exit(1)
     return container.services.tokens().issue(staff.id, ttl)
+
+
+class ImportFormatOption(str, Enum):
+    csv = "csv"
+    json = "json"
+
+
+async def _import_customers(container: Container, path: Path, file_format: FileFormat, dry_run: bool,
+                            actor_email: str) -> ImportReport:
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from application.organisation import find_active_staff_by_email
+
+    actor = await find_active_staff_by_email(container.services.uow(), actor_email)
+    if actor is None:
+        typer.secho(f"error: no active staff member with e-mail {actor_email}", fg="red", err=True)
+        raise typer.Exit(1)
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+               TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn())
+    with path.open("rb") as stream, Progress(*columns, console=Console(stderr=True)) as progress:
+        task = progress.add_task(f"importing {path.name}", total=path.stat().st_size, rows=0)
+        cmd = ImportCustomers(rows=read_rows(stream, file_format), dry_run=dry_run,
+                              batch_size=container.core.settings().import_batch_size)
+        try:
+            report = await import_customers(
+                container.services.uow(), container.gateways.clock(), actor, cmd,
+                progress=lambda rows: progress.update(task, completed=stream.tell(), rows=rows))
+        except (DomainError, NotAuthorized) as err:
+            progress.stop()
+            typer.secho(f"error: {err.message}", fg="red", err=True)
+            raise typer.Exit(1) from None
+        progress.update(task, completed=path.stat().st_size)
+    return report
+
+
+def _print_import_summary(report: ImportReport) -> None:
+    typer.echo(f"{report.rows:,} rows read: {report.created:,} created, {report.updated:,} updated, "
+               f"{report.unchanged:,} unchanged")
+    if report.dry_run:
+        typer.echo("dry run: nothing was written")
+    for error in report.row_errors:
+        where = f" {error.field}" if error.field else ""
+        typer.secho(f"row {error.row}{where}: {error.message}", fg="red", err=True)
+    if report.problem:
+        typer.secho(report.problem, fg="red", err=True)
 
 
 def parse_ttl(value: str) -> timedelta:
@@ -81,7 +132,8 @@ def migrate() -> None:
 def seed_demo() -> None:
     """Load the demo departments' staff and customers; running it again adds nothing."""
     added = _with_container(_seed)
-    typer.echo(f"demo data: {added['staff']} staff and {added['customers']} customers added")
+    typer.echo(f"demo data: {added['staff']} staff and {added['customers']} customers added; {added['orders']} orders"
+               f", {added.get('complaints', 0)} complaints")
 
 
 @app.command()
@@ -89,6 +141,59 @@ def token(email: str, ttl: str = typer.Option("8h", help="Lifetime, e.g. 30m, 8h
     """Print a bearer token for a staff member (the last line of output)."""
     lifetime = parse_ttl(ttl)
     typer.echo(_with_container(lambda c: _token(c, email, lifetime)))
+
+
+@import_app.command("customers")
+def import_customers_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A .csv or .json file"),
+    file_format: ImportFormatOption | None = typer.Option(None, "--format", help="Default: from the file extension"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report, writing nothing"),
+    as_: str = typer.Option("admin@example.com", "--as", help="E-mail of the staff member who imports"),
+) -> None:
+    """Create or update customers by code from a CSV or JSON file; all or nothing."""
+    chosen = FileFormat(file_format.value.upper()) if file_format else FileFormat.for_path(file)
+    if chosen is None:
+        raise typer.BadParameter("cannot tell the format from the file name; pass --format csv or json",
+                                 param_hint="--format")
+    report = _with_container(lambda c: _import_customers(c, file, chosen, dry_run, as_))
+    _print_import_summary(report)
+    if report.error_count:
+        raise typer.Exit(1)
+
+
+async def _worker(container: Container, once: bool, interval: float, batch_size: int) -> int:
+    """Run the SLA worker until SIGINT/SIGTERM (or one drain with --once); returns complaints handled."""
+    import signal
+
+    from application.sla_worker import SlaTick, run_sla_worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
+            pass
+
+    def report(tick: SlaTick) -> None:
+        if tick.claimed:
+            typer.echo(f"sla: {tick.claimed} complaints, {tick.warnings} warnings, {tick.breaches} breaches, "
+                       f"{tick.notifications} notifications")
+
+    total = await run_sla_worker(container.services.uow_factory(), container.gateways.clock(), interval=interval,
+                                 once=once, batch_size=batch_size, stop=stop, on_tick=report)
+    return total.claimed
+
+
+@app.command()
+def worker(
+    once: bool = typer.Option(False, "--once", help="Fire what is due now, then exit"),
+    interval: float = typer.Option(30.0, "--interval", min=0.1, help="Seconds between ticks"),
+    batch_size: int = typer.Option(100, "--batch-size", min=1, max=1000, help="Complaints claimed per transaction"),
+) -> None:
+    """Fire due SLA warnings and breaches (escalating and notifying) until stopped; safe to run several."""
+    handled = _with_container(lambda c: _worker(c, once, interval, batch_size))
+    typer.echo(f"sla worker stopped: {handled} complaints handled")
 
 
 @app.command()

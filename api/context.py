@@ -8,7 +8,12 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from api.complaints.loaders import ComplaintLoaders
+from api.orders.loaders import OrderLoaders
+from api.workflows.loaders import WorkflowLoaders
 from application.ports import Clock, UnitOfWork
+from application.queries.complaints import ComplaintQueries
+from application.queries.orders import OrderQueries
 from application.queries.views import (
     ContactView,
     CustomerQueries,
@@ -19,6 +24,7 @@ from application.queries.views import (
     StageChangeView,
     StaffView,
 )
+from application.queries.workflows import WorkflowQueries
 from domain.organisation import Staff
 from infrastructure.settings import Settings
 
@@ -71,10 +77,20 @@ class Context:
     customers: CustomerQueries
     organisation: OrganisationQueries
     services: Any
+    orders: OrderQueries
+    workflows: WorkflowQueries
+    complaints: ComplaintQueries
     loaders: Loaders = field(init=False)
+    order_loaders: OrderLoaders = field(init=False)
+    workflow_loaders: WorkflowLoaders = field(init=False)
+    complaint_loaders: ComplaintLoaders = field(init=False)
+    connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
 
     def __post_init__(self) -> None:
         self.loaders = Loaders.build(self.customers, self.organisation)
+        self.order_loaders = OrderLoaders.build(self.orders)
+        self.workflow_loaders = WorkflowLoaders.build(self.workflows)
+        self.complaint_loaders = ComplaintLoaders(self.complaints, self.organisation, lambda: self.actor)
 
     def uow(self) -> UnitOfWork:
         return self.uow_factory()

@@ -1,20 +1,36 @@
 """The strawberry Schema, assembled from each part's queries and mutations."""
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any, Iterable
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types import Info
 
 from api.common.errors import api_error
+from api.common.money import MoneyInput
 from api.common.relay import Node
+from api.common.scalars import DecimalDefinition
+from api.complaints.mutations import ComplaintMutation
+from api.complaints.queries import ComplaintQuery
+from api.complaints.subscriptions import ComplaintSubscription
 from api.context import Context
+from api.customers.imports import ImportMutation
 from api.customers.mutations import CustomerMutation
 from api.customers.queries import CustomerQuery
 from api.nodes import resolve_global_id
 from api.organisation.mutations import OrganisationMutation
+from api.orders.mutations import OrderMutation
+from api.orders.queries import OrderQuery
 from api.organisation.queries import OrganisationQuery
+from api.workflows.mutations import WorkflowMutation
+from api.workflows.queries import WorkflowQuery
+from api.workflows.subscriptions import WorkflowSubscription
 
 MAX_NODES = 100
 
@@ -41,8 +57,11 @@ class NodeQuery:
         return found
 
 
-Query = merge_types("Query", (NodeQuery, OrganisationQuery, CustomerQuery))
-Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation))
+Query = merge_types("Query", (NodeQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
+                              ComplaintQuery))
+Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
+                                    WorkflowMutation, ComplaintMutation))
+Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription))
 
 
 def _expected(error: GraphQLError) -> bool:
@@ -50,10 +69,22 @@ def _expected(error: GraphQLError) -> bool:
     return bool(error.extensions and error.extensions.get("code")) or error.original_error is None
 
 
+class Schema(strawberry.Schema):
+    async def execute(self, *args: Any, allowed_operation_types: Iterable[OperationType] | None = None,
+                      **kwargs: Any) -> ExecutionResult:
+        """`execute` cannot stream: subscriptions go over a WebSocket (graphql-transport-ws), and one sent
+        as a plain HTTP request is refused as a bad request."""
+        allowed = set(allowed_operation_types if allowed_operation_types is not None else OperationType)
+        return await super().execute(*args, allowed_operation_types=allowed - {OperationType.SUBSCRIPTION}, **kwargs)
+
+
 def build_schema(max_depth: int = 12) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
+        types=[MoneyInput],  # in the contract, though no operation takes it yet
+        scalar_overrides={Decimal: DecimalDefinition},
         extensions=[
             lambda: QueryDepthLimiter(max_depth=max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=30),

@@ -9,10 +9,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Callable, Mapping
 
 from domain.shared import DomainEvent
 
 SUMMARY_LENGTH = 280
+
+Subject = tuple[str, uuid.UUID]
+"""A workflow's subject as its events name it: ("ORDER" | "CUSTOMER" | "COMPLAINT", id)."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,72 @@ def _short(text: str) -> str:
     return text if len(text) <= SUMMARY_LENGTH else text[: SUMMARY_LENGTH - 1] + "…"
 
 
-def activity_for(event: DomainEvent) -> ActivityRecord | None:
+def _comment(text: object) -> str:
+    return f": {text}" if text else ""
+
+
+# Workflow events in the feed, and how each reads. Stage activations are left out: they are the engine
+# moving on, not anybody's work.
+WORKFLOW_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "workflow.started": lambda p: f"Workflow {p['definitionKey']} v{p['definitionVersion']} started",
+    "workflow.step_decided": lambda p: f"{p['definitionKey']}: {p['stepName']} — {p['status']}"
+                                       f"{_comment(p.get('comment'))}",
+    "workflow.step_delegated": lambda p: f"{p['definitionKey']}: {p['stepName']} delegated{_comment(p.get('comment'))}",
+    "workflow.completed": lambda p: f"Workflow {p['definitionKey']} completed",
+    "workflow.rejected": lambda p: f"Workflow {p['definitionKey']} rejected at {p['stepName']}"
+                                   f"{_comment(p.get('comment'))}",
+    "workflow.cancelled": lambda p: f"Workflow {p['definitionKey']} cancelled{_comment(p.get('reason'))}",
+}
+
+
+# Complaint events in the feed (the complaint's customer is in every payload). SLA warnings and the
+# escalation notices are the clock's business, not anybody's work, and stay in the complaint's timeline.
+COMPLAINT_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "complaint.filed": lambda p: f"{p['number']} filed ({p['priority'].lower()} priority): {p['subject']}",
+    "complaint.status_changed": lambda p: f"{p['number']} {p['from']} → {p['to']}{_comment(p.get('note'))}",
+    "complaint.progress_recorded": lambda p: f"{p['number']} progress: {p['message']}",
+    "complaint.assigned": lambda p: f"{p['number']} assigned to {p['assigneeName']}",
+    "complaint.rated": lambda p: f"{p['number']} rated {p['satisfaction']}/5{_comment(p.get('comment'))}",
+    "complaint.sla_breached": lambda p: f"{p['number']} {p['clock'].replace('_', ' ').lower()} target breached",
+}
+
+
+def subject_needing_customer(event: DomainEvent) -> Subject | None:
+    """Workflow events name their subject, not its customer; for an ORDER (or COMPLAINT) subject the
+    projection must look the customer up and pass it to `activity_for`. A CUSTOMER is its own."""
+    if event.type in WORKFLOW_SUMMARIES and event.payload.get("subjectType") != "CUSTOMER":
+        return event.payload["subjectType"], uuid.UUID(event.payload["subjectId"])
+    return None
+
+
+def activity_for(event: DomainEvent, customers: Mapping[Subject, uuid.UUID] | None = None) -> ActivityRecord | None:
+    """The feed entry for an event, or None when the event does not show in the feed.
+
+    `customers` maps the subjects that `subject_needing_customer` named to their customer; a workflow
+    event whose customer is unknown (e.g. a subject type without a lookup yet) is left out.
+    """
     p = event.payload
+    if event.type == "order.created":
+        return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "ORDER", event.actor_id, None,
+                              f"Order {p['number']} created: {p['total']} {p['currency']}", "Order",
+                              event.aggregate_id, event.id)
+    if event.type == "order.advance_payment_changed":
+        return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "ORDER", event.actor_id, None,
+                              f"Order {p['number']}: advance payment {p['from']} → {p['to']}", "Order",
+                              event.aggregate_id, event.id)
+    if event.type in WORKFLOW_SUMMARIES:
+        subject_type, subject_id = p["subjectType"], uuid.UUID(p["subjectId"])
+        customer_id = subject_id if subject_type == "CUSTOMER" else (customers or {}).get((subject_type, subject_id))
+        if customer_id is None:
+            return None
+        return ActivityRecord(customer_id, event.occurred_at, "WORKFLOW", event.actor_id, None,
+                              _short(WORKFLOW_SUMMARIES[event.type](p)), "WorkflowInstance", event.aggregate_id,
+                              event.id)
+    if event.type in COMPLAINT_SUMMARIES:
+        department = p.get("entryDepartmentId")
+        return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "COMPLAINT", event.actor_id,
+                              uuid.UUID(department) if department else None,
+                              _short(COMPLAINT_SUMMARIES[event.type](p)), "Complaint", event.aggregate_id, event.id)
     if event.type == "customer.created":
         return ActivityRecord(event.aggregate_id, event.occurred_at, "STAGE_CHANGE", event.actor_id, None,
                               f"Registered as {p['lifecycleStage']}", None, None, event.id)

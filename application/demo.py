@@ -1,4 +1,6 @@
-"""Idempotent demo data: the five departments' people and a few dozen customers with history.
+"""Idempotent demo data: the five departments' people, a few dozen customers with history, the
+advance-payment workflow, a few orders with advance-payment approvals in different states, and
+complaints with their configuration (application/complaint_demo.py).
 
 Runs through the use cases, so demo data obeys the same rules (and emits the same events)
 as real work. Running it again adds nothing.
@@ -7,13 +9,19 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from application import customers as cu
+from application.complaint_demo import seed_complaints
+from application import orders as ord_
 from application import organisation as org
-from application.ports import Clock, UnitOfWorkFactory
+from application import workflows as wf
+from application.ports import Clock, DueDates, UnitOfWorkFactory
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
+from domain.order import Order
 from domain.organisation import Role, Staff
+from domain.workflow import ADVANCE_PAYMENT_KEY, StepStatus, WorkflowSubject, advance_payment_definition, \
+    calendar_minutes
 
 DEPARTMENTS = ("SALES", "MARKETING", "SERVICE", "FINANCE", "WAREHOUSE")
 ADMIN_EMAIL = "admin@example.com"
@@ -39,9 +47,9 @@ PATHS = {
 }
 
 
-async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock) -> dict[str, int]:
-    """Returns how many staff and customers it added."""
-    added = {"staff": 0, "customers": 0}
+async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: DueDates | None = None) -> dict[str, int]:
+    """Returns how many staff, customers and orders it added. `due_dates` defaults to plain clock minutes."""
+    added = {"staff": 0, "customers": 0, "orders": 0}
     admin = await _ensure_admin(uow_factory, clock)
     added["staff"] += admin[1]
     staff_by_email: dict[str, Staff] = {ADMIN_EMAIL: admin[0]}
@@ -61,6 +69,9 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock) -> dict[str, i
                 added["staff"] += 1
             staff_by_email[email] = existing
     added["customers"] = await _seed_customers(uow_factory, clock, staff_by_email)
+    await _ensure_advance_payment(uow_factory, clock, admin[0])
+    added["orders"] = await _seed_orders(uow_factory, clock, due_dates or _ClockMinutes(), staff_by_email)
+    added["complaints"] = await seed_complaints(uow_factory, clock, staff_by_email)
     return added
 
 
@@ -120,4 +131,86 @@ async def _seed_customers(uow_factory: UnitOfWorkFactory, clock: Clock, staff: d
                                     "Happy with the last delivery", "Complained about packaging"]),
                 occurred_at=clock.now() - timedelta(days=rnd.randint(1, 90), minutes=k)))
         added += 1
+    return added
+
+
+class _ClockMinutes:
+    async def due_at(self, department_id: uuid.UUID, start: datetime, minutes: int) -> datetime:
+        return calendar_minutes(department_id, start, minutes)
+
+
+async def _ensure_advance_payment(uow_factory: UnitOfWorkFactory, clock: Clock, admin: Staff) -> None:
+    """Migration 0002 installs it; a database that lost it gets it back here."""
+    async with uow_factory() as uow:
+        if await uow.workflow_definitions.latest(ADVANCE_PAYMENT_KEY) is not None:
+            return
+        departments = {code: await uow.departments.get_by_code(code) for code in ("SALES", "FINANCE", "WAREHOUSE")}
+    if any(d is None for d in departments.values()):
+        return
+    definition = advance_payment_definition(
+        sales_department_id=departments["SALES"].id, finance_department_id=departments["FINANCE"].id,  # type: ignore[union-attr]
+        warehouse_department_id=departments["WAREHOUSE"].id)  # type: ignore[union-attr]
+    await wf.define_workflow(uow_factory(), clock, admin, wf.DefineWorkflow(
+        key=definition.key, name=definition.name, subject=definition.subject.value, steps=tuple(
+            wf.StepData(key=s.key, name=s.name, department_id=s.department_id, kind=s.kind.value, stage=s.stage,
+                        required_role=s.required_role.value, due_within_minutes=s.due_within_minutes,
+                        condition=wf.ConditionData(s.condition.field, s.condition.op.value, s.condition.value)
+                        if s.condition else None)
+            for s in definition.steps)))
+
+
+# (customer code, currency, lines (sku, description, quantity, unit price, discount %), advance payment to reach)
+DEMO_ORDERS = [
+    ("DEMO-0001", "EUR", [("TOOL-100", "Cordless drill", "12", "189.90", "5"),
+                          ("TOOL-220", "Drill bit set", "40", "24.50", None)], None),
+    ("DEMO-0002", "EUR", [("FURN-010", "Office chair", "60", "210.00", "10")], "REQUESTED"),
+    ("DEMO-0003", "EUR", [("LOG-500", "Pallet racking bay", "25", "1180.00", "2.5")], "AT_FINANCE"),
+    ("DEMO-0004", "USD", [("ROBO-7", "Welding robot cell", "2", "41250.00", None)], "AT_FINANCE_MANAGER"),
+    ("DEMO-0005", "EUR", [("FOOD-33", "Cold-room panels", "80", "95.75", "0")], "APPROVED"),
+    ("DEMO-0006", "GBP", [("OPT-12", "Laboratory microscope", "6", "3890.00", "7.5")], "REJECTED"),
+    ("DEMO-0007", "JPY", [("TEX-88", "Silk roll", "30", "42000", None)], None),
+]
+# Who decides each step of the advance-payment workflow, and with what.
+ADVANCE_PAYMENT_SCRIPT = {
+    "REQUESTED": [],
+    "AT_FINANCE": [("sales-approval", "sales.manager", "APPROVE")],
+    "AT_FINANCE_MANAGER": [("sales-approval", "sales.manager", "APPROVE"), ("finance-check", "finance.member", "APPROVE")],
+    "APPROVED": [("sales-approval", "sales.manager", "APPROVE"), ("finance-check", "finance.member", "APPROVE"),
+                 ("finance-manager-approval", "finance.manager", "APPROVE"),
+                 ("release-goods", "warehouse.member", "COMPLETE")],
+    "REJECTED": [("sales-approval", "sales.manager", "APPROVE"), ("finance-check", "finance.member", "REJECT")],
+}
+
+
+async def _seed_orders(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: DueDates,
+                       staff: dict[str, Staff]) -> int:
+    """Idempotent through idempotency keys; decisions are made only while their step is still ACTIVE."""
+    taker = staff.get("sales.member@example.com")
+    if taker is None:
+        return 0
+    added = 0
+    for n, (code, currency, lines, target) in enumerate(DEMO_ORDERS, start=1):
+        async with uow_factory() as uow:
+            customer = await uow.customers.get_by_code(code)
+            known = await uow.idempotency.lookup(f"createOrder:{taker.id}", f"demo-order-{n}")
+        if customer is None:
+            continue
+        order: Order = await ord_.create_order(uow_factory(), clock, taker, ord_.CreateOrder(
+            customer_id=customer.id, currency=currency, idempotency_key=f"demo-order-{n}", lines=tuple(
+                ord_.OrderLineData(sku=sku, description=text, quantity=qty, unit_price=price, discount_percent=discount)
+                for sku, text, qty, price, discount in lines)))
+        added += known is None
+        if target is None:
+            continue
+        instance = await wf.start_workflow(uow_factory(), clock, due_dates, taker, wf.StartWorkflow(
+            definition_key=ADVANCE_PAYMENT_KEY, subject_type=WorkflowSubject.ORDER, subject_id=order.id,
+            idempotency_key=f"demo-order-{n}-advance-payment"))
+        for step_key, who, decision in ADVANCE_PAYMENT_SCRIPT[target]:
+            step = next((s for s in instance.steps if s.key == step_key), None)
+            decider = staff.get(f"{who}@example.com")
+            if step is None or step.status is not StepStatus.ACTIVE or decider is None:
+                continue
+            instance = await wf.decide_step(uow_factory(), clock, due_dates, decider, wf.DecideStep(
+                instance_id=instance.id, step_key=step_key, decision=decision,
+                comment="Customer is over its credit limit" if decision == "REJECT" else None))
     return added

@@ -10,9 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from infrastructure.auth import Authenticator, TokenService
 from infrastructure.clock import SystemClock
 from infrastructure.db.engine import create_engine
+from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.customers import SqlCustomerQueries
+from infrastructure.db.queries.orders import SqlOrderQueries
 from infrastructure.db.queries.organisation import SqlOrganisationQueries
+from infrastructure.db.queries.workflows import SqlWorkflowQueries
 from infrastructure.db.unit_of_work import SqlUnitOfWork
+from infrastructure.due_dates import CalendarMinutesDueDates
 from infrastructure.pubsub import InProcessPublisher
 from infrastructure.settings import Settings
 
@@ -45,6 +49,11 @@ class Services(containers.DeclarativeContainer):
     authenticator = providers.Singleton(Authenticator, tokens, core.read_engine)
     customer_queries = providers.Singleton(SqlCustomerQueries, core.read_engine)
     organisation_queries = providers.Singleton(SqlOrganisationQueries, core.read_engine)
+    order_queries = providers.Singleton(SqlOrderQueries, core.read_engine)
+    workflow_queries = providers.Singleton(SqlWorkflowQueries, core.read_engine)
+    complaint_queries = providers.Singleton(SqlComplaintQueries, core.read_engine)
+    due_dates = providers.Singleton(CalendarMinutesDueDates)
+    events = providers.Callable(lambda publisher: publisher, gateways.publisher)
 
 
 class Container(containers.DeclarativeContainer):

@@ -12,6 +12,11 @@ class InProcessPublisher:
         self._subscribers: set[asyncio.Queue[DomainEvent]] = set()
         self._queue_size = queue_size
 
+    @property
+    def subscribers(self) -> int:
+        """How many subscriptions are listening right now."""
+        return len(self._subscribers)
+
     async def publish(self, events: list[DomainEvent]) -> None:
         for queue in list(self._subscribers):
             for event in events:

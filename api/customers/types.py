@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -17,6 +18,12 @@ from application.queries.views import ActivityView, ContactView, CustomerView, I
 from domain.customer import Customer as CustomerAggregate
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
 from domain.customer import Interaction as InteractionAggregate
+
+if TYPE_CHECKING:
+    from api.complaints.inputs import ComplaintFilter
+    from api.complaints.types import Complaint
+    from api.orders.inputs import OrderFilter
+    from api.orders.types import Order
 
 CustomerKindEnum = strawberry.enum(CustomerKind, name="CustomerKind")
 CustomerTierEnum = strawberry.enum(CustomerTier, name="CustomerTier")
@@ -175,9 +182,36 @@ class Customer(Node):
             self._view.id, page_request(first, after, last, before)))
         return Connection.from_page(page, Interaction.from_view)
 
+    @strawberry.field(description="The customer's orders, newest first (a customerId in the filter is ignored)")
+    async def orders(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None, last: int | None = None,
+        before: str | None = None,
+        filter: Annotated["OrderFilter", strawberry.lazy("api.orders.inputs")] | None = None,
+    ) -> Connection[Annotated["Order", strawberry.lazy("api.orders.types")]]:
+        from api.orders.queries import list_orders
+
+        return await list_orders(info, filter, first, after, last, before, customer_id=self._view.id)
+
+    @strawberry.field(description="The customer's complaints the caller may see, newest first "
+                                  "(a customerId in the filter is ignored)")
+    async def complaints(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None, last: int | None = None,
+        before: str | None = None,
+        filter: Annotated["ComplaintFilter", strawberry.lazy("api.complaints.inputs")] | None = None,
+    ) -> Connection[Annotated["Complaint", strawberry.lazy("api.complaints.types")]]:
+        from api.complaints.queries import list_complaints
+
+        return await list_complaints(info, filter, first, after, last, before, customer_id=self._view.id)
+
     @strawberry.field(description="Everything every department did with this customer, newest first: "
                                   "interactions, complaint progress, orders, workflow decisions, stage changes")
     async def activity(self, info: Info[Context, None], first: int | None = None,
                        after: str | None = None) -> Connection[Activity]:
-        page = await read(lambda: info.context.customers.activity(self._view.id, page_request(first, after)))
+        async def run():  # type: ignore[no-untyped-def]
+            # complaint entries only for those who may see the complaint
+            scope = await info.context.complaint_loaders.scope()
+            return await info.context.customers.activity(self._view.id, page_request(first, after),
+                                                         complaint_scope=scope)
+
+        page = await read(run)
         return Connection.from_page(page, Activity.from_view)

@@ -170,3 +170,17 @@ customer_activity = Table(
     Column("subject_id", Uuid, nullable=True),
     Index("ix_customer_activity_customer_id_at_id", "customer_id", "at", "id"),
 )
+
+# Tables of later features live in their own modules on the same metadata; importing them here lets
+# alembic (and everything that imports this module) see them.
+from infrastructure.db.order_tables import order_lines, orders  # noqa: E402,F401
+from infrastructure.db.workflow_tables import workflow_definitions, workflow_instances, workflow_steps  # noqa: E402,F401
+from infrastructure.db.complaint_tables import (  # noqa: E402,F401
+    business_calendars,
+    complaint_categories,
+    complaint_sla_events,
+    complaint_timeline,
+    complaints,
+    notifications,
+    sla_policies,
+)

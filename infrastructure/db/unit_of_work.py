@@ -1,19 +1,40 @@
 """The SQLAlchemy unit of work: one connection, one transaction, outbox rows written in it."""
 from __future__ import annotations
 
+import uuid
+from collections import deque
 from typing import Self
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from application.activity import ActivityRecord, activity_for
+from application.activity import ActivityRecord, Subject, activity_for, subject_needing_customer
 from application.ports import EventPublisher
 from domain.shared import AggregateRoot, Conflict, DomainEvent
 from infrastructure.db import tables as t
+from infrastructure.db.complaint_tables import complaints
+from infrastructure.db.order_tables import orders
+from infrastructure.db.repositories.complaints import (
+    SqlCalendarRepository,
+    SqlComplaintCategoryRepository,
+    SqlComplaintRepository,
+    SqlNotifier,
+    SqlSlaPolicyRepository,
+)
 from infrastructure.db.repositories.customers import SqlCustomerRepository, SqlInteractionRepository
+from infrastructure.db.repositories.orders import SqlOrderRepository
 from infrastructure.db.repositories.organisation import SqlDepartmentRepository, SqlStaffRepository
 from infrastructure.db.repositories.support import SqlIdempotencyStore, SqlSequences
+from infrastructure.db.repositories.workflows import SqlWorkflowDefinitionRepository, SqlWorkflowRepository
+
+# How the activity projection finds the customer of a workflow's subject: (id column, customer column).
+SUBJECT_CUSTOMERS = {
+    "ORDER": (orders.c.id, orders.c.customer_id),
+    "COMPLAINT": (complaints.c.id, complaints.c.customer_id),
+}
+
+PUBLISH_LIMIT = 1000
 
 
 class SqlUnitOfWork:
@@ -21,11 +42,13 @@ class SqlUnitOfWork:
         self._engine = engine
         self._publisher = publisher
         self._connection: AsyncConnection | None = None
-        self._seen: list[AggregateRoot] = []
+        self._seen: dict[AggregateRoot, None] = {}  # insertion-ordered; aggregates hash by identity
+        # Events flushed to the outbox, kept to publish after the commit. In-process subscribers
+        # keep only their newest events anyway (a bounded queue), so more would be dropped there.
+        self._flushed: deque[DomainEvent] = deque(maxlen=PUBLISH_LIMIT)
 
     def track(self, aggregate: AggregateRoot) -> None:
-        if aggregate not in self._seen:
-            self._seen.append(aggregate)
+        self._seen.setdefault(aggregate, None)
 
     async def __aenter__(self) -> Self:
         self._connection = await self._engine.connect()
@@ -36,9 +59,17 @@ class SqlUnitOfWork:
         self.departments = SqlDepartmentRepository(conn)
         self.idempotency = SqlIdempotencyStore(conn)
         self.sequences = SqlSequences(conn)
+        self.orders = SqlOrderRepository(conn, self)
+        self.workflow_definitions = SqlWorkflowDefinitionRepository(conn)
+        self.workflows = SqlWorkflowRepository(conn, self)
+        self.complaints = SqlComplaintRepository(conn, self)
+        self.complaint_categories = SqlComplaintCategoryRepository(conn)
+        self.sla_policies = SqlSlaPolicyRepository(conn)
+        self.calendars = SqlCalendarRepository(conn)
+        self.notifier = SqlNotifier(conn)
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._connection is not None
         try:
             if self._connection.in_transaction():
@@ -47,29 +78,50 @@ class SqlUnitOfWork:
             await self._connection.close()
             self._connection = None
             self._seen.clear()
+            self._flushed.clear()
+        if isinstance(exc, IntegrityError):
+            # a unique key taken by a concurrent transaction mid-way (not only at commit)
+            raise Conflict("Someone else wrote the same thing at the same time; reload and retry.") from exc
 
     @property
     def connection(self) -> AsyncConnection:
         assert self._connection is not None, "use the unit of work inside `async with`"
         return self._connection
 
+    async def flush(self, *, write_events: bool = True) -> None:
+        """Write the events recorded so far to the outbox (or drop them) and forget the aggregates
+        seen so far, so bulk work in one transaction holds one batch in memory, not all of them.
+        An aggregate seen before a flush must be loaded again before it is saved again."""
+        events = [e for agg in self._seen for e in agg.collect_events()]
+        self._seen.clear()
+        self.customers.forget()
+        if events and write_events:
+            await self._write_events(events)
+            self._flushed.extend(events)
+
+    async def _write_events(self, events: list[DomainEvent]) -> None:
+        await self.connection.execute(insert(t.outbox), [outbox_row(e) for e in events])
+        await self._project_activity(events)
+
     async def commit(self) -> None:
         events: list[DomainEvent] = [e for agg in self._seen for e in agg.collect_events()]
         conn = self.connection
         try:
             if events:
-                await conn.execute(insert(t.outbox), [outbox_row(e) for e in events])
-                await self._project_activity(events)
+                await self._write_events(events)
             await conn.commit()
         except IntegrityError as err:
             await conn.rollback()
             raise Conflict("Someone else wrote the same thing at the same time; reload and retry.") from err
-        if events and self._publisher is not None:
-            await self._publisher.publish(events)
+        published = [*self._flushed, *events]
+        self._flushed.clear()
+        if published and self._publisher is not None:
+            await self._publisher.publish(published)
 
 
     async def _project_activity(self, events: list[DomainEvent]) -> None:
-        records = [r for r in map(activity_for, events) if r is not None]
+        customers = await self._customers_of({s for s in map(subject_needing_customer, events) if s is not None})
+        records = [r for r in (activity_for(e, customers) for e in events) if r is not None]
         if not records:
             return
         need_department = {r.actor_id for r in records if r.department_id is None and r.actor_id}
@@ -79,6 +131,19 @@ class SqlUnitOfWork:
                 select(t.staff.c.id, t.staff.c.department_id).where(t.staff.c.id.in_(need_department)))
             departments = {row.id: row.department_id for row in rows}
         await self.connection.execute(insert(t.customer_activity), [activity_row(r, departments) for r in records])
+
+    async def _customers_of(self, subjects: set[Subject]) -> dict[Subject, uuid.UUID]:
+        """The customer of each workflow subject (an order's customer ...), for the activity feed."""
+        found: dict[Subject, uuid.UUID] = {}
+        for subject_type in {kind for kind, _ in subjects}:
+            columns = SUBJECT_CUSTOMERS.get(subject_type)
+            if columns is None:
+                continue
+            id_column, customer_column = columns
+            wanted = [subject_id for kind, subject_id in subjects if kind == subject_type]
+            for row in await self.connection.execute(select(id_column, customer_column).where(id_column.in_(wanted))):
+                found[(subject_type, row[0])] = row[1]
+        return found
 
 
 def activity_row(record: ActivityRecord, departments: dict) -> dict[str, object]:  # type: ignore[type-arg]

@@ -19,20 +19,30 @@ it (`store.uow()`, or call the store itself: it is a `UnitOfWorkFactory`).
   collected, appended to `committed_events` (on the unit of work and on the store) and handed
   to the publisher, if any.
 
+Complaints are aggregates like customers (unique `number`); categories, SLA policies and
+calendars are staged and committed like rows (unique category code and calendar name);
+`notifier.notify` stages a notification, and a second one with the same (dedupe_key, recipient)
+raises Conflict like the table's unique constraint.
+
 Sequences are transactional here (like the SQLite adapter); the port allows gaps, so tests
 must not rely on a failed use case consuming or not consuming a number.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Self
 
+from application.ports import Notification
+from domain.calendar import BusinessCalendar
+from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
 from domain.organisation import Department, Role, Staff
 from domain.shared import AggregateRoot, Conflict, DomainEvent
+from domain.sla import SlaPolicy
 
 # --------------------------------------------------------------------------- clock
 
@@ -91,6 +101,11 @@ class InMemoryStore:
         self.interactions: dict[uuid.UUID, Interaction] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, uuid.UUID]] = {}
         self.sequences: dict[str, int] = {}
+        self.complaints: dict[uuid.UUID, Complaint] = {}
+        self.complaint_categories: dict[uuid.UUID, ComplaintCategory] = {}
+        self.sla_policies: dict[uuid.UUID, SlaPolicy] = {}
+        self.calendars: dict[uuid.UUID, BusinessCalendar] = {}
+        self.notifications: list[Notification] = []
         self.committed_events: list[DomainEvent] = []
         self.commits = 0  # commits that wrote something (state or events)
         self.publisher = publisher
@@ -123,6 +138,10 @@ class InMemoryStore:
     def customer_by_code(self, code: str) -> Customer | None:
         return next((_detached(c) for c in self.customers.values() if c.code == code), None)
 
+    def complaint(self, complaint_id: uuid.UUID) -> Complaint:
+        """A copy of the committed complaint."""
+        return _detached(self.complaints[complaint_id])
+
     def dump(self) -> dict[str, Any]:
         """Everything written so far, as plain comparable data ("nothing written" = equal dumps)."""
         return {
@@ -132,6 +151,11 @@ class InMemoryStore:
             "interactions": {k: _row(v) for k, v in self.interactions.items()},
             "idempotency": dict(self.idempotency),
             "sequences": dict(self.sequences),
+            "complaints": {k: _row(v) for k, v in self.complaints.items()},
+            "complaint_categories": dict(self.complaint_categories),
+            "sla_policies": dict(self.sla_policies),
+            "calendars": dict(self.calendars),
+            "notifications": list(self.notifications),
             "events": [e.id for e in self.committed_events],
             "commits": self.commits,
         }
@@ -140,7 +164,8 @@ class InMemoryStore:
 # --------------------------------------------------------------------------- unit of work
 
 
-_TABLES = ("customers", "staff", "interactions")
+_TABLES = ("customers", "staff", "interactions", "complaints")
+_CONFIG = ("complaint_categories", "sla_policies", "calendars")
 
 
 class FakeUnitOfWork:
@@ -154,6 +179,11 @@ class FakeUnitOfWork:
         self.interactions = FakeInteractionRepository(self)
         self.idempotency = FakeIdempotencyStore(self)
         self.sequences = FakeSequences(self)
+        self.complaints = FakeComplaintRepository(self)
+        self.complaint_categories = FakeComplaintCategoryRepository(self)
+        self.sla_policies = FakeSlaPolicyRepository(self)
+        self.calendars = FakeCalendarRepository(self)
+        self.notifier = FakeNotifier(self)
         self._reset()
 
     def _reset(self) -> None:
@@ -161,7 +191,10 @@ class FakeUnitOfWork:
         self._base: dict[tuple[str, uuid.UUID], int | None] = {}  # stored version when first staged; None = new
         self._staged_keys: dict[tuple[str, str], tuple[str, uuid.UUID]] = {}
         self._staged_sequences: dict[str, int] = {}
+        self._staged_config: dict[str, dict[uuid.UUID, Any]] = {name: {} for name in _CONFIG}
+        self._staged_notifications: list[Notification] = []
         self._seen: list[AggregateRoot] = []
+        self._flushed_events: list[DomainEvent] = []
 
     async def __aenter__(self) -> Self:
         if self._active:
@@ -177,6 +210,15 @@ class FakeUnitOfWork:
     def require_active(self) -> None:
         if not self._active:
             raise RuntimeError("use the unit of work inside `async with`")
+
+    async def flush(self, *, write_events: bool = True) -> None:
+        """Like SqlUnitOfWork.flush: events so far are kept for the commit (or dropped) and the
+        aggregates seen so far are forgotten."""
+        self.require_active()
+        events = [e for aggregate in self._seen for e in aggregate.collect_events()]
+        self._seen = []
+        if write_events:
+            self._flushed_events.extend(events)
 
     def track(self, aggregate: AggregateRoot) -> None:
         if not any(a is aggregate for a in self._seen):
@@ -240,11 +282,22 @@ class FakeUnitOfWork:
             for key in self._staged_keys:
                 if key in self.store.idempotency:
                     raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
+            for name in _CONFIG:
+                committed = getattr(self.store, name)
+                if any(key in committed and name != "sla_policies" for key in self._staged_config[name]):
+                    raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
+            told = {(n.dedupe_key, n.recipient_id) for n in self.store.notifications}
+            if any((n.dedupe_key, n.recipient_id) in told for n in self._staged_notifications):
+                raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
         except Conflict:
             self._reset()
             raise
-        events = [e for aggregate in self._seen for e in aggregate.collect_events()]
-        wrote = any(self._staged[t] for t in _TABLES) or bool(self._staged_keys) or bool(self._staged_sequences)
+        events = [*self._flushed_events, *(e for aggregate in self._seen for e in aggregate.collect_events())]
+        wrote = (any(self._staged[t] for t in _TABLES) or bool(self._staged_keys) or bool(self._staged_sequences)
+                 or any(self._staged_config.values()) or bool(self._staged_notifications))
+        for name in _CONFIG:
+            getattr(self.store, name).update(self._staged_config[name])
+        self.store.notifications.extend(self._staged_notifications)
         for table in _TABLES:
             getattr(self.store, table).update(self._staged[table])
         self.store.idempotency.update(self._staged_keys)
@@ -362,8 +415,232 @@ class FakeSequences(_Repository):
         return value
 
 
+class FakeComplaintRepository(_Repository):
+    async def get(self, complaint_id: uuid.UUID) -> Complaint | None:
+        self._uow.require_active()
+        return self._uow.read("complaints", self._uow.current("complaints", complaint_id))
+
+    async def add(self, complaint: Complaint) -> None:
+        self._uow.stage_new("complaints", complaint, unique=lambda c: c.number)
+
+    async def save(self, complaint: Complaint) -> None:
+        self._uow.stage_save("complaints", complaint, unique=lambda c: c.number)
+
+    async def claim_due(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        due = self._find("complaints", lambda c: c.sla_next_deadline is not None and c.sla_next_deadline <= now)
+        return [c.id for c in sorted(due, key=lambda c: c.sla_next_deadline)[:limit]]
+
+
+class _ConfigRepository(_Repository):
+    table = ""
+
+    def _all(self) -> dict[uuid.UUID, Any]:
+        self._uow.require_active()
+        return {**getattr(self._uow.store, self.table), **self._uow._staged_config[self.table]}
+
+    def _stage(self, item: Any) -> None:
+        self._uow.require_active()
+        self._uow._staged_config[self.table][item.id] = item
+
+    async def get(self, item_id: uuid.UUID) -> Any:
+        return self._all().get(item_id)
+
+
+class FakeComplaintCategoryRepository(_ConfigRepository):
+    table = "complaint_categories"
+
+    async def get_by_code(self, code: str) -> ComplaintCategory | None:
+        return next((c for c in self._all().values() if c.code == code.strip().upper()), None)
+
+    async def parents(self) -> dict[uuid.UUID, uuid.UUID | None]:
+        return {c.id: c.parent_id for c in self._all().values()}
+
+    async def add(self, category: ComplaintCategory, *, at: datetime) -> None:
+        if await self.get_by_code(category.code) is not None:
+            raise Conflict("unique constraint on complaint_categories: code")
+        self._stage(category)
+
+
+class FakeSlaPolicyRepository(_ConfigRepository):
+    table = "sla_policies"
+
+    async def active(self) -> list[SlaPolicy]:
+        return [p for p in self._all().values() if p.active]
+
+    async def add(self, policy: SlaPolicy, *, by: uuid.UUID | None, at: datetime) -> None:
+        self._stage(policy)
+
+    async def retire(self, policy: SlaPolicy) -> None:
+        stored = self._all().get(policy.id)
+        if stored is None or not stored.active:
+            raise Conflict("The policy was changed by someone else; reload and retry.")
+        self._stage(dataclasses.replace(stored, active=False))
+
+
+class FakeCalendarRepository(_ConfigRepository):
+    table = "calendars"
+
+    async def get_by_name(self, name: str) -> BusinessCalendar | None:
+        return next((c for c in self._all().values() if c.name == name.strip()), None)
+
+    async def add(self, calendar: BusinessCalendar, *, by: uuid.UUID | None, at: datetime) -> None:
+        if await self.get_by_name(calendar.name) is not None:
+            raise Conflict("unique constraint on business_calendars: name")
+        self._stage(calendar)
+
+
+class FakeNotifier(_Repository):
+    async def notify(self, notification: Notification) -> None:
+        self._uow.require_active()
+        key = (notification.dedupe_key, notification.recipient_id)
+        if any((n.dedupe_key, n.recipient_id) == key
+               for n in [*self._uow.store.notifications, *self._uow._staged_notifications]):
+            raise Conflict("unique constraint on notifications")
+        self._uow._staged_notifications.append(notification)
+
+
 __all__ = [
     "FakeClock", "FakeUnitOfWork", "InMemoryStore", "RecordingPublisher",
     "FakeCustomerRepository", "FakeStaffRepository", "FakeDepartmentRepository", "FakeInteractionRepository",
-    "FakeIdempotencyStore", "FakeSequences",
+    "FakeIdempotencyStore", "FakeSequences", "FakeComplaintRepository", "FakeComplaintCategoryRepository",
+    "FakeSlaPolicyRepository", "FakeCalendarRepository", "FakeNotifier",
+]
+
+
+# --------------------------------------------------------------------------- orders and workflows
+#
+# A store and unit of work that add orders, workflow instances (versioned aggregates, staged like
+# customers) and workflow definitions (immutable versions: unique (key, version); `retire` refuses a
+# version that is retired already, like the SQL adapter's guarded UPDATE) to the ones above.
+
+from domain.order import Order  # noqa: E402
+from domain.workflow import WorkflowDefinition, WorkflowInstance  # noqa: E402
+
+_WORKFLOW_TABLES = ("orders", "workflows")
+
+
+class OrdersAndWorkflowsStore(InMemoryStore):
+    def __init__(self, publisher: RecordingPublisher | None = None) -> None:
+        super().__init__(publisher)
+        self.orders: dict[uuid.UUID, Order] = {}
+        self.workflows: dict[uuid.UUID, WorkflowInstance] = {}
+        self.workflow_definitions: dict[uuid.UUID, WorkflowDefinition] = {}
+
+    def uow(self) -> "OrdersAndWorkflowsUnitOfWork":
+        return OrdersAndWorkflowsUnitOfWork(self)
+
+    __call__ = uow
+
+    def order(self, order_id: uuid.UUID) -> Order:
+        return _detached(self.orders[order_id])
+
+    def workflow(self, instance_id: uuid.UUID) -> WorkflowInstance:
+        return _detached(self.workflows[instance_id])
+
+    def dump(self) -> dict[str, Any]:
+        return {**super().dump(), "orders": {k: _row(v) for k, v in self.orders.items()},
+                "workflows": {k: _row(v) for k, v in self.workflows.items()},
+                "workflow_definitions": dict(self.workflow_definitions)}
+
+
+class OrdersAndWorkflowsUnitOfWork(FakeUnitOfWork):
+    store: OrdersAndWorkflowsStore
+
+    def __init__(self, store: OrdersAndWorkflowsStore) -> None:
+        super().__init__(store)
+        self.orders = FakeOrderRepository(self)
+        self.workflows = FakeWorkflowRepository(self)
+        self.workflow_definitions = FakeWorkflowDefinitionRepository(self)
+
+    def _reset(self) -> None:
+        super()._reset()
+        for table in _WORKFLOW_TABLES:
+            self._staged[table] = {}  # so stage_new / stage_save / current / rows serve these tables too
+        self._staged_definitions: dict[uuid.UUID, WorkflowDefinition] = {}
+
+    async def commit(self) -> None:
+        """Checks these tables like the base checks its own, then lets the base commit; applies them only
+        when that succeeded (all or nothing)."""
+        self.require_active()
+        staged = {table: dict(self._staged[table]) for table in _WORKFLOW_TABLES}
+        bases = {key: base for key, base in self._base.items() if key[0] in _WORKFLOW_TABLES}
+        definitions = dict(self._staged_definitions)
+        try:
+            for table in _WORKFLOW_TABLES:
+                committed = getattr(self.store, table)
+                for key in staged[table]:
+                    base, now = bases[(table, key)], committed.get(key)
+                    if (base is None and now is not None) or (base is not None and (now is None or now.version != base)):
+                        raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
+            for definition in definitions.values():
+                stored = self.store.workflow_definitions.get(definition.id)
+                clash = any(d.key == definition.key and d.version == definition.version and d.id != definition.id
+                            for d in self.store.workflow_definitions.values())
+                if clash or (stored is not None and not stored.active):
+                    raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
+        except Conflict:
+            self._reset()
+            raise
+        commits = self.store.commits
+        await super().commit()
+        for table in _WORKFLOW_TABLES:
+            getattr(self.store, table).update(staged[table])
+        self.store.workflow_definitions.update(definitions)
+        if self.store.commits == commits and (any(staged.values()) or definitions):
+            self.store.commits += 1
+
+
+class FakeOrderRepository(_Repository):
+    async def get(self, order_id: uuid.UUID) -> Order | None:
+        self._uow.require_active()
+        return self._uow.read("orders", self._uow.current("orders", order_id))
+
+    async def add(self, order: Order) -> None:
+        self._uow.stage_new("orders", order, unique=lambda o: o.number)
+
+    async def save(self, order: Order) -> None:
+        self._uow.stage_save("orders", order, unique=lambda o: o.number)
+
+
+class FakeWorkflowRepository(_Repository):
+    async def get(self, instance_id: uuid.UUID) -> WorkflowInstance | None:
+        self._uow.require_active()
+        return self._uow.read("workflows", self._uow.current("workflows", instance_id))
+
+    async def add(self, instance: WorkflowInstance) -> None:
+        self._uow.stage_new("workflows", instance)
+
+    async def save(self, instance: WorkflowInstance) -> None:
+        self._uow.stage_save("workflows", instance)
+
+
+class FakeWorkflowDefinitionRepository(_Repository):
+    _uow: OrdersAndWorkflowsUnitOfWork
+
+    def _all(self) -> dict[uuid.UUID, WorkflowDefinition]:
+        self._uow.require_active()
+        return {**self._uow.store.workflow_definitions, **self._uow._staged_definitions}
+
+    async def get(self, definition_id: uuid.UUID) -> WorkflowDefinition | None:
+        return self._all().get(definition_id)
+
+    async def latest(self, key: str) -> WorkflowDefinition | None:
+        versions = [d for d in self._all().values() if d.key == key.strip().lower()]
+        return max(versions, key=lambda d: d.version, default=None)
+
+    async def add(self, definition: WorkflowDefinition, *, by: uuid.UUID | None, at: datetime) -> None:
+        if any(d.key == definition.key and d.version == definition.version for d in self._all().values()):
+            raise Conflict(f"unique constraint on workflow_definitions: ({definition.key}, {definition.version})")
+        self._uow._staged_definitions[definition.id] = definition
+
+    async def retire(self, definition: WorkflowDefinition) -> None:
+        stored = self._all().get(definition.id)
+        if stored is None or not stored.active:
+            raise Conflict(f"Someone else redefined {definition.key!r} at the same time; reload and retry.")
+        self._uow._staged_definitions[definition.id] = stored.retired()
+
+
+__all__ += [
+    "OrdersAndWorkflowsStore", "OrdersAndWorkflowsUnitOfWork", "FakeOrderRepository", "FakeWorkflowRepository",
+    "FakeWorkflowDefinitionRepository",
 ]

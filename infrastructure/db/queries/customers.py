@@ -117,9 +117,17 @@ class SqlCustomerQueries:
         rows = await self._all(select(i).where(i.c.id.in_(ids)))
         return in_order(ids, {r.id: interaction_view(r) for r in rows})
 
-    async def activity(self, customer_id: uuid.UUID, page: PageRequest) -> Page[ActivityView]:
+    async def activity(self, customer_id: uuid.UUID, page: PageRequest,
+                       complaint_scope: Any = None) -> Page[ActivityView]:
         a = t.customer_activity
         query = select(a).where(a.c.customer_id == customer_id)
+        if complaint_scope is not None and not complaint_scope.sees_all:
+            from infrastructure.db.queries.complaints import visible_to
+
+            cm = t.complaints
+            query = query.where(or_(
+                a.c.subject_type.is_(None), a.c.subject_type != "Complaint",
+                a.c.subject_id.in_(select(cm.c.id).where(cm.c.customer_id == customer_id, visible_to(complaint_scope)))))
         keys = [SortKey(a.c.at, datetime), SortKey(a.c.id, uuid.UUID)]
         return await paginate(
             self._engine, query, keys, descending=True, page=page,

@@ -79,6 +79,10 @@ class SqlCustomerRepository:
             found.append(customer)
         return found
 
+    def forget(self) -> None:
+        """Drop what was remembered about the customers seen so far (SqlUnitOfWork.flush)."""
+        self._loaded.clear()
+
     async def get(self, customer_id: uuid.UUID) -> Customer | None:
         found = await self._load(t.customers.c.id == customer_id)
         return found[0] if found else None

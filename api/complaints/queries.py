@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.common.errors import api_error, forbidden, read
+from api.common.relay import Connection, decode_id, decode_optional_id, page_request
+from api.complaints.inputs import ComplaintFilter
+from api.complaints.types import BusinessCalendar, Complaint, ComplaintCategory, SlaPolicy, SlaReport, SlaReportRow
+from api.context import Context
+from application.queries.complaints import ComplaintFilter as ComplaintFilterQuery
+from domain.shared import InvalidInput
+
+MAX_REPORT_DAYS = 3660
+
+
+async def list_complaints(info: Info[Context, None], filter: ComplaintFilter | None, first: int | None,
+                          after: str | None, last: int | None, before: str | None, *,
+                          customer_id: uuid.UUID | None = None,
+                          order_id: uuid.UUID | None = None) -> Connection[Complaint]:
+    """The complaints the caller may see, newest first; `customer_id`/`order_id` narrow to one
+    customer's or order's (Customer.complaints, Order.complaints)."""
+    ctx = info.context
+
+    async def run():  # type: ignore[no-untyped-def]
+        query = filter.to_query() if filter else ComplaintFilterQuery()
+        if customer_id is not None:
+            query = dataclasses.replace(query, customer_id=customer_id)
+        if order_id is not None:
+            query = dataclasses.replace(query, order_id=order_id)
+        scope = await ctx.complaint_loaders.scope()
+        return await ctx.complaints.list(scope, query, page_request(first, after, last, before), ctx.clock.now())
+
+    return Connection.from_page(await read(run), Complaint.from_view)
+
+
+@strawberry.type
+class ComplaintQuery:
+    @strawberry.field(description="A complaint by id or number; null when it does not exist or is not yours to see")
+    async def complaint(self, info: Info[Context, None], id: strawberry.ID | None = None,
+                        number: str | None = None) -> Complaint | None:
+        if (id is None) == (number is None):
+            raise api_error("Give exactly one of id or number.", "INVALID")
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            if id is not None:
+                return await ctx.complaint_loaders.complaint_by_id.load(decode_id(id, "Complaint", "id"))
+            return await ctx.complaints.by_number(number or "", await ctx.complaint_loaders.scope())
+
+        view = await read(run)
+        return Complaint.from_view(view) if view else None
+
+    @strawberry.field(description="Complaints the caller may see, newest first")
+    async def complaints(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+                         last: int | None = None, before: str | None = None,
+                         filter: ComplaintFilter | None = None) -> Connection[Complaint]:
+        return await list_complaints(info, filter, first, after, last, before)
+
+    @strawberry.field
+    async def complaint_categories(self, info: Info[Context, None]) -> list[ComplaintCategory]:
+        return [ComplaintCategory.from_view(v) for v in await info.context.complaints.categories()]
+
+    @strawberry.field
+    async def sla_policies(self, info: Info[Context, None]) -> list[SlaPolicy]:
+        return [SlaPolicy.from_value(v) for v in await info.context.complaints.policies()]
+
+    @strawberry.field
+    async def calendars(self, info: Info[Context, None]) -> list[BusinessCalendar]:
+        return [BusinessCalendar.from_value(v) for v in await info.context.complaints.calendars()]
+
+    @strawberry.field(name="slaReport", description="Per category, over complaints filed in [from, to): filed, "
+                      "resolved, breaches and the median business minutes to resolve. For those who see all "
+                      "complaints, and for a department's own staff about their department")
+    async def sla_report(self, info: Info[Context, None], from_: Annotated[datetime, strawberry.argument(name="from")],
+                         to: datetime, department_id: strawberry.ID | None = None) -> SlaReport:
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            department = decode_optional_id(department_id, "Department", "departmentId")
+            if to <= from_:
+                raise InvalidInput("to must be after from.", field=("to",))
+            if (to - from_).days > MAX_REPORT_DAYS:
+                raise InvalidInput(f"A report spans at most {MAX_REPORT_DAYS} days.", field=("to",))
+            scope = await ctx.complaint_loaders.scope()
+            if not scope.sees_all and (department is None or department != scope.department_id):
+                raise forbidden()
+            return await ctx.complaints.sla_report(from_, to, department)
+
+        rows = await read(run)
+        return SlaReport(from_=from_, to=to, rows=[SlaReportRow.from_view(r) for r in rows])

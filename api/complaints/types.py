@@ -1,0 +1,348 @@
+"""Complaint, its timeline and SLA status; categories, SLA policies, business calendars; the SLA report."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.common.errors import read
+from api.common.relay import Connection, Node, PageInfo, page_request, to_global_id
+from api.context import Context
+from api.customers.types import Customer, CustomerTierEnum
+from api.organisation.types import Department, Staff, load_department, load_staff
+from application.queries.complaints import (
+    CategoryView,
+    ComplaintView,
+    SlaReportRowView,
+    TimelineEntryView,
+    evaluate_complaint_sla,
+)
+from domain.calendar import BusinessCalendar as CalendarValue
+from domain.complaint import Channel, ComplaintStatus, Priority, TimelineKind, Visibility
+from domain.complaint import Complaint as ComplaintAggregate
+from domain.customer import CustomerTier
+from domain.sla import SlaPolicy as PolicyValue
+from domain.sla import SlaTarget as TargetValue
+from domain.sla import SlaTargetState
+
+if TYPE_CHECKING:
+    from api.orders.types import Order
+
+PriorityEnum = strawberry.enum(Priority, name="Priority")
+ChannelEnum = strawberry.enum(Channel, name="Channel")
+ComplaintStatusEnum = strawberry.enum(ComplaintStatus, name="ComplaintStatus")
+TimelineKindEnum = strawberry.enum(TimelineKind, name="TimelineKind")
+VisibilityEnum = strawberry.enum(Visibility, name="Visibility")
+SlaTargetStateEnum = strawberry.enum(SlaTargetState, name="SlaTargetState")
+
+
+@strawberry.enum
+class ComplaintEventKind(Enum):
+    FILED = "FILED"
+    STATUS_CHANGED = "STATUS_CHANGED"
+    PROGRESS_RECORDED = "PROGRESS_RECORDED"
+    ASSIGNED = "ASSIGNED"
+    SLA_WARNING = "SLA_WARNING"
+    SLA_BREACHED = "SLA_BREACHED"
+    ESCALATED = "ESCALATED"
+    RATED = "RATED"
+
+
+# --------------------------------------------------------------------------------- configuration
+
+
+@strawberry.type
+class ComplaintCategory(Node):
+    id: strawberry.ID
+    code: str
+    name: str
+    active: bool
+    _view: strawberry.Private[CategoryView]
+
+    @classmethod
+    def from_view(cls, v: CategoryView) -> "ComplaintCategory":
+        return cls(id=to_global_id("ComplaintCategory", v.id), code=v.code, name=v.name, active=v.active, _view=v)
+
+    @strawberry.field
+    async def parent(self, info: Info[Context, None]) -> "ComplaintCategory | None":
+        return await load_category(info, self._view.parent_id)
+
+
+async def load_category(info: Info[Context, None], category_id: uuid.UUID | None) -> ComplaintCategory | None:
+    if category_id is None:
+        return None
+    view = await info.context.complaint_loaders.category_by_id.load(category_id)
+    return ComplaintCategory.from_view(view) if view else None
+
+
+@strawberry.type
+class WorkingHours:
+    weekday: int = strawberry.field(description="ISO weekday, 1 = Monday")
+    start: str = strawberry.field(description="HH:MM in the calendar's time zone")
+    end: str
+
+
+@strawberry.type
+class BusinessCalendar(Node):
+    id: strawberry.ID
+    name: str
+    timezone: str = strawberry.field(description="IANA zone, e.g. Europe/Berlin")
+    working_hours: list[WorkingHours]
+    holidays: list[date]
+
+    @classmethod
+    def from_value(cls, v: CalendarValue) -> "BusinessCalendar":
+        return cls(id=to_global_id("BusinessCalendar", v.id), name=v.name, timezone=v.timezone,
+                   working_hours=[WorkingHours(weekday=w.weekday, start=w.start, end=w.end) for w in v.windows],
+                   holidays=v.sorted_holidays)
+
+
+@strawberry.type
+class SlaPolicy(Node):
+    id: strawberry.ID
+    name: str
+    priority: PriorityEnum | None  # type: ignore[valid-type]
+    customer_tier: CustomerTierEnum | None  # type: ignore[valid-type]
+    first_response_minutes: int = strawberry.field(description="Business minutes from filing to first acknowledgement")
+    resolution_minutes: int = strawberry.field(
+        description="Business minutes from filing to RESOLVED, excluding time WAITING_ON_CUSTOMER")
+    update_interval_minutes: int | None = strawberry.field(
+        description="Longest allowed gap, in business minutes, between progress entries while unresolved; "
+                    "null = no cadence")
+    warn_at: float = strawberry.field(description="Share of a target's time after which a warning is raised, e.g. 0.8")
+    active: bool
+    _value: strawberry.Private[PolicyValue]
+
+    @classmethod
+    def from_value(cls, v: PolicyValue) -> "SlaPolicy":
+        return cls(id=to_global_id("SlaPolicy", v.id), name=v.name,
+                   priority=Priority(v.priority) if v.priority else None,
+                   customer_tier=CustomerTier(v.customer_tier) if v.customer_tier else None,
+                   first_response_minutes=v.first_response_minutes, resolution_minutes=v.resolution_minutes,
+                   update_interval_minutes=v.update_interval_minutes, warn_at=v.warn_at, active=v.active, _value=v)
+
+    @strawberry.field(description="Matching: most specific policy wins (category, then priority, then customer tier); "
+                                  "null matches any")
+    async def category(self, info: Info[Context, None]) -> ComplaintCategory | None:
+        return await load_category(info, self._value.category_id)
+
+    @strawberry.field
+    async def calendar(self, info: Info[Context, None]) -> BusinessCalendar:
+        value = await info.context.complaint_loaders.calendar_by_id.load(self._value.calendar_id)
+        assert value is not None
+        return BusinessCalendar.from_value(value)
+
+    @strawberry.field
+    async def escalate_to(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._value.escalate_to_id)
+
+
+# -------------------------------------------------------------------------------------- SLA
+
+
+@strawberry.type
+class SlaTarget:
+    state: SlaTargetStateEnum  # type: ignore[valid-type]
+    due_at: datetime | None
+    met_at: datetime | None
+    remaining_minutes: int | None = strawberry.field(
+        description="Business minutes left (negative once breached); null when met or not applicable")
+
+    @classmethod
+    def of(cls, target: TargetValue | None) -> "SlaTarget":
+        if target is None or target.state is SlaTargetState.NOT_APPLICABLE:
+            return cls(state=SlaTargetState.NOT_APPLICABLE, due_at=None, met_at=None, remaining_minutes=None)
+        remaining = None if target.state is SlaTargetState.MET else target.remaining_minutes
+        return cls(state=target.state, due_at=target.due_at, met_at=target.met_at, remaining_minutes=remaining)
+
+
+@strawberry.type
+class SlaStatus:
+    first_response: SlaTarget
+    resolution: SlaTarget
+    next_update: SlaTarget
+    escalation_level: int
+    _policy_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    async def policy(self, info: Info[Context, None]) -> SlaPolicy | None:
+        if self._policy_id is None:
+            return None
+        value = await info.context.complaint_loaders.policy_by_id.load(self._policy_id)
+        return SlaPolicy.from_value(value) if value else None
+
+
+# --------------------------------------------------------------------------------- complaints
+
+
+@strawberry.type
+class TimelineEntry:
+    id: strawberry.ID
+    at: datetime
+    kind: TimelineKindEnum  # type: ignore[valid-type]
+    message: str | None
+    visibility: VisibilityEnum  # type: ignore[valid-type]
+    from_status: ComplaintStatusEnum | None  # type: ignore[valid-type]
+    to_status: ComplaintStatusEnum | None  # type: ignore[valid-type]
+    _view: strawberry.Private[TimelineEntryView]
+
+    @classmethod
+    def from_view(cls, v: TimelineEntryView) -> "TimelineEntry":
+        return cls(id=to_global_id("TimelineEntry", v.id), at=v.at, kind=TimelineKind(v.kind), message=v.message,
+                   visibility=Visibility(v.visibility),
+                   from_status=ComplaintStatus(v.from_status) if v.from_status else None,
+                   to_status=ComplaintStatus(v.to_status) if v.to_status else None, _view=v)
+
+    @strawberry.field
+    async def author(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.author_id)
+
+    @strawberry.field
+    async def department(self, info: Info[Context, None]) -> Department | None:
+        return await load_department(info, self._view.department_id)
+
+
+@strawberry.type(name="TimelineEdge")
+class TimelineEdge:
+    node: TimelineEntry
+    cursor: str
+
+
+@strawberry.type(name="TimelineConnection")
+class TimelineConnection(Connection[TimelineEntry]):
+    """Named as the contract names it (not TimelineEntryConnection)."""
+
+    edges: list[TimelineEdge]  # type: ignore[assignment]
+
+
+@strawberry.type
+class Complaint(Node):
+    id: strawberry.ID
+    number: str = strawberry.field(description="Human-readable, e.g. CMP-000042")
+    priority: PriorityEnum  # type: ignore[valid-type]
+    channel: ChannelEnum  # type: ignore[valid-type]
+    subject: str
+    description: str
+    status: ComplaintStatusEnum  # type: ignore[valid-type]
+    resolution: str | None
+    satisfaction: int | None = strawberry.field(description="1..5, given by the customer after resolution")
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    _view: strawberry.Private[ComplaintView]
+
+    @classmethod
+    def from_view(cls, v: ComplaintView) -> "Complaint":
+        return cls(id=to_global_id("Complaint", v.id), number=v.number, priority=Priority(v.priority),
+                   channel=Channel(v.channel), subject=v.subject, description=v.description,
+                   status=ComplaintStatus(v.status), resolution=v.resolution, satisfaction=v.satisfaction,
+                   created_at=v.created_at, updated_at=v.updated_at, version=v.version, _view=v)
+
+    @classmethod
+    def from_aggregate(cls, c: ComplaintAggregate) -> "Complaint":
+        return cls.from_view(ComplaintView(
+            c.id, c.number, c.customer_id, c.order_id, c.category_id, c.priority.value, c.channel.value, c.subject,
+            c.description, c.status.value, c.department_id, c.assignee_id, c.filed_by, c.resolution, c.satisfaction,
+            c.terms.policy if c.terms else None, c.escalation_level, c.version, c.created_at, c.updated_at))
+
+    @strawberry.field
+    async def customer(self, info: Info[Context, None]) -> Customer:
+        view = await info.context.loaders.customer_by_id.load(self._view.customer_id)
+        assert view is not None
+        return Customer.from_view(view)
+
+    @strawberry.field
+    async def order(self, info: Info[Context, None]) -> Annotated["Order", strawberry.lazy("api.orders.types")] | None:
+        from api.orders.types import Order
+
+        if self._view.order_id is None:
+            return None
+        view = await info.context.order_loaders.order_by_id.load(self._view.order_id)
+        return Order.from_view(view) if view else None
+
+    @strawberry.field
+    async def category(self, info: Info[Context, None]) -> ComplaintCategory:
+        category = await load_category(info, self._view.category_id)
+        assert category is not None
+        return category
+
+    @strawberry.field
+    async def assignee(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.assignee_id)
+
+    @strawberry.field
+    async def department(self, info: Info[Context, None]) -> Department:
+        department = await load_department(info, self._view.department_id)
+        assert department is not None
+        return department
+
+    @strawberry.field(name="filedBy")
+    async def filed_by(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.filed_by)
+
+    @strawberry.field
+    async def sla(self, info: Info[Context, None]) -> SlaStatus:
+        """The three clocks now (the request's clock), computed from the complaint's history."""
+        view, loaders = self._view, info.context.complaint_loaders
+        evaluation = None
+        if view.terms is not None:
+            calendar = await loaders.calendar_by_id.load(view.terms.calendar_id)
+            history = await loaders.sla_history_by_complaint.load(view.id)
+            evaluation = evaluate_complaint_sla(view, calendar, history, info.context.clock.now())
+        return SlaStatus(
+            first_response=SlaTarget.of(evaluation.first_response if evaluation else None),
+            resolution=SlaTarget.of(evaluation.resolution if evaluation else None),
+            next_update=SlaTarget.of(evaluation.next_update if evaluation else None),
+            escalation_level=view.escalation_level, _policy_id=view.terms.id if view.terms else None)
+
+    @strawberry.field(description="Newest first")
+    async def timeline(self, info: Info[Context, None], first: int | None = None,
+                       after: str | None = None) -> TimelineConnection:
+        page = await read(lambda: info.context.complaints.timeline(self._view.id, page_request(first, after)))
+        return TimelineConnection(
+            edges=[TimelineEdge(node=TimelineEntry.from_view(item), cursor=cursor)
+                   for item, cursor in zip(page.items, page.cursors)],
+            page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
+                               start_cursor=page.start_cursor, end_cursor=page.end_cursor),
+            _page=page)
+
+
+@strawberry.type
+class ComplaintEvent:
+    kind: ComplaintEventKind
+    at: datetime
+    complaint: Complaint
+    entry: TimelineEntry | None
+
+
+@strawberry.type
+class SlaReportRow:
+    filed: int
+    resolved: int
+    first_response_breached: int
+    resolution_breached: int
+    median_resolution_minutes: int | None = strawberry.field(description="Median business minutes from filing to RESOLVED")
+    _view: strawberry.Private[SlaReportRowView]
+
+    @classmethod
+    def from_view(cls, v: SlaReportRowView) -> "SlaReportRow":
+        return cls(filed=v.filed, resolved=v.resolved, first_response_breached=v.first_response_breached,
+                   resolution_breached=v.resolution_breached, median_resolution_minutes=v.median_resolution_minutes,
+                   _view=v)
+
+    @strawberry.field
+    async def category(self, info: Info[Context, None]) -> ComplaintCategory:
+        category = await load_category(info, self._view.category_id)
+        assert category is not None
+        return category
+
+
+@strawberry.type
+class SlaReport:
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    rows: list[SlaReportRow]

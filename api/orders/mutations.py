@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.common.errors import UserError, attempt
+from api.common.relay import decode_id, decode_optional_id
+from api.context import Context
+from api.orders.inputs import CreateOrderInput
+from api.orders.types import Order
+from application import orders as use_cases
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrderMutation:
+    @strawberry.mutation
+    async def create_order(self, info: Info[Context, None], input: CreateOrderInput) -> OrderPayload:
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            cmd = use_cases.CreateOrder(
+                customer_id=decode_id(input.customer_id, "Customer", "customerId"), currency=input.currency,
+                lines=tuple(line.to_data() for line in input.lines),
+                owner_id=decode_optional_id(input.owner_id, "Staff", "ownerId"),
+                idempotency_key=input.idempotency_key)
+            return await use_cases.create_order(ctx.uow(), ctx.clock, ctx.actor, cmd)
+
+        order, errors = await attempt(run)
+        return OrderPayload(order=Order.from_aggregate(order) if order else None, user_errors=errors)

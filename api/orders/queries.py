@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import strawberry
+from strawberry.types import Info
+
+from api.common.errors import api_error, read
+from api.common.relay import Connection, decode_id, page_request
+from api.context import Context
+from api.orders.inputs import OrderFilter
+from api.orders.types import Order
+from application.queries.orders import OrderFilter as OrderFilterQuery
+
+
+async def list_orders(info: Info[Context, None], filter: OrderFilter | None, first: int | None, after: str | None,
+                      last: int | None, before: str | None,
+                      customer_id: uuid.UUID | None = None) -> Connection[Order]:
+    async def run():  # type: ignore[no-untyped-def]
+        query = filter.to_query() if filter else OrderFilterQuery()
+        if customer_id is not None:
+            query = dataclasses.replace(query, customer_id=customer_id)
+        return await info.context.orders.list(query, page_request(first, after, last, before))
+
+    return Connection.from_page(await read(run), Order.from_view)
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field
+    async def order(self, info: Info[Context, None], id: strawberry.ID | None = None,
+                    number: str | None = None) -> Order | None:
+        if (id is None) == (number is None):
+            raise api_error("Give exactly one of id or number.", "INVALID")
+
+        async def run():  # type: ignore[no-untyped-def]
+            if id is not None:
+                return await info.context.order_loaders.order_by_id.load(decode_id(id, "Order", "id"))
+            return await info.context.orders.by_number(number or "")
+
+        view = await read(run)
+        return Order.from_view(view) if view else None
+
+    @strawberry.field
+    async def orders(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+                     last: int | None = None, before: str | None = None,
+                     filter: OrderFilter | None = None) -> Connection[Order]:
+        return await list_orders(info, filter, first, after, last, before)

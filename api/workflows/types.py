@@ -1,0 +1,226 @@
+"""Workflow definitions, instances, steps and work items as the API shows them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from api.common.relay import Node, to_global_id
+from api.common.scalars import JSON
+from api.context import Context
+from api.organisation.types import Department, RoleEnum, Staff, load_department, load_staff
+from application.queries.workflows import (
+    ConditionView,
+    StepDefinitionView,
+    WorkflowDefinitionView,
+    WorkflowInstanceView,
+    WorkflowStepView,
+)
+from domain.organisation import Role
+from domain.workflow import ComparisonOp, Decision, StepKind, StepStatus, WorkflowStatus, WorkflowSubject
+from domain.workflow import WorkflowDefinition as DefinitionAggregate
+from domain.workflow import WorkflowInstance as InstanceAggregate
+
+WorkflowSubjectEnum = strawberry.enum(WorkflowSubject, name="WorkflowSubject")
+StepKindEnum = strawberry.enum(StepKind, name="StepKind")
+ComparisonOpEnum = strawberry.enum(ComparisonOp, name="ComparisonOp")
+WorkflowStatusEnum = strawberry.enum(WorkflowStatus, name="WorkflowStatus")
+StepStatusEnum = strawberry.enum(StepStatus, name="StepStatus")
+DecisionEnum = strawberry.enum(Decision, name="Decision")
+
+# How a subject type is named in global IDs.
+SUBJECT_NODE_TYPES: dict[WorkflowSubject, str] = {
+    WorkflowSubject.ORDER: "Order",
+    WorkflowSubject.CUSTOMER: "Customer",
+    WorkflowSubject.COMPLAINT: "Complaint",
+}
+
+
+@strawberry.type(description="A step runs only when its condition holds on the instance's context, "
+                             "e.g. amount GT 10000")
+class StepCondition:
+    field: str
+    op: ComparisonOpEnum  # type: ignore[valid-type]
+    value: str
+
+    @classmethod
+    def from_view(cls, v: ConditionView | None) -> "StepCondition | None":
+        return None if v is None else cls(field=v.field, op=ComparisonOp(v.op), value=v.value)
+
+
+@strawberry.type
+class WorkflowStepDefinition:
+    key: str
+    name: str
+    kind: StepKindEnum  # type: ignore[valid-type]
+    required_role: RoleEnum  # type: ignore[valid-type]
+    stage: int = strawberry.field(description="Steps sharing a stage number run in parallel; stages run in "
+                                              "ascending order")
+    due_within_minutes: int | None
+    condition: StepCondition | None
+    _view: strawberry.Private[StepDefinitionView]
+
+    @classmethod
+    def from_view(cls, v: StepDefinitionView) -> "WorkflowStepDefinition":
+        return cls(key=v.key, name=v.name, kind=StepKind(v.kind), required_role=Role(v.required_role), stage=v.stage,
+                   due_within_minutes=v.due_within_minutes, condition=StepCondition.from_view(v.condition), _view=v)
+
+    @strawberry.field
+    async def department(self, info: Info[Context, None]) -> Department:
+        department = await load_department(info, self._view.department_id)
+        assert department is not None
+        return department
+
+
+@strawberry.type
+class WorkflowDefinition(Node):
+    id: strawberry.ID
+    key: str
+    name: str
+    version: int
+    active: bool
+    subject: WorkflowSubjectEnum  # type: ignore[valid-type]
+    steps: list[WorkflowStepDefinition]
+
+    @classmethod
+    def from_view(cls, v: WorkflowDefinitionView) -> "WorkflowDefinition":
+        return cls(id=to_global_id("WorkflowDefinition", v.id), key=v.key, name=v.name, version=v.version,
+                   active=v.active, subject=WorkflowSubject(v.subject),
+                   steps=[WorkflowStepDefinition.from_view(s) for s in v.steps])
+
+    @classmethod
+    def from_aggregate(cls, d: DefinitionAggregate) -> "WorkflowDefinition":
+        return cls.from_view(definition_view(d))
+
+
+def definition_view(d: DefinitionAggregate) -> WorkflowDefinitionView:
+    return WorkflowDefinitionView(d.id, d.key, d.name, d.version, d.active, d.subject.value, tuple(
+        StepDefinitionView(s.key, s.name, s.department_id, s.kind.value, s.required_role.value, s.stage,
+                           s.due_within_minutes,
+                           ConditionView(s.condition.field, s.condition.op.value, s.condition.value)
+                           if s.condition else None)
+        for s in d.steps))
+
+
+@strawberry.type
+class WorkflowStep:
+    key: str
+    name: str
+    kind: StepKindEnum  # type: ignore[valid-type]
+    required_role: RoleEnum = strawberry.field(  # type: ignore[valid-type]
+        description="The least role the step's department needs to decide it (an assignee needs none)")
+    status: StepStatusEnum  # type: ignore[valid-type]
+    stage: int
+    decided_at: datetime | None
+    comment: str | None
+    activated_at: datetime | None
+    due_at: datetime | None
+    _view: strawberry.Private[WorkflowStepView]
+
+    @classmethod
+    def from_view(cls, v: WorkflowStepView) -> "WorkflowStep":
+        return cls(key=v.key, name=v.name, kind=StepKind(v.kind), required_role=Role(v.required_role),
+                   status=StepStatus(v.status), stage=v.stage, decided_at=v.decided_at, comment=v.comment,
+                   activated_at=v.activated_at, due_at=v.due_at, _view=v)
+
+    @strawberry.field
+    async def department(self, info: Info[Context, None]) -> Department:
+        department = await load_department(info, self._view.department_id)
+        assert department is not None
+        return department
+
+    @strawberry.field
+    async def assignee(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.assignee_id)
+
+    @strawberry.field
+    async def decided_by(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.decided_by)
+
+    @strawberry.field(description="ACTIVE and past its due time, now")
+    def overdue(self, info: Info[Context, None]) -> bool:
+        return self._view.overdue(info.context.clock.now())
+
+
+@strawberry.type
+class WorkflowInstance(Node):
+    id: strawberry.ID
+    status: WorkflowStatusEnum  # type: ignore[valid-type]
+    context: JSON
+    started_at: datetime
+    completed_at: datetime | None
+    version: int
+    _view: strawberry.Private[WorkflowInstanceView]
+    _steps: strawberry.Private[list[WorkflowStepView] | None] = None  # known already: no loader round trip
+
+    @classmethod
+    def from_view(cls, v: WorkflowInstanceView, steps: list[WorkflowStepView] | None = None) -> "WorkflowInstance":
+        return cls(id=to_global_id("WorkflowInstance", v.id), status=WorkflowStatus(v.status), context=v.context,
+                   started_at=v.started_at, completed_at=v.completed_at, version=v.version, _view=v, _steps=steps)
+
+    @classmethod
+    def from_aggregate(cls, i: InstanceAggregate) -> "WorkflowInstance":
+        view, steps = instance_views(i)
+        return cls.from_view(view, steps)
+
+    @strawberry.field
+    async def definition(self, info: Info[Context, None]) -> WorkflowDefinition:
+        view = await info.context.workflow_loaders.definition_by_id.load(self._view.definition_id)
+        assert view is not None
+        return WorkflowDefinition.from_view(view)
+
+    @strawberry.field(description="The Order, Customer or Complaint this instance is about")
+    async def subject(self, info: Info[Context, None]) -> Node:
+        from api.nodes import resolve_node
+
+        node = await resolve_node(info, SUBJECT_NODE_TYPES[WorkflowSubject(self._view.subject_type)],
+                                  self._view.subject_id)
+        assert node is not None, "a workflow's subject exists"
+        return node  # type: ignore[no-any-return]
+
+    @strawberry.field
+    async def steps(self, info: Info[Context, None]) -> list[WorkflowStep]:
+        steps = self._steps
+        if steps is None:
+            steps = await info.context.workflow_loaders.steps_by_instance.load(self._view.id)
+        return [WorkflowStep.from_view(s) for s in steps]
+
+    @strawberry.field
+    async def started_by(self, info: Info[Context, None]) -> Staff | None:
+        return await load_staff(info, self._view.started_by)
+
+
+def instance_views(i: InstanceAggregate) -> tuple[WorkflowInstanceView, list[WorkflowStepView]]:
+    view = WorkflowInstanceView(i.id, i.definition_id, i.definition_key, i.definition_version, i.subject_type.value,
+                                i.subject_id, i.status.value, i.context, i.started_by, i.started_at, i.completed_at,
+                                i.version)
+    steps = [WorkflowStepView(i.id, s.key, s.name, s.department_id, s.kind.value, s.required_role.value,
+                              s.status.value, s.stage, s.assignee_id, s.decided_by, s.decided_at, s.comment,
+                              s.activated_at, s.due_at) for s in i.steps]
+    return view, steps
+
+
+@strawberry.type
+class WorkItem:
+    step: WorkflowStep
+    _step: strawberry.Private[WorkflowStepView]
+
+    @classmethod
+    def from_view(cls, v: WorkflowStepView) -> "WorkItem":
+        return cls(step=WorkflowStep.from_view(v), _step=v)
+
+    @strawberry.field
+    async def instance(self, info: Info[Context, None]) -> WorkflowInstance:
+        view = await info.context.workflow_loaders.instance_by_id.load(self._step.instance_id)
+        assert view is not None
+        return WorkflowInstance.from_view(view)
+
+
+@strawberry.type
+class WorkflowEvent:
+    kind: str = strawberry.field(description="What happened: STARTED, STEP_ACTIVATED, STEP_DECIDED, STEP_DELEGATED, "
+                                             "COMPLETED, REJECTED or CANCELLED")
+    at: datetime
+    instance: WorkflowInstance
+    step_key: str | None

@@ -1,0 +1,60 @@
+"""Use cases for sales orders."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from application.customers import require_owner
+from application.idempotency import replay_or_create
+from application.ports import Clock, UnitOfWork
+from domain.order import Order, order_number
+from domain.organisation import Staff
+from domain.shared import NotFound
+
+ORDER_NUMBER_SEQUENCE = "order_number"
+
+
+@dataclass(frozen=True)
+class OrderLineData:
+    sku: str
+    quantity: object  # Decimal, int or numeric text; the domain checks it
+    unit_price: object
+    description: str | None = None
+    discount_percent: object | None = None
+
+
+@dataclass(frozen=True)
+class CreateOrder:
+    customer_id: uuid.UUID
+    currency: str
+    lines: tuple[OrderLineData, ...]
+    owner_id: uuid.UUID | None = None
+    idempotency_key: str | None = None
+
+
+async def create_order(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: CreateOrder) -> Order:
+    """Take a DRAFT order for a customer, numbered SO-000042; its owner is the given staff member, else
+    whoever takes it. Raises NotFound (customer, owner), InvalidInput (currency, lines), Conflict."""
+
+    async def create() -> uuid.UUID:
+        if await uow.customers.get(cmd.customer_id) is None:
+            raise NotFound("No such customer.", field=("customerId",))
+        owner_id = cmd.owner_id if cmd.owner_id is not None else actor.id
+        await require_owner(uow, owner_id)
+        lines = [{"sku": line.sku, "description": line.description, "quantity": line.quantity,
+                  "unit_price": line.unit_price, "discount_percent": line.discount_percent} for line in cmd.lines]
+        Order.create(number="SO-000000", customer_id=cmd.customer_id, owner_id=owner_id, currency=cmd.currency,
+                     lines=lines, at=clock.now(), by=actor.id)  # validate before a number is drawn
+        number = order_number(await uow.sequences.next_value(ORDER_NUMBER_SEQUENCE))
+        order = Order.create(number=number, customer_id=cmd.customer_id, owner_id=owner_id, currency=cmd.currency,
+                             lines=lines, at=clock.now(), by=actor.id)
+        await uow.orders.add(order)
+        return order.id
+
+    async with uow:
+        order_id, _ = await replay_or_create(uow, scope=f"createOrder:{actor.id}", key=cmd.idempotency_key,
+                                             command=cmd, create=create)
+        await uow.commit()
+        order = await uow.orders.get(order_id)
+    assert order is not None
+    return order

@@ -1,0 +1,111 @@
+"""The SLA worker: fire due warnings and breaches, escalate, notify; exactly once each.
+
+Each complaint stores when its next SLA event falls due (`sla_next_deadline`, refreshed on every
+save). A tick claims due complaints with one indexed query, fires what is due on each (recording
+the fired event keys, timeline entries and notifications in the same transaction) and stores the
+new deadline. Several workers may run: on PostgreSQL the claim skips rows another worker holds
+(SELECT ... FOR UPDATE SKIP LOCKED); on SQLite the single writer lock serialises them. A fired key
+is never fired again, and the notifications table refuses a second notice for the same event and
+person, so a crash or a race costs at most a retry, never a duplicate.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from application.ports import Clock, Notification, UnitOfWork, UnitOfWorkFactory
+from domain.shared import Conflict
+from domain.sla import SlaEventKind
+
+log = logging.getLogger("crm.sla_worker")
+DEFAULT_BATCH_SIZE = 100
+MAX_BATCHES_PER_TICK = 1000
+
+
+@dataclass(frozen=True)
+class SlaTick:
+    claimed: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    notifications: int = 0
+
+    def __add__(self, other: "SlaTick") -> "SlaTick":
+        return SlaTick(self.claimed + other.claimed, self.warnings + other.warnings, self.breaches + other.breaches,
+                       self.notifications + other.notifications)
+
+
+async def fire_due_sla_events(uow: UnitOfWork, clock: Clock, *, batch_size: int = DEFAULT_BATCH_SIZE) -> SlaTick:
+    """One batch in one transaction: claim up to `batch_size` complaints whose next SLA deadline has
+    passed, fire what is due on each and notify the people a breach escalates to."""
+    now = clock.now()
+    tick = SlaTick()
+    async with uow:
+        for complaint_id in await uow.complaints.claim_due(now, batch_size):
+            complaint = await uow.complaints.get(complaint_id)
+            if complaint is None:  # pragma: no cover - claimed rows are locked
+                continue
+            customer = await uow.customers.get(complaint.customer_id)
+            before = set(complaint.fired)
+            escalations = complaint.fire_due_sla_events(now, customer_owner_id=customer.owner_id if customer else None)
+            fired = complaint.fired - before
+            sent = 0
+            for escalation in escalations:
+                event = escalation.event
+                key = f"complaint:{complaint.id}:{event.clock.value}:{event.kind.value}:{event.cycle_start.isoformat()}"
+                for recipient in escalation.recipients:
+                    await uow.notifier.notify(Notification(
+                        recipient_id=recipient, kind="SLA_BREACH", dedupe_key=key, at=now,
+                        subject_type="Complaint", subject_id=complaint.id,
+                        message=f"{complaint.number} ({complaint.subject}): {event.clock.value.replace('_', ' ').lower()} "
+                                f"target breached; escalation level {escalation.level}."))
+                    sent += 1
+            await uow.complaints.save(complaint)
+            tick += SlaTick(1, sum(k.kind is SlaEventKind.WARNING for k in fired),
+                            sum(k.kind is SlaEventKind.BREACH for k in fired), sent)
+        await uow.commit()
+    return tick
+
+
+async def run_sla_worker(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    interval: float = 30.0,
+    once: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    stop: asyncio.Event | None = None,
+    on_tick: Callable[[SlaTick], Awaitable[None] | None] | None = None,
+) -> SlaTick:
+    """Tick until `stop` is set (or once): drain everything due, then wait `interval` seconds.
+
+    A batch that loses a race (Conflict) is retried on the next tick; with `once` errors propagate,
+    otherwise they are logged and the worker carries on."""
+    stop = stop or asyncio.Event()
+    total = SlaTick()
+    while True:
+        tick = SlaTick()
+        try:
+            for _ in range(MAX_BATCHES_PER_TICK):
+                batch = await fire_due_sla_events(uow_factory(), clock, batch_size=batch_size)
+                tick += batch
+                if batch.claimed < batch_size:
+                    break
+        except Conflict as err:
+            log.info("SLA batch lost a race, retrying next tick: %s", err.message)
+        except Exception:
+            if once:
+                raise
+            log.exception("SLA worker tick failed; carrying on")
+        total += tick
+        if on_tick is not None:
+            result = on_tick(tick)
+            if result is not None:
+                await result
+        if once or stop.is_set():
+            return total
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass

@@ -1,0 +1,194 @@
+"""The sales Order aggregate: lines with exact money, and the advance-payment state an approval
+workflow drives.
+
+An order is created as a DRAFT; moving it along its status machine (and setting `placed_at`, when
+it is confirmed) comes with a later issue. The advance payment moves NONE -> REQUESTED (the
+advance-payment workflow started) -> APPROVED or REJECTED (the workflow ended); cancelling that
+workflow withdraws the request (back to NONE), and a rejected request may be asked for again.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from domain.money import MAX_DIGITS_BEFORE_POINT, Money, normalise_currency, plain, to_decimal
+from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, require_text
+
+MAX_LINES = 500
+MAX_QUANTITY = Decimal(1_000_000_000)
+MAX_QUANTITY_DECIMALS = 6
+MAX_DISCOUNT_DECIMALS = 4
+MAX_UNIT_PRICE = Decimal(10) ** 12
+LIMIT = Decimal(10) ** MAX_DIGITS_BEFORE_POINT
+NUMBER_PREFIX = "SO-"
+
+
+class OrderStatus(StrEnum):
+    DRAFT = "DRAFT"
+    CONFIRMED = "CONFIRMED"
+    IN_FULFILLMENT = "IN_FULFILLMENT"
+    SHIPPED = "SHIPPED"
+    INVOICED = "INVOICED"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"
+
+
+class AdvancePaymentStatus(StrEnum):
+    NONE = "NONE"
+    REQUESTED = "REQUESTED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    RECEIVED = "RECEIVED"
+
+
+AP = AdvancePaymentStatus
+# Which advance-payment moves are allowed, and why each exists.
+ADVANCE_PAYMENT_MOVES: dict[AdvancePaymentStatus, frozenset[AdvancePaymentStatus]] = {
+    AP.NONE: frozenset({AP.REQUESTED}),  # the approval workflow started
+    AP.REQUESTED: frozenset({AP.APPROVED, AP.REJECTED, AP.NONE}),  # it completed, was rejected, was cancelled
+    AP.REJECTED: frozenset({AP.REQUESTED}),  # asked again, e.g. for a smaller amount
+    AP.APPROVED: frozenset(),
+    AP.RECEIVED: frozenset(),
+}
+CLOSED_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.CANCELLED})
+
+
+def order_number(sequence_value: int) -> str:
+    """SO-000042: six digits at least, more once the sequence passes a million."""
+    return f"{NUMBER_PREFIX}{sequence_value:06d}"
+
+
+def _decimals(number: Decimal) -> int:
+    exponent = plain(number).as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One line: quantity x unit price, less a discount. Built through `create`, which validates."""
+
+    sku: str
+    description: str
+    quantity: Decimal
+    unit_price: Money
+    discount_percent: Decimal = Decimal(0)
+
+    @classmethod
+    def create(cls, index: int, *, sku: str, description: str | None, quantity: object, unit_price: object,
+               discount_percent: object | None, currency: str) -> "OrderLine":
+        """Rules: QuantitiesArePositive (at most 6 decimals); PricesAreNotNegative (rounded half-even to the
+        currency's minor unit); DiscountsAreFromZeroToOneHundredPercent (at most 4 decimals); plus bounds.
+        Fields are reported as ("lines", "<index>", "<field>")."""
+        where = ("lines", str(index))
+        try:
+            clean_sku = require_text(sku, "sku", max_length=64) or ""
+            text = require_text(description, "description", max_length=500, required=False) or ""
+            qty = to_decimal(quantity, "quantity")
+            if qty <= 0:
+                raise InvalidInput("quantity must be greater than 0.", field=("quantity",))
+            if qty > MAX_QUANTITY or _decimals(qty) > MAX_QUANTITY_DECIMALS:
+                raise InvalidInput(f"quantity may be at most {MAX_QUANTITY:,} with at most "
+                                   f"{MAX_QUANTITY_DECIMALS} decimals.", field=("quantity",))
+            price = to_decimal(unit_price, "unitPrice")
+            if price < 0:
+                raise InvalidInput("unitPrice must not be negative.", field=("unitPrice",))
+            if price >= MAX_UNIT_PRICE:
+                raise InvalidInput(f"unitPrice must be below {MAX_UNIT_PRICE:,}.", field=("unitPrice",))
+            discount = Decimal(0) if discount_percent is None else to_decimal(discount_percent, "discountPercent")
+            if not Decimal(0) <= discount <= Decimal(100) or _decimals(discount) > MAX_DISCOUNT_DECIMALS:
+                raise InvalidInput("discountPercent must be from 0 to 100, with at most "
+                                   f"{MAX_DISCOUNT_DECIMALS} decimals.", field=("discountPercent",))
+            line = cls(sku=clean_sku, description=text, quantity=plain(qty), unit_price=Money(price, currency),
+                       discount_percent=plain(discount))
+            if abs(line.line_total.amount) >= LIMIT:
+                raise InvalidInput("The line total is too large.", field=("quantity",))
+            return line
+        except InvalidInput as err:
+            raise InvalidInput(err.message, field=where + (err.field or ())) from None
+
+    @property
+    def line_total(self) -> Money:
+        """quantity x unit price x (1 - discount / 100), computed exactly and rounded half-even once."""
+        return self.unit_price.times(self.quantity * (Decimal(100) - self.discount_percent) / Decimal(100))
+
+
+@dataclass(eq=False, kw_only=True)
+class Order(AggregateRoot):
+    aggregate_type = "order"
+
+    number: str
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID | None
+    status: OrderStatus = OrderStatus.DRAFT
+    currency: str
+    lines: list[OrderLine] = field(default_factory=list)
+    advance_payment: AdvancePaymentStatus = AdvancePaymentStatus.NONE
+    placed_at: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def create(cls, *, number: str, customer_id: uuid.UUID, owner_id: uuid.UUID | None, currency: str,
+               lines: list[dict[str, Any]], at: datetime, by: uuid.UUID | None) -> "Order":
+        """A DRAFT order. `lines` are dicts of OrderLine.create's keyword arguments (sku, description,
+        quantity, unit_price, discount_percent).
+
+        Rules: AnOrderHasAtLeastOneLine (and at most 500); OneCurrencyPerOrder (ISO 4217); the line rules.
+        """
+        currency = normalise_currency(currency)
+        if not lines:
+            raise InvalidInput("An order needs at least one line.", field=("lines",))
+        if len(lines) > MAX_LINES:
+            raise InvalidInput(f"An order has at most {MAX_LINES} lines.", field=("lines",))
+        built = [OrderLine.create(i, currency=currency, **line) for i, line in enumerate(lines)]
+        order = cls(id=uuid.uuid4(), number=number, customer_id=customer_id, owner_id=owner_id, currency=currency,
+                    lines=built, created_at=at, updated_at=at)
+        if abs(order.total.amount) >= LIMIT:
+            raise InvalidInput("The order total is too large.", field=("lines",))
+        order.record("created", at, {
+            **order._about(), "ownerId": str(owner_id) if owner_id else None, "status": order.status.value,
+            "lines": len(built),
+        }, by)
+        return order
+
+    @property
+    def total(self) -> Money:
+        return Money.total((line.line_total for line in self.lines), self.currency)
+
+    # ----------------------------------------------------------------- advance payment
+
+    def request_advance_payment(self, *, at: datetime, by: uuid.UUID | None, workflow_id: uuid.UUID) -> None:
+        """Rules: AnAdvancePaymentIsRequestedOnce (not while one is requested, approved or received);
+        ClosedOrdersTakeNoAdvancePayment (PAID, CANCELLED)."""
+        if self.status in CLOSED_STATUSES:
+            raise ForbiddenTransition(f"A {self.status.value} order takes no advance payment.", field=("subjectId",))
+        self._move_advance_payment(AP.REQUESTED, at=at, by=by, workflow_id=workflow_id)
+
+    def approve_advance_payment(self, *, at: datetime, by: uuid.UUID | None, workflow_id: uuid.UUID) -> None:
+        self._move_advance_payment(AP.APPROVED, at=at, by=by, workflow_id=workflow_id)
+
+    def reject_advance_payment(self, *, at: datetime, by: uuid.UUID | None, workflow_id: uuid.UUID) -> None:
+        self._move_advance_payment(AP.REJECTED, at=at, by=by, workflow_id=workflow_id)
+
+    def withdraw_advance_payment(self, *, at: datetime, by: uuid.UUID | None, workflow_id: uuid.UUID) -> None:
+        """The approval was cancelled before it ended: nothing is requested any more."""
+        self._move_advance_payment(AP.NONE, at=at, by=by, workflow_id=workflow_id)
+
+    def _move_advance_payment(self, to: AdvancePaymentStatus, *, at: datetime, by: uuid.UUID | None,
+                              workflow_id: uuid.UUID) -> None:
+        if to not in ADVANCE_PAYMENT_MOVES[self.advance_payment]:
+            raise ForbiddenTransition(
+                f"The advance payment of {self.number} is {self.advance_payment.value} and cannot become {to.value}.",
+                field=("subjectId",))
+        previous, self.advance_payment, self.updated_at = self.advance_payment, to, at
+        self.record("advance_payment_changed", at, {
+            **self._about(), "from": previous.value, "to": to.value, "workflowId": str(workflow_id),
+        }, by)
+
+    def _about(self) -> dict[str, Any]:
+        return {"number": self.number, "customerId": str(self.customer_id), "currency": self.currency,
+                "total": f"{self.total.amount:f}"}

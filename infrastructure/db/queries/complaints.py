@@ -1,0 +1,197 @@
+"""SQL read models for complaints, timelines, SLA history, configuration and the SLA report."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.queries.complaints import (
+    CategoryView,
+    ComplaintFilter,
+    ComplaintScope,
+    ComplaintView,
+    SlaHistoryView,
+    SlaReportRowView,
+    TimelineEntryView,
+)
+from application.queries.pagination import Page, PageRequest
+from domain.calendar import BusinessCalendar
+from domain.sla import SlaPolicy
+from infrastructure.db import tables as t
+from infrastructure.db.queries.customers import in_order
+from infrastructure.db.queries.keyset import SortKey, paginate
+from infrastructure.db.repositories.complaints import calendar_from_row, policy_from_row, policy_from_snapshot
+
+c = t.complaints
+tl = t.complaint_timeline
+COMPLAINT_COLUMNS = [c.c.id, c.c.number, c.c.customer_id, c.c.order_id, c.c.category_id, c.c.priority, c.c.channel,
+                     c.c.subject, c.c.description, c.c.status, c.c.department_id, c.c.assignee_id, c.c.filed_by,
+                     c.c.resolution, c.c.satisfaction, c.c.sla_terms, c.c.escalation_level, c.c.version,
+                     c.c.created_at, c.c.updated_at]
+
+
+def complaint_view(r: Any) -> ComplaintView:
+    return ComplaintView(
+        r.id, r.number, r.customer_id, r.order_id, r.category_id, r.priority, r.channel, r.subject, r.description,
+        r.status, r.department_id, r.assignee_id, r.filed_by, r.resolution, r.satisfaction,
+        policy_from_snapshot(r.sla_terms) if r.sla_terms else None, r.escalation_level, r.version, r.created_at,
+        r.updated_at)
+
+
+def entry_view(r: Any) -> TimelineEntryView:
+    return TimelineEntryView(r.id, r.complaint_id, r.position, r.at, r.kind, r.author_id, r.department_id,
+                             r.visibility, r.message, r.from_status, r.to_status)
+
+
+def category_view(r: Any) -> CategoryView:
+    return CategoryView(r.id, r.code, r.name, r.parent_id, r.active)
+
+
+def visible_to(scope: ComplaintScope) -> ColumnElement[bool]:
+    """The visibility rule of domain/complaint.py as a WHERE clause."""
+    if scope.sees_all:
+        return true()
+    owned = select(t.customers.c.id).where(t.customers.c.owner_id == scope.staff_id)
+    return or_(c.c.department_id == scope.department_id, c.c.filed_by == scope.staff_id,
+               c.c.assignee_id == scope.staff_id, c.c.customer_id.in_(owned))
+
+
+class SqlComplaintQueries:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def _all(self, stmt: Any) -> list[Any]:
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(stmt)).all())
+
+    # ------------------------------------------------------------------------------ complaints
+
+    async def list(self, scope: ComplaintScope, filter: ComplaintFilter, page: PageRequest,
+                   now: datetime) -> Page[ComplaintView]:
+        query = select(*COMPLAINT_COLUMNS).where(visible_to(scope))
+        if filter.statuses:
+            query = query.where(c.c.status.in_(filter.statuses))
+        if filter.priorities:
+            query = query.where(c.c.priority.in_(filter.priorities))
+        if filter.category_ids:
+            query = query.where(c.c.category_id.in_(filter.category_ids))
+        if filter.assignee_id is not None:
+            query = query.where(c.c.assignee_id == filter.assignee_id)
+        if filter.department_id is not None:
+            query = query.where(c.c.department_id == filter.department_id)
+        if filter.customer_id is not None:
+            query = query.where(c.c.customer_id == filter.customer_id)
+        if filter.order_id is not None:
+            query = query.where(c.c.order_id == filter.order_id)
+        if filter.sla_at_risk is True:
+            query = query.where(c.c.sla_at_risk_at <= now)
+        elif filter.sla_at_risk is False:
+            query = query.where(or_(c.c.sla_at_risk_at.is_(None), c.c.sla_at_risk_at > now))
+        if filter.search:
+            term = filter.search.strip()
+            cu = t.customers
+            query = query.where(or_(
+                c.c.number.icontains(term, autoescape=True),
+                c.c.subject.icontains(term, autoescape=True),
+                c.c.customer_id.in_(select(cu.c.id).where(or_(cu.c.name.icontains(term, autoescape=True),
+                                                              cu.c.code.icontains(term, autoescape=True)))),
+            ))
+        keys = [SortKey(c.c.created_at, datetime), SortKey(c.c.id, uuid.UUID)]
+        return await paginate(self._engine, query, keys, descending=True, page=page, to_item=complaint_view)
+
+    async def by_ids(self, ids: list[uuid.UUID], scope: ComplaintScope) -> list[ComplaintView | None]:
+        rows = await self._all(select(*COMPLAINT_COLUMNS).where(c.c.id.in_(ids), visible_to(scope)))
+        return in_order(ids, {r.id: complaint_view(r) for r in rows})
+
+    async def by_number(self, number: str, scope: ComplaintScope) -> ComplaintView | None:
+        rows = await self._all(select(*COMPLAINT_COLUMNS).where(c.c.number == number.strip().upper(),
+                                                                visible_to(scope)))
+        return complaint_view(rows[0]) if rows else None
+
+    async def timeline(self, complaint_id: uuid.UUID, page: PageRequest) -> Page[TimelineEntryView]:
+        query = select(tl).where(tl.c.complaint_id == complaint_id)
+        return await paginate(self._engine, query, [SortKey(tl.c.position, int)], descending=True, page=page,
+                              to_item=entry_view)
+
+    async def entries_by_ids(self, ids: list[uuid.UUID]) -> list[TimelineEntryView | None]:
+        rows = await self._all(select(tl).where(tl.c.id.in_(ids)))
+        return in_order(ids, {r.id: entry_view(r) for r in rows})
+
+    async def sla_history(self, complaint_ids: list[uuid.UUID]) -> list[SlaHistoryView]:
+        rows = await self._all(
+            select(tl.c.complaint_id, tl.c.at, tl.c.kind, tl.c.from_status, tl.c.to_status)
+            .where(tl.c.complaint_id.in_(complaint_ids), tl.c.kind.in_(("STATUS_CHANGE", "PROGRESS")))
+            .order_by(tl.c.complaint_id, tl.c.position))
+        changes: dict[uuid.UUID, list[tuple[datetime, str | None, str]]] = defaultdict(list)
+        progress: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+        for r in rows:
+            if r.kind == "STATUS_CHANGE":
+                changes[r.complaint_id].append((r.at, r.from_status, r.to_status))
+            else:
+                progress[r.complaint_id].append(r.at)
+        return [SlaHistoryView(tuple(changes[i]), tuple(progress[i])) for i in complaint_ids]
+
+    # -------------------------------------------------------------------------- configuration
+
+    async def categories(self) -> list[CategoryView]:
+        cc = t.complaint_categories
+        return [category_view(r) for r in await self._all(select(cc).order_by(cc.c.code))]
+
+    async def categories_by_ids(self, ids: list[uuid.UUID]) -> list[CategoryView | None]:
+        cc = t.complaint_categories
+        return in_order(ids, {r.id: category_view(r) for r in await self._all(select(cc).where(cc.c.id.in_(ids)))})
+
+    async def policies(self) -> list[SlaPolicy]:
+        p = t.sla_policies
+        return [policy_from_row(r) for r in await self._all(
+            select(p).order_by(p.c.active.desc(), p.c.name, p.c.created_at))]
+
+    async def policies_by_ids(self, ids: list[uuid.UUID]) -> list[SlaPolicy | None]:
+        p = t.sla_policies
+        return in_order(ids, {r.id: policy_from_row(r) for r in await self._all(select(p).where(p.c.id.in_(ids)))})
+
+    async def calendars(self) -> list[BusinessCalendar]:
+        bc = t.business_calendars
+        return [calendar_from_row(r) for r in await self._all(select(bc).order_by(bc.c.name))]
+
+    async def calendars_by_ids(self, ids: list[uuid.UUID]) -> list[BusinessCalendar | None]:
+        bc = t.business_calendars
+        return in_order(ids, {r.id: calendar_from_row(r) for r in await self._all(select(bc).where(bc.c.id.in_(ids)))})
+
+    # --------------------------------------------------------------------------------- report
+
+    async def sla_report(self, start: datetime, end: datetime,
+                         department_id: uuid.UUID | None) -> list[SlaReportRowView]:
+        cohort = and_(c.c.created_at >= start, c.c.created_at < end,
+                      c.c.department_id == department_id if department_id is not None else true())
+        counts = (
+            select(c.c.category_id, func.count().label("filed"), func.count(c.c.resolved_at).label("resolved"),
+                   func.sum(case((c.c.first_response_breached, 1), else_=0)).label("fr_breached"),
+                   func.sum(case((c.c.resolution_breached, 1), else_=0)).label("res_breached"))
+            .where(cohort).group_by(c.c.category_id))
+        async with self._engine.connect() as conn:
+            postgres = conn.dialect.name == "postgresql"
+            if postgres:
+                counts = counts.add_columns(
+                    func.percentile_cont(0.5).within_group(c.c.resolution_minutes).label("median"))
+            rows = (await conn.execute(counts)).all()
+            medians: dict[uuid.UUID, float | None] = {r.category_id: r.median for r in rows} if postgres else {}
+            if not postgres:
+                # The portable median: the middle row (odd count) or the mean of the two middle rows.
+                ranked = (
+                    select(c.c.category_id, c.c.resolution_minutes.label("minutes"),
+                           func.row_number().over(partition_by=c.c.category_id,
+                                                  order_by=c.c.resolution_minutes).label("rn"),
+                           func.count().over(partition_by=c.c.category_id).label("cnt"))
+                    .where(cohort, c.c.resolution_minutes.is_not(None)).subquery())
+                middle = (select(ranked.c.category_id, func.avg(ranked.c.minutes).label("median"))
+                          .where(ranked.c.rn.in_([(ranked.c.cnt + 1) // 2, (ranked.c.cnt + 2) // 2]))
+                          .group_by(ranked.c.category_id))
+                medians = {r.category_id: r.median for r in (await conn.execute(middle)).all()}
+        return [SlaReportRowView(r.category_id, r.filed, r.resolved, int(r.fr_breached or 0), int(r.res_breached or 0),
+                                 None if medians.get(r.category_id) is None else round(float(medians[r.category_id])))
+                for r in rows]

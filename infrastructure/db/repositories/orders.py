@@ -1,0 +1,66 @@
+"""Orders with their lines."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.money import Money
+from domain.order import AdvancePaymentStatus, Order, OrderLine, OrderStatus
+from infrastructure.db.order_tables import order_lines, orders
+from infrastructure.db.repositories.organisation import Tracker, save_versioned
+
+
+def _line_rows(order: Order) -> list[dict[str, Any]]:
+    return [
+        {"order_id": order.id, "position": i, "sku": line.sku, "description": line.description,
+         "quantity": line.quantity, "unit_price": line.unit_price.amount, "discount_percent": line.discount_percent,
+         "line_total": line.line_total.amount}
+        for i, line in enumerate(order.lines)
+    ]
+
+
+class SqlOrderRepository:
+    """Lines are written once, with the order: nothing changes them yet (a later issue edits drafts)."""
+
+    def __init__(self, conn: AsyncConnection, tracker: Tracker) -> None:
+        self._conn = conn
+        self._tracker = tracker
+
+    async def get(self, order_id: uuid.UUID) -> Order | None:
+        row = (await self._conn.execute(select(orders).where(orders.c.id == order_id))).first()
+        if row is None:
+            return None
+        lines: dict[uuid.UUID, list[OrderLine]] = defaultdict(list)
+        for line in await self._conn.execute(
+                select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.position)):
+            lines[line.order_id].append(OrderLine(
+                sku=line.sku, description=line.description, quantity=line.quantity,
+                unit_price=Money(line.unit_price, row.currency), discount_percent=line.discount_percent))
+        order = Order(
+            id=row.id, version=row.version, number=row.number, customer_id=row.customer_id, owner_id=row.owner_id,
+            status=OrderStatus(row.status), currency=row.currency, lines=lines[row.id],
+            advance_payment=AdvancePaymentStatus(row.advance_payment), placed_at=row.placed_at,
+            created_at=row.created_at, updated_at=row.updated_at)
+        self._tracker.track(order)
+        return order
+
+    async def add(self, order: Order) -> None:
+        order.version = 1
+        await self._conn.execute(insert(orders).values(
+            id=order.id, number=order.number, customer_id=order.customer_id, owner_id=order.owner_id,
+            status=order.status.value, currency=order.currency, total_amount=order.total.amount,
+            advance_payment=order.advance_payment.value, placed_at=order.placed_at, version=1,
+            created_at=order.created_at, updated_at=order.updated_at))
+        await self._conn.execute(insert(order_lines), _line_rows(order))
+        self._tracker.track(order)
+
+    async def save(self, order: Order) -> None:
+        await save_versioned(self._conn, orders, order, {
+            "owner_id": order.owner_id, "status": order.status.value, "total_amount": order.total.amount,
+            "advance_payment": order.advance_payment.value, "placed_at": order.placed_at,
+            "updated_at": order.updated_at})
+        self._tracker.track(order)

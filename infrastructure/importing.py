@@ -1,0 +1,149 @@
+"""Streaming readers for customer import files (CSV and JSON).
+
+A reader turns a binary stream into `(row number, fields)` pairs without holding the file
+in memory. It owns everything about the file format: CSV's column names, its ';'-separated
+tags, its JSON-text attributes cell and its flat contact columns all become the same field
+shape a JSON file uses. Checking the values is the use case's job (application.imports).
+
+A file that cannot be read at all (not UTF-8, not a JSON array, no `code`/`name` column,
+broken syntax) raises InvalidInput with field ("file",), possibly after some rows were
+yielded; the use case then rolls back.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator
+
+import ijson
+
+from domain.shared import InvalidInput
+
+Row = tuple[int, Any]
+
+FILE_FIELD = ("file",)
+CSV_COLUMNS = ("code", "name", "kind", "tier", "lifecycleStage", "ownerEmail", "tags", "attributes",
+               "contactName", "contactEmail", "contactPhone", "contactTitle")
+REQUIRED_COLUMNS = ("code", "name")
+CONTACT_COLUMNS = {"contactName": "name", "contactEmail": "email", "contactPhone": "phone",
+                   "contactTitle": "title"}
+TAG_SEPARATOR = ";"
+
+
+class FileFormat(StrEnum):
+    CSV = "CSV"
+    JSON = "JSON"
+
+    @classmethod
+    def for_path(cls, path: str | Path) -> "FileFormat | None":
+        """The format a file name suggests (.csv, .json), or None."""
+        return {".csv": cls.CSV, ".json": cls.JSON}.get(Path(path).suffix.lower())
+
+
+def read_rows(stream: BinaryIO, file_format: FileFormat) -> Iterator[Row]:
+    return read_csv(stream) if file_format is FileFormat.CSV else read_json(stream)
+
+
+def _broken(message: str) -> InvalidInput:
+    return InvalidInput(message, field=FILE_FIELD)
+
+
+def read_csv(stream: BinaryIO) -> Iterator[Row]:
+    """Rows of a UTF-8 CSV file (a BOM is allowed) whose first line names the columns.
+
+    Row 1 is the first record after the header; blank records are skipped but still counted,
+    so a row number stays the record's position whatever lies between. An empty cell means
+    "not given".
+    """
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    try:
+        records = csv.reader(text, strict=True)
+        header = _csv_header(next(records, None))
+        for number, cells in enumerate(records, start=1):
+            if not any(cell.strip() for cell in cells):
+                continue
+            yield number, _csv_row(number, header, cells)
+    except UnicodeDecodeError:
+        raise _broken("The file is not UTF-8 text.") from None
+    except csv.Error as err:
+        raise _broken(f"The CSV is malformed near line {records.line_num}: {err}.") from None
+    finally:
+        text.detach()  # leave the caller's stream open
+
+
+def _csv_header(cells: list[str] | None) -> list[str]:
+    if cells is None:
+        raise _broken("The file is empty; expected a header line naming the columns.")
+    known = {c.lower(): c for c in CSV_COLUMNS}
+    header: list[str] = []
+    unknown: list[str] = []
+    for cell in cells:
+        name = known.get(cell.strip().lower())
+        if name is None:
+            unknown.append(cell.strip())
+        header.append(name or "")
+    if unknown:
+        raise _broken(f"Unknown column(s) {', '.join(map(repr, unknown))}; the columns are {', '.join(CSV_COLUMNS)}.")
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise _broken(f"Column(s) {', '.join(duplicated)} appear more than once in the header.")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise _broken(f"The header lacks the required column(s) {', '.join(missing)}.")
+    return header
+
+
+def _csv_row(number: int, header: list[str], cells: list[str]) -> dict[str, Any]:
+    if any(cell.strip() for cell in cells[len(header):]):
+        raise _broken(f"Row {number} has {len(cells)} cells but the header names {len(header)} columns.")
+    row: dict[str, Any] = {}
+    contact: dict[str, str] = {}
+    for column, cell in zip(header, cells):
+        value = cell.strip()
+        if not value:
+            continue
+        if column in CONTACT_COLUMNS:
+            contact[CONTACT_COLUMNS[column]] = value
+        elif column == "tags":
+            row["tags"] = [tag.strip() for tag in value.split(TAG_SEPARATOR) if tag.strip()]
+        elif column == "attributes":
+            row["attributes"] = _json_or_text(value)
+        else:
+            row[column] = value
+    if contact:
+        row["contacts"] = [contact]
+    return row
+
+
+def _json_or_text(value: str) -> Any:
+    """The decoded JSON, or the text itself, which the domain then refuses as not an object."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def read_json(stream: BinaryIO) -> Iterator[Row]:
+    """Items of a top-level JSON array; row n is the item at index n - 1.
+
+    Items are yielded as decoded (an item that is not an object is the use case's row error).
+    """
+    events = ijson.parse(stream, use_float=True)
+    count = 0
+    try:
+        first = next(events, None)
+        if first is None or first[1] != "start_array":
+            raise _broken("The file must hold a JSON array of customer objects.")
+        for count, item in enumerate(ijson.items(itertools.chain([first], events), "item"), start=1):
+            yield count, item
+    except ijson.JSONError as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else "syntax error"
+        where = f" after row {count}" if count else ""
+        raise _broken(f"The file is not valid JSON{where}: {detail}.") from None
+    except UnicodeDecodeError:
+        raise _broken("The file is not UTF-8 text.") from None
+
