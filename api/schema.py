@@ -20,6 +20,7 @@ from api.complaints.mutations import ComplaintMutation
 from api.complaints.queries import ComplaintQuery
 from api.complaints.subscriptions import ComplaintSubscription
 from api.context import Context
+from api.integrations.queries import IntegrationQuery
 from api.customers.imports import ImportMutation
 from api.customers.mutations import CustomerMutation
 from api.customers.queries import CustomerQuery
@@ -57,7 +58,7 @@ class NodeQuery:
         return found
 
 
-Query = merge_types("Query", (NodeQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
+Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
                               ComplaintQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
                                     WorkflowMutation, ComplaintMutation))

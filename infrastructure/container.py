@@ -54,6 +54,8 @@ class Services(containers.DeclarativeContainer):
     complaint_queries = providers.Singleton(SqlComplaintQueries, core.read_engine)
     due_dates = providers.Singleton(CalendarMinutesDueDates)
     events = providers.Callable(lambda publisher: publisher, gateways.publisher)
+    # every adapter joined to the CRM (ERP, finance, broker, webhooks) adds its HealthReporter here
+    health_reporters = providers.List()
 
 
 class Container(containers.DeclarativeContainer):
