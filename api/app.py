@@ -140,8 +140,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
-        await dispose(container)
+        relay = container.services.event_relay()  # cross-process live updates on PostgreSQL
+        if relay is not None:
+            await relay.start()
+        try:
+            yield
+        finally:
+            if relay is not None:
+                await relay.stop()
+            await dispose(container)
 
     graphql = Authenticate(GraphQLApp(container), container)
     app = Starlette(

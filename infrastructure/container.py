@@ -18,6 +18,7 @@ from infrastructure.db.queries.workflows import SqlWorkflowQueries
 from infrastructure.db.unit_of_work import SqlUnitOfWork
 from infrastructure.due_dates import CalendarMinutesDueDates
 from infrastructure.pubsub import InProcessPublisher
+from infrastructure.pubsub_postgres import PostgresEventRelay
 from infrastructure.settings import Settings
 
 
@@ -41,9 +42,16 @@ class Services(containers.DeclarativeContainer):
     core = providers.DependenciesContainer()
     gateways = providers.DependenciesContainer()
 
-    uow = providers.Factory(SqlUnitOfWork, core.engine, gateways.publisher)
-    uow_factory = providers.Factory(lambda engine, publisher: lambda: SqlUnitOfWork(engine, publisher),
-                                    core.engine, gateways.publisher)
+    # PostgreSQL: committed events go out by NOTIFY to every process (see event_relay)
+    notify = providers.Callable(lambda settings: not settings.is_sqlite, core.settings)
+    uow = providers.Factory(SqlUnitOfWork, core.engine, gateways.publisher, notify=notify)
+    uow_factory = providers.Factory(
+        lambda engine, publisher, notify: lambda: SqlUnitOfWork(engine, publisher, notify=notify),
+        core.engine, gateways.publisher, notify)
+    event_relay = providers.Singleton(
+        lambda settings, engine, publisher: None if settings.is_sqlite
+        else PostgresEventRelay(settings.database_url, engine, publisher),
+        core.settings, core.read_engine, gateways.publisher)
     tokens = providers.Singleton(TokenService, core.settings.provided.secret_key,
                                  core.settings.provided.token_ttl_seconds)
     authenticator = providers.Singleton(Authenticator, tokens, core.read_engine)

@@ -33,10 +33,13 @@ def asyncpg_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+IDS_PER_NOTIFICATION = 150  # 150 quoted uuids stay well under NOTIFY's 8000-byte payload limit
+
+
 async def notify_committed(conn: AsyncConnection, events: list[DomainEvent]) -> None:
-    """Queue a notification carrying the event ids; PostgreSQL sends it at COMMIT."""
-    if events:
-        ids = json.dumps([str(e.id) for e in events])
+    """Queue notifications carrying the event ids; PostgreSQL sends them at COMMIT, in order."""
+    for start in range(0, len(events), IDS_PER_NOTIFICATION):
+        ids = json.dumps([str(e.id) for e in events[start:start + IDS_PER_NOTIFICATION]])
         await conn.execute(select(func.pg_notify(CHANNEL, ids)))
 
 
@@ -46,35 +49,48 @@ def event_from_row(row: Any) -> DomainEvent:
 
 
 class PostgresEventRelay:
+    """One LISTEN connection per process; notifications are handled one at a time, in the order
+    PostgreSQL delivered them (commit order), and fanned out to the local subscribers."""
+
     def __init__(self, database_url: str, engine: AsyncEngine, local: InProcessPublisher) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._engine = engine
         self._local = local
         self._connection: asyncpg.Connection | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        self._inbox: asyncio.Queue[str] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._connection = await asyncpg.connect(self._dsn)
         await self._connection.add_listener(CHANNEL, self._on_notify)
+        self._worker = asyncio.get_running_loop().create_task(self._deliver_forever())
 
     async def stop(self) -> None:
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+            self._worker = None
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(payload))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._inbox.put_nowait(payload)
+
+    async def _deliver_forever(self) -> None:
+        while True:
+            payload = await self._inbox.get()
+            try:
+                await self._deliver(payload)
+            except Exception:  # noqa: BLE001 - a bad notification must not stop live updates
+                log.exception("could not deliver notified events %s", payload[:200])
 
     async def _deliver(self, payload: str) -> None:
-        try:
-            ids = [uuid.UUID(i) for i in json.loads(payload)]
-            async with self._engine.connect() as conn:
-                rows = (await conn.execute(
-                    select(t.outbox).where(t.outbox.c.id.in_(ids)).order_by(t.outbox.c.position))).all()
-            await self._local.publish([event_from_row(r) for r in rows])
-        except Exception:  # noqa: BLE001 - a bad notification must not kill the listener
-            log.exception("could not deliver notified events %s", payload[:200])
+        ids = [uuid.UUID(i) for i in json.loads(payload)]
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(
+                select(t.outbox).where(t.outbox.c.id.in_(ids)).order_by(t.outbox.c.position))).all()
+        await self._local.publish([event_from_row(r) for r in rows])

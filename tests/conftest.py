@@ -15,6 +15,7 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
 from api.app import create_app
@@ -102,8 +103,11 @@ async def container(database: Database) -> AsyncIterator[Container]:
 
 
 @pytest.fixture(scope="session")
-async def app(container: Container) -> Any:
-    return create_app(container.core.settings(), container)
+async def app(container: Container) -> AsyncIterator[Any]:
+    """The app with its lifespan running (on PostgreSQL that starts the LISTEN/NOTIFY relay)."""
+    application = create_app(container.core.settings(), container)
+    async with LifespanManager(application):
+        yield application
 
 
 class Api:

@@ -26,6 +26,7 @@ from infrastructure.db.repositories.customers import SqlCustomerRepository, SqlI
 from infrastructure.db.repositories.orders import SqlOrderRepository
 from infrastructure.db.repositories.organisation import SqlDepartmentRepository, SqlStaffRepository
 from infrastructure.db.repositories.support import SqlIdempotencyStore, SqlSequences
+from infrastructure.pubsub_postgres import notify_committed
 from infrastructure.db.repositories.workflows import SqlWorkflowDefinitionRepository, SqlWorkflowRepository
 
 # How the activity projection finds the customer of a workflow's subject: (id column, customer column).
@@ -38,9 +39,14 @@ PUBLISH_LIMIT = 1000
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, publisher: EventPublisher | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, publisher: EventPublisher | None = None, *,
+                 notify: bool = False) -> None:
+        """`notify` (PostgreSQL): announce committed events with NOTIFY inside the transaction, for
+        every process's listener (infrastructure/pubsub_postgres.py), instead of publishing them
+        to this process's subscribers directly."""
         self._engine = engine
         self._publisher = publisher
+        self._notify = notify
         self._connection: AsyncConnection | None = None
         self._seen: dict[AggregateRoot, None] = {}  # insertion-ordered; aggregates hash by identity
         # Events flushed to the outbox, kept to publish after the commit. In-process subscribers
@@ -106,16 +112,18 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         events: list[DomainEvent] = [e for agg in self._seen for e in agg.collect_events()]
         conn = self.connection
+        published = [*self._flushed, *events]
+        self._flushed.clear()
         try:
             if events:
                 await self._write_events(events)
+            if self._notify:
+                await notify_committed(conn, published)
             await conn.commit()
         except IntegrityError as err:
             await conn.rollback()
             raise Conflict("Someone else wrote the same thing at the same time; reload and retry.") from err
-        published = [*self._flushed, *events]
-        self._flushed.clear()
-        if published and self._publisher is not None:
+        if published and self._publisher is not None and not self._notify:
             await self._publisher.publish(published)
 
 
