@@ -161,11 +161,52 @@ def import_customers_command(
         raise typer.Exit(1)
 
 
-async def _worker(container: Container, once: bool, interval: float, batch_size: int) -> int:
-    """Run the SLA worker until SIGINT/SIGTERM (or one drain with --once); returns complaints handled."""
-    import signal
-
+async def run_workers(container: Container, *, once: bool, interval: float, batch_size: int,
+                      stop: asyncio.Event) -> tuple[int, int]:
+    """The SLA worker and the workflow worker side by side, on the container's clock, until `stop` is set
+    (or one drain each with `once`); returns (complaints handled, overdue workflow steps escalated)."""
     from application.sla_worker import SlaTick, run_sla_worker
+    from application.workflow_worker import EscalationTick, run_workflow_worker
+
+    def report_sla(tick: SlaTick) -> None:
+        if tick.claimed:
+            typer.echo(f"sla: {tick.claimed} complaints, {tick.warnings} warnings, {tick.breaches} breaches, "
+                       f"{tick.notifications} notifications")
+
+    def report_workflows(tick: EscalationTick) -> None:
+        if tick.escalated:
+            typer.echo(f"workflows: {tick.escalated} overdue steps escalated, {tick.notifications} notifications")
+
+    uow_factory, clock = container.services.uow_factory(), container.gateways.clock()
+    sla, workflows = await asyncio.gather(
+        run_sla_worker(uow_factory, clock, interval=interval, once=once, batch_size=batch_size, stop=stop,
+                       on_tick=report_sla),
+        run_workflow_worker(uow_factory, clock, interval=interval, once=once, batch_size=batch_size, stop=stop,
+                            on_tick=report_workflows))
+    return sla.claimed, workflows.escalated
+
+
+async def run_relay_worker(container: Container, *, once: bool, stop: asyncio.Event) -> int:
+    """The outbox relay (webhooks, and the broker when CRM_BROKER_URL is set) until `stop` is set (or one
+    pass with `once`); returns how many deliveries and publishes were confirmed."""
+    from application.outbox_relay import RelayTick, run_relay
+
+    def report(tick: RelayTick) -> None:
+        if tick.busy:
+            typer.echo(f"relay: {tick.delivered} webhook deliveries, {tick.retrying} to retry, {tick.parked} parked; "
+                       f"{tick.published} events to the broker" + (" (broker unreachable)" if tick.broker_failures
+                                                                     else ""))
+
+    async with container.services.relay() as relay:
+        total = await run_relay(relay, interval=container.core.settings().relay_interval, once=once, stop=stop,
+                                on_tick=report)
+    return total.delivered + total.published
+
+
+async def _worker(container: Container, once: bool, interval: float, batch_size: int,
+                  relay: bool = True) -> tuple[int, int]:
+    """Run the workers until SIGINT/SIGTERM (or one drain with --once)."""
+    import signal
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -175,25 +216,28 @@ async def _worker(container: Container, once: bool, interval: float, batch_size:
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
             pass
 
-    def report(tick: SlaTick) -> None:
-        if tick.claimed:
-            typer.echo(f"sla: {tick.claimed} complaints, {tick.warnings} warnings, {tick.breaches} breaches, "
-                       f"{tick.notifications} notifications")
-
-    total = await run_sla_worker(container.services.uow_factory(), container.gateways.clock(), interval=interval,
-                                 once=once, batch_size=batch_size, stop=stop, on_tick=report)
-    return total.claimed
+    workers = run_workers(container, once=once, interval=interval, batch_size=batch_size, stop=stop)
+    if not relay:
+        return await workers
+    counts, relayed = await asyncio.gather(workers, run_relay_worker(container, once=once, stop=stop))
+    typer.echo(f"outbox relay stopped: {relayed} events handed on")
+    return counts
 
 
 @app.command()
 def worker(
     once: bool = typer.Option(False, "--once", help="Fire what is due now, then exit"),
     interval: float = typer.Option(30.0, "--interval", min=0.1, help="Seconds between ticks"),
-    batch_size: int = typer.Option(100, "--batch-size", min=1, max=1000, help="Complaints claimed per transaction"),
+    batch_size: int = typer.Option(100, "--batch-size", min=1, max=1000,
+                                   help="Complaints (or overdue steps) claimed per transaction"),
+    relay: bool = typer.Option(True, "--relay/--no-relay",
+                               help="Also relay outbox events to webhooks and the broker (CRM_BROKER_URL)"),
 ) -> None:
-    """Fire due SLA warnings and breaches (escalating and notifying) until stopped; safe to run several."""
-    handled = _with_container(lambda c: _worker(c, once, interval, batch_size))
+    """Fire due SLA warnings and breaches, and escalate overdue workflow steps (notifying), until stopped;
+    safe to run several."""
+    handled, escalated = _with_container(lambda c: _worker(c, once, interval, batch_size, relay))
     typer.echo(f"sla worker stopped: {handled} complaints handled")
+    typer.echo(f"workflow worker stopped: {escalated} overdue steps escalated")
 
 
 @app.command()

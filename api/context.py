@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Awaitable, Callable, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from api.complaints.loaders import ComplaintLoaders
 from api.orders.loaders import OrderLoaders
+from api.profitability.loaders import ExternalLoaders
 from api.workflows.loaders import WorkflowLoaders
 from application.ports import Clock, UnitOfWork
 from application.queries.complaints import ComplaintQueries
@@ -85,6 +87,7 @@ class Context:
     workflow_loaders: WorkflowLoaders = field(init=False)
     complaint_loaders: ComplaintLoaders = field(init=False)
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
+    _area_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders.build(self.customers, self.organisation)
@@ -94,3 +97,15 @@ class Context:
 
     def uow(self) -> UnitOfWork:
         return self.uow_factory()
+
+    @cached_property
+    def external_loaders(self) -> ExternalLoaders:
+        """The ERP's and the finance system's loaders for this request, made on first use."""
+        return ExternalLoaders.build(self.services.product_costs(), self.services.receivables())
+
+    def area_loader(self, name: str, fetch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+        """This request's DataLoader called `name`, made on first use: for areas whose loaders have no
+        field above (e.g. webhooks)."""
+        if name not in self._area_loaders:
+            self._area_loaders[name] = loader(fetch)
+        return self._area_loaders[name]

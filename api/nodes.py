@@ -11,6 +11,7 @@ from api.common.relay import Node, parse_global_id
 from api.context import Context
 from api.complaints.types import BusinessCalendar, Complaint, ComplaintCategory, SlaPolicy
 from api.customers.types import Customer, Interaction
+from api.integrations.webhooks import load_webhook
 from api.orders.types import Order
 from api.organisation.types import Department, Staff
 from api.workflows.types import WorkflowDefinition, WorkflowInstance
@@ -44,6 +45,7 @@ RESOLVERS: dict[str, Resolver] = {
     "SlaPolicy": lambda info, i: _load(info.context.complaint_loaders.policy_by_id, SlaPolicy.from_value, i),
     "BusinessCalendar": lambda info, i: _load(info.context.complaint_loaders.calendar_by_id,
                                               BusinessCalendar.from_value, i),
+    "Webhook": load_webhook,
 }
 
 

@@ -20,7 +20,9 @@ from api.complaints.mutations import ComplaintMutation
 from api.complaints.queries import ComplaintQuery
 from api.complaints.subscriptions import ComplaintSubscription
 from api.context import Context
+from api.events.queries import EventQuery
 from api.integrations.queries import IntegrationQuery
+from api.integrations.webhooks import WebhookMutation, WebhookQuery
 from api.customers.imports import ImportMutation
 from api.customers.mutations import CustomerMutation
 from api.customers.queries import CustomerQuery
@@ -29,6 +31,7 @@ from api.organisation.mutations import OrganisationMutation
 from api.orders.mutations import OrderMutation
 from api.orders.queries import OrderQuery
 from api.organisation.queries import OrganisationQuery
+from api.profitability.queries import ProfitabilityQuery
 from api.workflows.mutations import WorkflowMutation
 from api.workflows.queries import WorkflowQuery
 from api.workflows.subscriptions import WorkflowSubscription
@@ -59,9 +62,9 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
-                              ComplaintQuery))
+                              ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
-                                    WorkflowMutation, ComplaintMutation))
+                                    WorkflowMutation, ComplaintMutation, WebhookMutation))
 Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription))
 
 
@@ -71,6 +74,12 @@ def _expected(error: GraphQLError) -> bool:
 
 
 class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """An unavailable ERP or finance system nulls every field that needed it, each with its error; the
+        adapter logs the failure once (crm.integrations), so those are not logged again per field."""
+        super().process_errors([e for e in errors if (e.extensions or {}).get("code") != "DEPENDENCY_UNAVAILABLE"],
+                               execution_context)
+
     async def execute(self, *args: Any, allowed_operation_types: Iterable[OperationType] | None = None,
                       **kwargs: Any) -> ExecutionResult:
         """`execute` cannot stream: subscriptions go over a WebSocket (graphql-transport-ws), and one sent

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Callable, Mapping
 
+from domain.order import STATUS_EVENT_TYPES as ORDER_STATUS_EVENTS
 from domain.shared import DomainEvent
 
 SUMMARY_LENGTH = 280
@@ -51,6 +52,9 @@ WORKFLOW_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "workflow.rejected": lambda p: f"Workflow {p['definitionKey']} rejected at {p['stepName']}"
                                    f"{_comment(p.get('comment'))}",
     "workflow.cancelled": lambda p: f"Workflow {p['definitionKey']} cancelled{_comment(p.get('reason'))}",
+    # escalated by the workflow worker (no actor): shown under the step's department
+    "workflow.step_overdue": lambda p: f"{p['definitionKey']}: {p['stepName']} overdue (was due "
+                                       f"{datetime.fromisoformat(p['dueAt']).astimezone(UTC):%Y-%m-%d %H:%M} UTC)",
 }
 
 
@@ -85,6 +89,10 @@ def activity_for(event: DomainEvent, customers: Mapping[Subject, uuid.UUID] | No
         return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "ORDER", event.actor_id, None,
                               f"Order {p['number']} created: {p['total']} {p['currency']}", "Order",
                               event.aggregate_id, event.id)
+    if event.type in ORDER_STATUS_EVENTS:
+        return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "ORDER", event.actor_id, None,
+                              f"Order {p['number']} {p['from']} → {p['to']}: {p['total']} {p['currency']}", "Order",
+                              event.aggregate_id, event.id)
     if event.type == "order.advance_payment_changed":
         return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "ORDER", event.actor_id, None,
                               f"Order {p['number']}: advance payment {p['from']} → {p['to']}", "Order",
@@ -94,7 +102,8 @@ def activity_for(event: DomainEvent, customers: Mapping[Subject, uuid.UUID] | No
         customer_id = subject_id if subject_type == "CUSTOMER" else (customers or {}).get((subject_type, subject_id))
         if customer_id is None:
             return None
-        return ActivityRecord(customer_id, event.occurred_at, "WORKFLOW", event.actor_id, None,
+        department = uuid.UUID(p["departmentId"]) if event.type == "workflow.step_overdue" else None
+        return ActivityRecord(customer_id, event.occurred_at, "WORKFLOW", event.actor_id, department,
                               _short(WORKFLOW_SUMMARIES[event.type](p)), "WorkflowInstance", event.aggregate_id,
                               event.id)
     if event.type in COMPLAINT_SUMMARIES:

@@ -1,6 +1,7 @@
 """Idempotent demo data: the five departments' people, a few dozen customers with history, the
-advance-payment workflow, a few orders with advance-payment approvals in different states, and
-complaints with their configuration (application/complaint_demo.py).
+departments' business calendar (office hours with a lunch break), the advance-payment workflow, a few
+orders with advance-payment approvals in different states, and complaints with their configuration
+(application/complaint_demo.py).
 
 Runs through the use cases, so demo data obeys the same rules (and emits the same events)
 as real work. Running it again adds nothing.
@@ -12,7 +13,8 @@ import uuid
 from datetime import datetime, timedelta
 
 from application import customers as cu
-from application.complaint_demo import seed_complaints
+from application import complaints
+from application.complaint_demo import CALENDAR as DEMO_CALENDAR, HOLIDAYS, OFFICE_HOURS, seed_complaints
 from application import orders as ord_
 from application import organisation as org
 from application import workflows as wf
@@ -69,6 +71,7 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: Due
                 added["staff"] += 1
             staff_by_email[email] = existing
     added["customers"] = await _seed_customers(uow_factory, clock, staff_by_email)
+    await _ensure_department_calendars(uow_factory, clock, admin[0])
     await _ensure_advance_payment(uow_factory, clock, admin[0])
     added["orders"] = await _seed_orders(uow_factory, clock, due_dates or _ClockMinutes(), staff_by_email)
     added["complaints"] = await seed_complaints(uow_factory, clock, staff_by_email)
@@ -132,6 +135,21 @@ async def _seed_customers(uow_factory: UnitOfWorkFactory, clock: Clock, staff: d
                 occurred_at=clock.now() - timedelta(days=rnd.randint(1, 90), minutes=k)))
         added += 1
     return added
+
+
+async def _ensure_department_calendars(uow_factory: UnitOfWorkFactory, clock: Clock, admin: Staff) -> None:
+    """Every department without a calendar counts its workflow due times on the demo office calendar
+    (Berlin, 08:00-12:00 and 13:00-17:00 on weekdays, public holidays off). A choice made since is kept."""
+    async with uow_factory() as uow:
+        calendar = await uow.calendars.get_by_name(DEMO_CALENDAR)
+        departments = [await uow.departments.get_by_code(code) for code in DEPARTMENTS]
+    if calendar is None:
+        calendar = await complaints.define_calendar(uow_factory(), clock, admin, complaints.DefineCalendar(
+            name=DEMO_CALENDAR, timezone="Europe/Berlin", working_hours=OFFICE_HOURS, holidays=HOLIDAYS))
+    for department in departments:
+        if department is not None and department.calendar_id is None:
+            await org.set_department_calendar(uow_factory(), clock, admin, org.SetDepartmentCalendar(
+                department_id=department.id, calendar_id=calendar.id))
 
 
 class _ClockMinutes:

@@ -1,13 +1,14 @@
-"""Use cases for sales orders."""
+"""Use cases for sales orders. Who may move an order, and where to, is decided in domain/order.py."""
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 
+from application.complaints import department_code
 from application.customers import require_owner
 from application.idempotency import replay_or_create
 from application.ports import Clock, UnitOfWork
-from domain.order import Order, order_number
+from domain.order import Order, OrderStatus, order_number
 from domain.organisation import Staff
 from domain.shared import NotFound
 
@@ -57,4 +58,27 @@ async def create_order(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: CreateO
         await uow.commit()
         order = await uow.orders.get(order_id)
     assert order is not None
+    return order
+
+
+@dataclass(frozen=True)
+class TransitionOrder:
+    order_id: uuid.UUID
+    to: OrderStatus
+    expected_version: int | None = None
+
+
+async def transition_order(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: TransitionOrder) -> Order:
+    """Move an order along its status machine (confirming places it). Raises NotFound, NotAuthorized
+    (the target status is another department's work), Conflict (stale expectedVersion, or a concurrent
+    move), ForbiddenTransition (not a move the machine allows; confirming an order without lines)."""
+    async with uow:
+        order = await uow.orders.get(cmd.order_id)
+        if order is None:
+            raise NotFound("No such order.", field=("orderId",))
+        order.require_mover(actor, await department_code(uow, actor), cmd.to)
+        order.check_version(cmd.expected_version)
+        order.transition(cmd.to, at=clock.now(), by=actor.id)
+        await uow.orders.save(order)
+        await uow.commit()
     return order

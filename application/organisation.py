@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from application.idempotency import replay_or_create
 from application.ports import Clock, UnitOfWork
-from domain.organisation import Role, Staff, normalise_email
-from domain.shared import Duplicate, NotFound
+from domain.organisation import Department, Role, Staff, may_choose_calendar, normalise_email
+from domain.shared import Duplicate, NotAuthorized, NotFound
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,34 @@ async def update_staff(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: UpdateS
             await uow.staff.save(staff)
             await uow.commit()
     return staff
+
+
+@dataclass(frozen=True)
+class SetDepartmentCalendar:
+    department_id: uuid.UUID
+    calendar_id: uuid.UUID | None  # None: back to the default calendar
+
+
+async def set_department_calendar(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: SetDepartmentCalendar) -> Department:
+    """Choose the business calendar a department's workflow steps count their due times on. Steps already
+    active keep the due time they were given; the next activations use the new calendar.
+
+    Raises NotAuthorized (not an ADMIN nor the department's MANAGER; checked before anything is looked up
+    for non-admins, so a refusal tells nothing), NotFound (departmentId, calendarId).
+    """
+    if not may_choose_calendar(actor, cmd.department_id):
+        raise NotAuthorized()
+    async with uow:
+        department = await uow.departments.get(cmd.department_id)
+        if department is None:
+            raise NotFound("No such department.", field=("departmentId",))
+        if cmd.calendar_id is not None and await uow.calendars.get(cmd.calendar_id) is None:
+            raise NotFound("No such calendar.", field=("calendarId",))
+        changed = department.with_calendar(cmd.calendar_id, by=actor)
+        if changed != department:
+            await uow.departments.save(changed)
+            await uow.commit()
+    return changed
 
 
 async def find_active_staff_by_email(uow: UnitOfWork, email: str) -> Staff | None:

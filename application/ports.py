@@ -4,15 +4,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from dataclasses import dataclass
-from typing import AsyncIterator, Protocol, Self
+from decimal import Decimal
+from typing import Any, AsyncIterator, Protocol, Self, Sequence
 
 from domain.calendar import BusinessCalendar
 from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
+from domain.money import Money
 from domain.order import Order
-from domain.organisation import Department, Staff
+from domain.organisation import Department, Role, Staff
 from domain.shared import DomainEvent
 from domain.sla import SlaPolicy
+from domain.webhook import Webhook
 from domain.workflow import WorkflowDefinition, WorkflowInstance
 
 
@@ -38,11 +41,15 @@ class StaffRepository(Protocol):
     async def get_many_by_email(self, emails: list[str]) -> dict[str, Staff]: ...
     async def add(self, staff: Staff) -> None: ...
     async def save(self, staff: Staff) -> None: ...
+    async def active_in_department(self, department_id: uuid.UUID, role: Role | None = None) -> list[Staff]:
+        """Active staff of a department (with exactly `role`, when given), e.g. whom to tell about it."""
 
 
 class DepartmentRepository(Protocol):
     async def get(self, department_id: uuid.UUID) -> Department | None: ...
     async def get_by_code(self, code: str) -> Department | None: ...
+    async def save(self, department: Department) -> None:
+        """Store its calendar (the only thing about a department that changes)."""
 
 
 class InteractionRepository(Protocol):
@@ -87,9 +94,15 @@ class WorkflowRepository(Protocol):
     async def save(self, instance: WorkflowInstance) -> None:
         """Persist the instance and its steps; raises Conflict when the stored version moved on."""
 
+    async def claim_overdue(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """(instance id, step key) of ACTIVE steps past their due time and not escalated yet, soonest due
+        first (one indexed query), their instances locked for this transaction; instances another worker
+        or a person holds are skipped, not waited for."""
+
 
 class DueDates(Protocol):
-    """When a workflow step falls due: `minutes` of the department's working time after `start`."""
+    """When a workflow step falls due: `minutes` of the department's working time after `start`
+    (its business calendar, else the default; see `domain.workflow.business_due_at`)."""
 
     async def due_at(self, department_id: uuid.UUID, start: datetime, minutes: int) -> datetime: ...
 
@@ -198,3 +211,150 @@ class EventStream(Protocol):
     aggregate, and a slow subscriber may lose the oldest ones rather than block writers."""
 
     def subscribe(self) -> AsyncIterator[DomainEvent]: ...
+
+
+# ------------------------------------------------------------ systems the CRM reads from: ERP and finance
+# (infrastructure/erp/ and infrastructure/finance/ implement them: Tryton over JSON-RPC, or a static file;
+# infrastructure/resilience.py puts timeouts, a short-lived cache and a circuit breaker around either)
+
+
+class DependencyUnavailable(Exception):
+    """An external system did not answer in time, failed, or its circuit breaker is open. The API shows the
+    fields that needed it as null, each with an error whose extensions.code is DEPENDENCY_UNAVAILABLE."""
+
+    def __init__(self, system: str, reason: str) -> None:
+        super().__init__(f"{system} is unavailable: {reason}")
+        self.system = system
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    """What one unit of a SKU costs, in the currency it was asked for, at the ERP's precision (not rounded)."""
+
+    sku: str
+    amount: Decimal
+    currency: str
+    as_of: datetime
+    source: str  # which ERP answered, e.g. "tryton"
+
+
+class ProductCosts(Protocol):
+    source: str
+
+    async def unit_costs(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], UnitCost | None]:
+        """Unit costs for (sku, currency) pairs, converted with the ERP's exchange rates; None for a SKU the
+        ERP does not know or a currency it has no rate for. One round trip to the ERP for all of them.
+        Raises DependencyUnavailable."""
+
+
+@dataclass(frozen=True)
+class CustomerReceivables:
+    outstanding: Money  # everything the customer owes, due or not
+    overdue: Money  # what is due already (in Tryton: maturity date today or earlier)
+    credit_limit: Money | None
+    as_of: datetime
+    source: str  # which finance system answered, e.g. "tryton"
+
+
+class Receivables(Protocol):
+    source: str
+
+    async def receivables(self, customer_codes: Sequence[str]) -> dict[str, CustomerReceivables | None]:
+        """Receivables per customer code (None for a customer the finance system does not know), in one round
+        trip. Raises DependencyUnavailable."""
+
+
+# ------------------------------------------------------------ events out: the outbox relay's ports
+# (application/outbox_relay.py drives them; infrastructure/outbox/ implements them)
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """A committed domain event as the relay reads it back from the outbox; `position` is its place
+    in the outbox (later events of one aggregate always have higher positions)."""
+
+    position: int
+    id: uuid.UUID
+    type: str
+    aggregate_type: str
+    aggregate_id: uuid.UUID
+    occurred_at: datetime
+    payload: dict[str, Any]
+    actor_id: uuid.UUID | None = None
+
+
+class DeliveryFailed(Exception):
+    """A destination did not take an event (connection refused, timeout, non-2xx answer, broker nack)."""
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One event leased to this relay for one webhook; `attempts` counts the failed tries so far."""
+
+    webhook_id: uuid.UUID
+    url: str
+    secret: str
+    event: OutboxEvent
+    attempts: int = 0
+
+
+class WebhookRegistry(Protocol):
+    async def add(self, webhook: Webhook, secret: str) -> None:
+        """Store the webhook with its signing secret (never readable through the API again); it
+        receives the events committed after this call."""
+
+
+class WebhookOutbox(Protocol):
+    """What each webhook still has to receive, kept apart from the outbox rows others read."""
+
+    async def fan_out(self, now: datetime, limit: int) -> int:
+        """Queue the next (at most `limit`) outbox events, in outbox order, for every active webhook
+        that wants them; returns how many outbox events it went past (0: caught up). Never skips an
+        event whose transaction is still running."""
+
+    async def claim(self, now: datetime, limit: int) -> list[list[WebhookDelivery]]:
+        """Due deliveries, leased to this relay, as chains per (webhook, aggregate) in outbox order.
+        A chain starts at that aggregate's oldest pending event for that webhook, so nothing
+        overtakes an event that is still being retried; parked events no longer hold the rest back."""
+
+    async def delivered(self, deliveries: list[WebhookDelivery], now: datetime) -> None:
+        """The receivers took these (recorded together: a crash before this resends them all)."""
+
+    async def failed(self, delivery: WebhookDelivery, now: datetime, error: str, retry_at: datetime | None) -> None:
+        """Record a failed try: due again at `retry_at`, or parked when it is None."""
+
+    async def release(self, deliveries: list[WebhookDelivery]) -> None:
+        """Give back leased deliveries this relay did not try (their chain stopped)."""
+
+
+class WebhookSender(Protocol):
+    async def send(self, delivery: WebhookDelivery) -> None:
+        """POST the event, signed; raises DeliveryFailed unless the receiver answered 2xx."""
+
+
+@dataclass(frozen=True)
+class BrokerBatch:
+    events: list[OutboxEvent]
+    failures: int  # failed attempts in a row before this one
+
+
+class BrokerOutbox(Protocol):
+    """The broker's cursor in the outbox: everything up to it was confirmed by the broker."""
+
+    async def claim(self, now: datetime, limit: int) -> BrokerBatch | None:
+        """Lease the cursor and return the next events after it (possibly none, when the broker
+        needs a retry to show it is back); None when another relay holds the lease, a retry is not
+        due yet, or there is nothing to do."""
+
+    async def delivered(self, upto: int | None, now: datetime) -> None:
+        """The broker confirmed everything up to `upto` (None: only reachable); move on, release."""
+
+    async def failed(self, now: datetime, error: str, retry_at: datetime) -> None: ...
+
+
+class MessageBroker(Protocol):
+    async def publish(self, events: list[OutboxEvent]) -> None:
+        """Publish persistently with publisher confirms, in order per aggregate; returns once the
+        broker confirmed all of them, raises DeliveryFailed otherwise. With no events it only checks
+        that the broker is reachable."""

@@ -1,10 +1,37 @@
-"""The sales Order aggregate: lines with exact money, and the advance-payment state an approval
-workflow drives.
+"""The sales Order aggregate: lines with exact money, its status machine, and the advance-payment
+state an approval workflow drives.
 
-An order is created as a DRAFT; moving it along its status machine (and setting `placed_at`, when
-it is confirmed) comes with a later issue. The advance payment moves NONE -> REQUESTED (the
-advance-payment workflow started) -> APPROVED or REJECTED (the workflow ended); cancelling that
-workflow withdraws the request (back to NONE), and a rejected request may be asked for again.
+Status machine (`ORDER_MOVES`)::
+
+    DRAFT -> CONFIRMED -> IN_FULFILLMENT -> SHIPPED -> INVOICED -> PAID
+    DRAFT | CONFIRMED -> CANCELLED
+
+Every other move, including staying put, is a `ForbiddenTransition`. Confirming sets `placed_at`
+(the moment the customer's order counts as placed) and needs at least one line. PAID and CANCELLED
+are final.
+
+Who moves an order (`may_move_order`; a refusal is `NotAuthorized`, checked before the version and
+the machine, so it never depends on the order's state): each target status belongs to the department
+that does that work --
+
+- SALES confirms and cancels (CONFIRMED, CANCELLED); so does the order's owner, whatever their
+  department (a key-account manager elsewhere still owns their orders);
+- WAREHOUSE picks and ships (IN_FULFILLMENT, SHIPPED);
+- FINANCE invoices and books the payment (INVOICED, PAID);
+- ADMINs move any order anywhere the machine allows.
+
+Any role within the department may (the department, not seniority, owns the step). No move leads
+back to DRAFT, so asking for it is a `ForbiddenTransition` for anybody.
+
+Events: each move records one event named after the new status, `order.<status in lower case>` --
+order.confirmed, order.in_fulfillment, order.shipped, order.invoiced, order.paid, order.cancelled --
+whose payload carries `from` and `to` beside the order's number, customer, currency, total and
+placedAt. One type per status lets webhooks and the event feed subscribe to exactly what they
+care about (`order.shipped`) or to all of them (`order.*`).
+
+The advance payment moves NONE -> REQUESTED (the advance-payment workflow started) -> APPROVED or
+REJECTED (the workflow ended); cancelling that workflow withdraws the request (back to NONE), and a
+rejected request may be asked for again.
 """
 from __future__ import annotations
 
@@ -16,7 +43,8 @@ from enum import StrEnum
 from typing import Any
 
 from domain.money import MAX_DIGITS_BEFORE_POINT, Money, normalise_currency, plain, to_decimal
-from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, require_text
+from domain.organisation import Staff
+from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, NotAuthorized, require_text
 
 MAX_LINES = 500
 MAX_QUANTITY = Decimal(1_000_000_000)
@@ -55,6 +83,54 @@ ADVANCE_PAYMENT_MOVES: dict[AdvancePaymentStatus, frozenset[AdvancePaymentStatus
     AP.RECEIVED: frozenset(),
 }
 CLOSED_STATUSES = frozenset({OrderStatus.PAID, OrderStatus.CANCELLED})
+
+S = OrderStatus
+# The status machine: where an order may go from each status.
+ORDER_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.DRAFT: frozenset({S.CONFIRMED, S.CANCELLED}),
+    S.CONFIRMED: frozenset({S.IN_FULFILLMENT, S.CANCELLED}),
+    S.IN_FULFILLMENT: frozenset({S.SHIPPED}),
+    S.SHIPPED: frozenset({S.INVOICED}),
+    S.INVOICED: frozenset({S.PAID}),
+    S.PAID: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+BOARD_STATUSES: tuple[OrderStatus, ...] = tuple(OrderStatus)  # Kanban columns, in status order
+
+SALES_DEPARTMENT, WAREHOUSE_DEPARTMENT, FINANCE_DEPARTMENT = "SALES", "WAREHOUSE", "FINANCE"
+# Which department's work each target status is.
+RESPONSIBLE_DEPARTMENT: dict[OrderStatus, str] = {
+    S.CONFIRMED: SALES_DEPARTMENT,
+    S.CANCELLED: SALES_DEPARTMENT,
+    S.IN_FULFILLMENT: WAREHOUSE_DEPARTMENT,
+    S.SHIPPED: WAREHOUSE_DEPARTMENT,
+    S.INVOICED: FINANCE_DEPARTMENT,
+    S.PAID: FINANCE_DEPARTMENT,
+}
+
+
+def status_event_type(status: OrderStatus) -> str:
+    """The event an order records on reaching `status`: order.confirmed, order.in_fulfillment ..."""
+    return f"order.{status.value.lower()}"
+
+
+STATUS_EVENT_TYPES: frozenset[str] = frozenset(status_event_type(s) for s in OrderStatus if s is not OrderStatus.DRAFT)
+
+
+def may_move_order(actor: Staff, department_code: str | None, owner_id: uuid.UUID | None, to: OrderStatus) -> bool:
+    """Rules: SalesConfirmsAndCancels (and the order's owner); TheWarehouseFulfilsAndShips;
+    FinanceInvoicesAndBooksPayments; AdminsMoveAnything. A target no move leads to (DRAFT) is left to the
+    status machine to refuse."""
+    if not actor.active:
+        return False
+    if actor.is_admin:
+        return True
+    department = RESPONSIBLE_DEPARTMENT.get(to)
+    if department is None:
+        return True
+    if department_code == department:
+        return True
+    return department == SALES_DEPARTMENT and owner_id is not None and owner_id == actor.id
 
 
 def order_number(sequence_value: int) -> str:
@@ -159,6 +235,35 @@ class Order(AggregateRoot):
     def total(self) -> Money:
         return Money.total((line.line_total for line in self.lines), self.currency)
 
+    # ----------------------------------------------------------------- status machine
+
+    def require_mover(self, actor: Staff, department_code: str | None, to: OrderStatus | str) -> None:
+        """NotAuthorized unless `actor` (of the department with `department_code`) may move orders to `to`."""
+        target = _status(to)
+        if not may_move_order(actor, department_code, self.owner_id, target):
+            department = RESPONSIBLE_DEPARTMENT.get(target)
+            raise NotAuthorized(f"Only {department.lower()} staff (or an administrator) move orders to {target.value}."
+                                if department else "You are not allowed to do this.")
+
+    def transition(self, to: OrderStatus | str, *, at: datetime, by: uuid.UUID | None) -> None:
+        """Move along ORDER_MOVES. Rules: OnlyAllowedMoves; AConfirmedOrderHasAtLeastOneLine;
+        ConfirmingPlacesTheOrder (placed_at). Records order.<to> (see the module docstring)."""
+        target = _status(to)
+        if target not in ORDER_MOVES[self.status]:
+            raise ForbiddenTransition(f"Order {self.number} is {self.status.value} and cannot become {target.value}.",
+                                      field=("to",))
+        if target is OrderStatus.CONFIRMED:
+            if not self.lines:
+                raise ForbiddenTransition(f"Order {self.number} has no lines; a confirmed order needs at least one.",
+                                          field=("to",))
+            self.placed_at = at
+        previous, self.status, self.updated_at = self.status, target, at
+        self.record(target.value.lower(), at, {
+            **self._about(), "ownerId": str(self.owner_id) if self.owner_id else None,
+            "from": previous.value, "to": target.value,
+            "placedAt": self.placed_at.isoformat() if self.placed_at else None,
+        }, by)
+
     # ----------------------------------------------------------------- advance payment
 
     def request_advance_payment(self, *, at: datetime, by: uuid.UUID | None, workflow_id: uuid.UUID) -> None:
@@ -192,3 +297,10 @@ class Order(AggregateRoot):
     def _about(self) -> dict[str, Any]:
         return {"number": self.number, "customerId": str(self.customer_id), "currency": self.currency,
                 "total": f"{self.total.amount:f}"}
+
+
+def _status(value: OrderStatus | str) -> OrderStatus:
+    try:
+        return OrderStatus(value)
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not an order status.", field=("to",)) from None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -31,6 +31,19 @@ class Department:
     id: uuid.UUID
     code: str
     name: str
+    calendar_id: uuid.UUID | None = None  # the business calendar its workflow steps' due times count on
+
+    def with_calendar(self, calendar_id: uuid.UUID | None, *, by: "Staff") -> "Department":
+        """This department counting on another calendar (None: the default one); NotAuthorized unless
+        `may_choose_calendar`."""
+        if not may_choose_calendar(by, self.id):
+            raise NotAuthorized()
+        return replace(self, calendar_id=calendar_id)
+
+
+def may_choose_calendar(staff: "Staff", department_id: uuid.UUID) -> bool:
+    """Rule: AdminsOrTheDepartmentsManagerChooseItsCalendar (active staff only)."""
+    return staff.active and (staff.is_admin or (staff.role is Role.MANAGER and staff.department_id == department_id))
 
 
 def normalise_email(value: str, field_name: str = "email") -> str:

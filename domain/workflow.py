@@ -17,6 +17,10 @@ Choices worth knowing (each also stated where it is enforced):
   instance's steps.
 - Stage activation computes due dates through a `DueAt` callable supplied by the caller (so each
   department's business calendar applies); `start` and `decide` therefore both take one.
+  `business_due_at` is the arithmetic behind it: business minutes on the department's calendar, or
+  plain clock minutes for a department without one (see `DEFAULT_CALENDAR_NAME`).
+- An ACTIVE step past its due time is overdue; `escalate_overdue` records that once per activation
+  (`escalated_at`, event `workflow.step_overdue`), so whoever runs it twice escalates nothing twice.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Callable, Collection, Mapping, Sequence, TypeVar
 
+from domain.calendar import BusinessCalendar, add_business_minutes
 from domain.organisation import Role, Staff
 from domain.shared import (
     AggregateRoot,
@@ -369,6 +374,7 @@ class WorkflowStep:
     decided_at: datetime | None = None
     comment: str | None = None
     delegations: list[Delegation] = field(default_factory=list)
+    escalated_at: datetime | None = None  # when this activation was escalated as overdue; None: not (yet)
 
     @property
     def key(self) -> str:
@@ -411,6 +417,24 @@ class WorkflowStep:
 def calendar_minutes(department_id: uuid.UUID, start: datetime, minutes: int) -> datetime:
     """A `DueAt` that ignores business hours: plain clock minutes. For demos and tests only."""
     return start + timedelta(minutes=minutes)
+
+
+DEFAULT_CALENDAR_NAME = "Standard"
+"""A department without a calendar of its own counts on the calendar of this name, if one is defined;
+without one either, due times are plain clock minutes (around the clock, holidays included)."""
+
+
+def business_due_at(calendar: BusinessCalendar | None, start: datetime, minutes: int) -> datetime:
+    """When a step activated at `start` with `minutes` to go falls due.
+
+    Rule: DueTimesCountTheDepartmentsBusinessMinutes. On a calendar, counting starts at the next opening
+    when `start` is outside working time and pauses outside it (evenings, weekends, lunch breaks,
+    holidays), in the calendar's own zone; the result is UTC. Without a calendar every minute counts.
+    Raises NoWorkingTimeAhead (LIMIT_EXCEEDED) for a calendar with no working time within reach.
+    """
+    if calendar is None:
+        return start + timedelta(minutes=minutes)
+    return add_business_minutes(calendar, start, minutes)
 
 
 def _json_context(context: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -634,6 +658,26 @@ class WorkflowInstance(AggregateRoot):
     def overdue_steps(self, now: datetime) -> list[WorkflowStep]:
         return [s for s in self.steps if s.overdue(now)]
 
+    def escalate_overdue(self, now: datetime) -> list[WorkflowStep]:
+        """Flag the overdue steps not escalated yet in their current activation; returns them.
+
+        Rules: OnlyOverdueStepsAreEscalated (ACTIVE and past their due time, see `WorkflowStep.overdue`);
+        AnActivationIsEscalatedOnce (a step keeps `escalated_at` until it is activated again). Each
+        escalation records `workflow.step_overdue` with no actor: the clock did it, not a person. The
+        caller tells the department's managers.
+        """
+        escalated = [s for s in self.steps if s.overdue(now) and s.escalated_at is None]
+        for step in escalated:
+            step.escalated_at = now
+            assert step.due_at is not None and step.activated_at is not None  # overdue implies both
+            self.record("step_overdue", now, {
+                **self._about(step), "dueAt": step.due_at.isoformat(), "activatedAt": step.activated_at.isoformat(),
+                "requiredRole": step.required_role.value,
+            }, None)
+        if escalated:
+            self.updated_at = now
+        return escalated
+
     def may_be_cancelled_by(self, staff: Staff) -> bool:
         if not staff.active:
             return False
@@ -665,7 +709,7 @@ class WorkflowInstance(AggregateRoot):
         for step in waiting:
             if step.stage != stage:
                 continue
-            step.status, step.activated_at = StepStatus.ACTIVE, at
+            step.status, step.activated_at, step.escalated_at = StepStatus.ACTIVE, at, None
             minutes = step.definition.due_within_minutes
             step.due_at = due_at(step.department_id, at, minutes) if minutes else None
             self.record("step_activated", at, {

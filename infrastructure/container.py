@@ -12,11 +12,20 @@ from infrastructure.clock import SystemClock
 from infrastructure.db.engine import create_engine
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.customers import SqlCustomerQueries
+from infrastructure.db.queries.events import SqlEventQueries
 from infrastructure.db.queries.orders import SqlOrderQueries
 from infrastructure.db.queries.organisation import SqlOrganisationQueries
 from infrastructure.db.queries.workflows import SqlWorkflowQueries
 from infrastructure.db.unit_of_work import SqlUnitOfWork
-from infrastructure.due_dates import CalendarMinutesDueDates
+from infrastructure.due_dates import DepartmentCalendarDueDates
+from infrastructure.db.queries.profitability import SqlProfitabilityQueries
+from infrastructure.external import (TrytonClients, guarded_product_costs, guarded_receivables, product_costs_adapter,
+                                     receivables_adapter)
+from infrastructure.db.queries.webhooks import SqlWebhookQueries
+from infrastructure.outbox.health import BrokerHealthReporter, WebhookHealthReporter
+from infrastructure.outbox.secret_box import SecretBox
+from infrastructure.outbox.store import SqlWebhookRegistry
+from infrastructure.outbox.wiring import open_relay
 from infrastructure.pubsub import InProcessPublisher
 from infrastructure.pubsub_postgres import PostgresEventRelay
 from infrastructure.settings import Settings
@@ -34,8 +43,13 @@ class Core(containers.DeclarativeContainer):
 
 
 class Gateways(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
     clock = providers.Singleton(SystemClock)
     publisher = providers.Singleton(InProcessPublisher)
+    # the ERP (ProductCosts) and finance (Receivables) adapters, unguarded: tests override these with fakes
+    tryton = providers.Singleton(TrytonClients)
+    erp = providers.Singleton(product_costs_adapter, settings.provided.erp, tryton, clock)
+    finance = providers.Singleton(receivables_adapter, settings.provided.finance, tryton, clock)
 
 
 class Services(containers.DeclarativeContainer):
@@ -60,16 +74,34 @@ class Services(containers.DeclarativeContainer):
     order_queries = providers.Singleton(SqlOrderQueries, core.read_engine)
     workflow_queries = providers.Singleton(SqlWorkflowQueries, core.read_engine)
     complaint_queries = providers.Singleton(SqlComplaintQueries, core.read_engine)
-    due_dates = providers.Singleton(CalendarMinutesDueDates)
+    event_queries = providers.Singleton(SqlEventQueries, core.read_engine)  # the outbox as a feed
+    due_dates = providers.Singleton(DepartmentCalendarDueDates, core.read_engine)  # department calendars
     events = providers.Callable(lambda publisher: publisher, gateways.publisher)
+    # the ports the application uses: each adapter behind a timeout, a cache and a circuit breaker
+    product_costs = providers.Singleton(guarded_product_costs, gateways.erp, core.settings.provided.erp,
+                                        gateways.clock)
+    receivables = providers.Singleton(guarded_receivables, gateways.finance, core.settings.provided.finance,
+                                      gateways.clock)
+    profitability_queries = providers.Singleton(SqlProfitabilityQueries, core.read_engine)
+    # events out (infrastructure/outbox/): webhooks and the broker; `crm worker` runs the relay
+    secret_box = providers.Singleton(SecretBox, core.settings.provided.secret_key)
+    webhook_registry = providers.Singleton(SqlWebhookRegistry, core.engine, secret_box)
+    webhook_queries = providers.Singleton(SqlWebhookQueries, core.read_engine)
+    relay = providers.Factory(open_relay, core.settings, core.engine, core.read_engine, secret_box, gateways.clock)
     # every adapter joined to the CRM (ERP, finance, broker, webhooks) adds its HealthReporter here
-    health_reporters = providers.List()
+    health_reporters = providers.List(
+        product_costs,
+        receivables,
+        providers.Singleton(WebhookHealthReporter, core.read_engine),
+        providers.Singleton(BrokerHealthReporter, core.read_engine, core.settings.provided.broker_url,
+                            core.settings.provided.broker_exchange),
+    )
 
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     core = providers.Container(Core, settings=settings)
-    gateways = providers.Container(Gateways)
+    gateways = providers.Container(Gateways, settings=settings)
     services = providers.Container(Services, core=core, gateways=gateways)
 
 
@@ -83,3 +115,4 @@ async def dispose(container: Container) -> None:
     if read_engine is not engine:
         await read_engine.dispose()
     await engine.dispose()
+    await container.gateways.tryton().aclose()

@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infrastructure.external_settings import ExternalSystem, external_systems
+
 DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/crm.db"
 
@@ -23,6 +25,16 @@ class Settings:
     max_query_depth: int = 12
     max_upload_bytes: int = 64 * 1024 * 1024
     import_batch_size: int = 500
+    # events out (README "Events out"): the outbox relay in `crm worker`
+    broker_url: str | None = None  # amqp://user:pass@host:5672/vhost; unset: no broker (DISABLED)
+    broker_exchange: str = "crm.events"
+    relay_interval: float = 1.0  # seconds an idle relay waits before looking again
+    webhook_timeout: float = 10.0  # seconds per POST
+    webhook_max_attempts: int = 10  # then the delivery is parked
+    webhook_first_retry: float = 10.0  # seconds after the first failure, doubling up to an hour
+    # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
+    erp: ExternalSystem = field(default_factory=ExternalSystem)
+    finance: ExternalSystem = field(default_factory=ExternalSystem)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -40,6 +52,8 @@ class Settings:
             database_url=env.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
             secret_key=env.get("CRM_SECRET_KEY", DEFAULT_SECRET),
             env=env.get("CRM_ENV", "development"),
+            **_relay_settings(env),
+            **_external_systems(env),
         )
         settings.validate()
         return settings
@@ -51,6 +65,16 @@ class Settings:
             raise SettingsError("CRM_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         if self.is_production and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
             raise SettingsError("In production CRM_SECRET_KEY must be set to a random value of 32 or more characters.")
+        if self.broker_url is not None and not self.broker_url.startswith(("amqp://", "amqps://")):
+            raise SettingsError("CRM_BROKER_URL must start with amqp:// or amqps://")
+        if not self.broker_exchange or self.relay_interval <= 0 or self.webhook_timeout <= 0 \
+                or self.webhook_max_attempts < 1 or self.webhook_first_retry <= 0:
+            raise SettingsError("CRM_BROKER_EXCHANGE must be set; CRM_RELAY_INTERVAL, CRM_WEBHOOK_TIMEOUT, "
+                                "CRM_WEBHOOK_MAX_ATTEMPTS and CRM_WEBHOOK_FIRST_RETRY must be positive")
+
+        problems = self.erp.problems("CRM_ERP") + self.finance.problems("CRM_FINANCE")
+        if problems:
+            raise SettingsError("; ".join(problems))
 
     def ensure_sqlite_folder(self) -> None:
         """Create the folder of an embedded SQLite file (var/ by default)."""
@@ -58,3 +82,29 @@ class Settings:
             path = self.database_url.split(":///", 1)[1]
             if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _external_systems(env: dict[str, str]) -> dict[str, ExternalSystem]:
+    try:
+        return external_systems(env)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+
+
+def _relay_settings(env: dict[str, str]) -> dict[str, object]:
+    """CRM_BROKER_URL, CRM_BROKER_EXCHANGE and the relay's knobs (only those set)."""
+    found: dict[str, object] = {}
+    if env.get("CRM_BROKER_URL", "").strip():
+        found["broker_url"] = env["CRM_BROKER_URL"].strip()
+    if "CRM_BROKER_EXCHANGE" in env:
+        found["broker_exchange"] = env["CRM_BROKER_EXCHANGE"].strip()
+    numbers = {"CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
+               "CRM_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
+               "CRM_WEBHOOK_FIRST_RETRY": ("webhook_first_retry", float)}
+    for variable, (name, kind) in numbers.items():
+        if variable in env:
+            try:
+                found[name] = kind(env[variable])
+            except ValueError:
+                raise SettingsError(f"{variable} must be a number, not {env[variable]!r}") from None
+    return found

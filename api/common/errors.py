@@ -7,6 +7,7 @@ from typing import Awaitable, Callable, TypeVar
 import strawberry
 from graphql import GraphQLError
 
+from application.ports import DependencyUnavailable
 from domain.shared import DomainError, NotAuthorized
 
 T = TypeVar("T")
@@ -55,10 +56,13 @@ async def attempt(run: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserE
 
 
 async def read(run: Callable[[], Awaitable[T]]) -> T:
-    """Run a query: bad arguments become a GraphQL error with the domain code."""
+    """Run a query: bad arguments become a GraphQL error with the domain code; an unavailable external system
+    one with DEPENDENCY_UNAVAILABLE."""
     try:
         return await run()
     except DomainError as err:
         raise api_error(err.message, err.code, field=list(err.field or ())) from None
     except NotAuthorized as err:
         raise forbidden(err) from None
+    except DependencyUnavailable as err:  # the ERP or finance system: this field is null, the rest stands
+        raise api_error(str(err), "DEPENDENCY_UNAVAILABLE", system=err.system) from None

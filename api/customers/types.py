@@ -14,6 +14,8 @@ from api.common.errors import read
 from api.common.relay import Connection, Node, page_request, to_global_id
 from api.common.scalars import JSON
 from api.organisation.types import Department, Staff, load_department, load_staff
+from api.profitability import fields as external
+from api.profitability.types import Receivables
 from application.queries.views import ActivityView, ContactView, CustomerView, InteractionView, StageChangeView
 from domain.customer import Customer as CustomerAggregate
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
@@ -202,6 +204,11 @@ class Customer(Node):
         from api.complaints.queries import list_complaints
 
         return await list_complaints(info, filter, first, after, last, before, customer_id=self._view.id)
+
+    @strawberry.field(description="From the finance system; null (with an entry in the response's errors) when it "
+                                  "cannot be reached, null alone when it does not know the customer")
+    async def receivables(self, info: Info[Context, None]) -> Receivables | None:
+        return await external.receivables(info, self._view.code)
 
     @strawberry.field(description="Everything every department did with this customer, newest first: "
                                   "interactions, complaint progress, orders, workflow decisions, stage changes")

@@ -56,3 +56,10 @@ class CreateOrderInput:
     lines: list[OrderLineInput]
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Default: whoever creates it")
     idempotency_key: str | None = None
+
+
+@strawberry.input
+class TransitionOrderInput:
+    order_id: strawberry.ID
+    to: OrderStatusEnum  # type: ignore[valid-type]
+    expected_version: int | None = None

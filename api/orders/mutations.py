@@ -6,9 +6,10 @@ from strawberry.types import Info
 from api.common.errors import UserError, attempt
 from api.common.relay import decode_id, decode_optional_id
 from api.context import Context
-from api.orders.inputs import CreateOrderInput
+from api.orders.inputs import CreateOrderInput, TransitionOrderInput
 from api.orders.types import Order
 from application import orders as use_cases
+from domain.order import OrderStatus
 
 
 @strawberry.type
@@ -30,6 +31,21 @@ class OrderMutation:
                 owner_id=decode_optional_id(input.owner_id, "Staff", "ownerId"),
                 idempotency_key=input.idempotency_key)
             return await use_cases.create_order(ctx.uow(), ctx.clock, ctx.actor, cmd)
+
+        order, errors = await attempt(run)
+        return OrderPayload(order=Order.from_aggregate(order) if order else None, user_errors=errors)
+
+    @strawberry.mutation(description="Move an order along DRAFT -> CONFIRMED -> IN_FULFILLMENT -> SHIPPED -> INVOICED "
+                                     "-> PAID (or CANCELLED from DRAFT or CONFIRMED). Sales confirms and cancels, the "
+                                     "warehouse fulfils and ships, finance invoices and books payment; others get "
+                                     "FORBIDDEN")
+    async def transition_order(self, info: Info[Context, None], input: TransitionOrderInput) -> OrderPayload:
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            cmd = use_cases.TransitionOrder(order_id=decode_id(input.order_id, "Order", "orderId"),
+                                            to=OrderStatus(input.to.value), expected_version=input.expected_version)
+            return await use_cases.transition_order(ctx.uow(), ctx.clock, ctx.actor, cmd)
 
         order, errors = await attempt(run)
         return OrderPayload(order=Order.from_aggregate(order) if order else None, user_errors=errors)

@@ -7,11 +7,13 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import api_error, read
+from api.common.money import Money
 from api.common.relay import Connection, decode_id, page_request
 from api.context import Context
 from api.orders.inputs import OrderFilter
-from api.orders.types import Order
+from api.orders.types import Order, OrderBoard, OrderBoardColumn
 from application.queries.orders import OrderFilter as OrderFilterQuery
+from domain.order import BOARD_STATUSES
 
 
 async def list_orders(info: Info[Context, None], filter: OrderFilter | None, first: int | None, after: str | None,
@@ -47,3 +49,20 @@ class OrderQuery:
                      last: int | None = None, before: str | None = None,
                      filter: OrderFilter | None = None) -> Connection[Order]:
         return await list_orders(info, filter, first, after, last, before)
+
+    @strawberry.field(description="Kanban of sales orders by status: counts and totals per currency from one grouped "
+                                  "query, each column's orders paginated on their own")
+    async def order_board(self, info: Info[Context, None], filter: OrderFilter | None = None) -> OrderBoard:
+        async def run():  # type: ignore[no-untyped-def]
+            query = filter.to_query() if filter else OrderFilterQuery()
+            return query, await info.context.orders.board(query)
+
+        query, cells = await read(run)
+        columns = []
+        for status in BOARD_STATUSES:
+            if query.statuses and status.value not in query.statuses:
+                continue
+            mine = sorted((c for c in cells if c.status == status.value), key=lambda c: c.currency)
+            columns.append(OrderBoardColumn(status=status, count=sum(c.count for c in mine),
+                                            totals=[Money.of(c.total, c.currency) for c in mine], _filter=query))
+        return OrderBoard(columns=columns)

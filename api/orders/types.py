@@ -1,21 +1,31 @@
 """Order and OrderLine as the API shows them."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
 
+from api.common.errors import read
 from api.common.money import Money
-from api.common.relay import Node, to_global_id
+from api.common.relay import Connection, Node, page_request, to_global_id
 from api.context import Context
 from api.customers.types import Customer
 from api.organisation.types import Staff, load_staff
+from api.profitability import fields as external
+from api.profitability.types import Profitability
 from api.workflows.types import WorkflowInstance
-from application.queries.orders import OrderLineView, OrderView
+from application.queries.orders import BoardPageRequest, OrderLineView, OrderView
+from application.queries.orders import OrderFilter as OrderFilterQuery
+from application.queries.pagination import Page
 from domain.order import AdvancePaymentStatus, OrderStatus
 from domain.order import Order as OrderAggregate
+
+if TYPE_CHECKING:
+    from api.complaints.types import Complaint
 
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 AdvancePaymentStatusEnum = strawberry.enum(AdvancePaymentStatus, name="AdvancePaymentStatus")
@@ -29,12 +39,18 @@ class OrderLine:
     unit_price: Money
     discount_percent: Decimal
     line_total: Money
+    _currency: strawberry.Private[str]
 
     @classmethod
     def from_view(cls, v: OrderLineView) -> "OrderLine":
         return cls(sku=v.sku, description=v.description, quantity=v.quantity,
                    unit_price=Money.of(v.unit_price, v.currency), discount_percent=v.discount_percent,
-                   line_total=Money.of(v.line_total, v.currency))
+                   line_total=Money.of(v.line_total, v.currency), _currency=v.currency)
+
+    @strawberry.field(description="Unit cost from the ERP, in the order's currency; null when unknown or the ERP "
+                                  "cannot be reached (then with an entry in errors)")
+    async def unit_cost(self, info: Info[Context, None]) -> Money | None:
+        return await external.unit_cost(info, self.sku, self._currency)
 
 
 @strawberry.type
@@ -84,7 +100,55 @@ class Order(Node):
             lines = await info.context.order_loaders.lines_by_order.load(self._view.id)
         return [OrderLine.from_view(line) for line in lines]
 
+    @strawberry.field(description="From the ERP's product costs; null (with an entry in errors) when it cannot be "
+                                  "reached")
+    async def profitability(self, info: Info[Context, None]) -> Profitability | None:
+        lines = self._lines
+        if lines is None:
+            lines = await info.context.order_loaders.lines_by_order.load(self._view.id)
+        return await external.profitability(info, self._view, lines)
+
     @strawberry.field(description="Workflows run on this order, oldest first")
     async def workflows(self, info: Info[Context, None]) -> list[WorkflowInstance]:
         views = await info.context.workflow_loaders.instances_by_subject.load(self._view.id)
         return [WorkflowInstance.from_view(v) for v in views]
+
+    @strawberry.field(description="Complaints about this order the caller may see, newest first")
+    async def complaints(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+    ) -> Connection[Annotated["Complaint", strawberry.lazy("api.complaints.types")]]:
+        from api.complaints.queries import list_complaints
+
+        return await list_complaints(info, None, first, after, None, None, order_id=self._view.id)
+
+
+@strawberry.type(description="One status of the Kanban: its orders, how many, and their totals per currency")
+class OrderBoardColumn:
+    status: OrderStatusEnum  # type: ignore[valid-type]
+    count: int
+    totals: list[Money] = strawberry.field(description="Sum of order totals in the column, per currency "
+                                                       "(ordered by currency code)")
+    _filter: strawberry.Private[OrderFilterQuery]
+
+    @strawberry.field(description="The column's orders, newest first")
+    async def orders(self, info: Info[Context, None], first: int | None = None,
+                     after: str | None = None) -> Connection[Order]:
+        count = self.count
+
+        async def known_count() -> int:  # the board's GROUP BY counted the column already
+            return count
+
+        async def run():  # type: ignore[no-untyped-def]
+            request = BoardPageRequest(self._filter, self.status.value, page_request(first, after))
+            if count == 0 and after is None:  # nothing to page through: spare the column's index scan
+                return Page(items=[], cursors=[], has_next=False, has_previous=False, count=known_count)
+            return await info.context.order_loaders.board_page.load(request)
+
+        return Connection.from_page(dataclasses.replace(await read(run), count=known_count), Order.from_view)
+
+
+@strawberry.type(description="Kanban of sales orders by status, as office-automation boards show it")
+class OrderBoard:
+    columns: list[OrderBoardColumn] = strawberry.field(
+        description="One per status, in status order (DRAFT ... PAID, CANCELLED); only the filter's statuses "
+                    "when it names some")

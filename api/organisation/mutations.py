@@ -6,7 +6,7 @@ from strawberry.types import Info
 from api.common.errors import UserError, attempt
 from api.common.relay import decode_id, decode_optional_id
 from api.context import Context
-from api.organisation.types import RoleEnum, Staff
+from api.organisation.types import Department, RoleEnum, Staff
 from application import organisation as use_cases
 from domain.organisation import Role
 
@@ -30,6 +30,19 @@ class UpdateStaffInput:
     active: bool | None = strawberry.field(
         default=None,
         description="false deactivates: the person can no longer sign in, and their tokens stop working")
+
+
+@strawberry.input
+class SetDepartmentCalendarInput:
+    department_id: strawberry.ID
+    calendar_id: strawberry.ID | None = strawberry.field(
+        description="A BusinessCalendar; null goes back to the default calendar")
+
+
+@strawberry.type
+class DepartmentPayload:
+    department: Department | None
+    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -67,3 +80,19 @@ class OrganisationMutation:
 
         staff, errors = await attempt(run)
         return StaffPayload(staff=Staff.from_aggregate(staff) if staff else None, user_errors=errors)
+
+    @strawberry.mutation(description="Choose the business calendar a department's workflow step due times count on "
+                                     "(ADMINs, or the department's MANAGER); running steps keep their due times")
+    async def set_department_calendar(self, info: Info[Context, None],
+                                      input: SetDepartmentCalendarInput) -> DepartmentPayload:
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            cmd = use_cases.SetDepartmentCalendar(
+                department_id=decode_id(input.department_id, "Department", "departmentId"),
+                calendar_id=decode_optional_id(input.calendar_id, "BusinessCalendar", "calendarId"))
+            return await use_cases.set_department_calendar(ctx.uow(), ctx.clock, ctx.actor, cmd)
+
+        department, errors = await attempt(run)
+        return DepartmentPayload(department=Department.from_aggregate(department) if department else None,
+                                 user_errors=errors)

@@ -11,6 +11,7 @@ from api.context import Context
 from api.common.relay import Connection, Node, page_request, to_global_id
 from api.common.errors import read
 from application.queries.views import DepartmentView, StaffView
+from domain.organisation import Department as DepartmentAggregate
 from domain.organisation import Role, Staff as StaffAggregate
 
 RoleEnum = strawberry.enum(Role, name="Role", description="MEMBER < KEY_USER < MANAGER < ADMIN")
@@ -36,6 +37,22 @@ class Department(Node):
     @strawberry.field
     async def key_users(self, info: Info[Context, None]) -> list["Staff"]:
         return [Staff.from_view(v) for v in await info.context.loaders.key_users_by_department.load(self._view.id)]
+
+    @strawberry.field(description="The business calendar its workflow steps' due times count on (setDepartmentCalendar); "
+                                  "null: the default, the calendar named \"Standard\" if there is one, else around the "
+                                  "clock")
+    async def calendar(self, info: Info[Context, None]
+                       ) -> Annotated["BusinessCalendar", strawberry.lazy("api.complaints.types")] | None:
+        from api.complaints.types import BusinessCalendar
+
+        if self._view.calendar_id is None:
+            return None
+        value = await info.context.complaint_loaders.calendar_by_id.load(self._view.calendar_id)
+        return BusinessCalendar.from_value(value) if value else None
+
+    @classmethod
+    def from_aggregate(cls, department: DepartmentAggregate) -> "Department":
+        return cls.from_view(DepartmentView(department.id, department.code, department.name, department.calendar_id))
 
 
 @strawberry.type(name="Staff")

@@ -4,11 +4,11 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import read
-from api.common.relay import Connection, page_request
+from api.common.relay import Connection, decode_optional_id, page_request
 from api.context import Context
 from api.workflows.inputs import decode_subject
 from api.workflows.types import WorkflowDefinition, WorkflowInstance, WorkflowStatusEnum, WorkItem
-from application.queries.workflows import WorkerView
+from application.queries.workflows import WorkerView, overdue_department_scope
 
 
 @strawberry.type
@@ -37,3 +37,16 @@ class WorkflowQuery:
         worker = WorkerView(actor.id, actor.department_id, actor.role.value)
         page = await read(lambda: info.context.workflows.my_work(worker, page_request(first, after)))
         return Connection.from_page(page, WorkItem.from_view)
+
+    @strawberry.field(description="ACTIVE steps past their due time, longest overdue first: a MANAGER's own "
+                                  "department's; an ADMIN's of departmentId, or of every department")
+    async def overdue_steps(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
+                            department_id: strawberry.ID | None = None) -> Connection[WorkItem]:
+        actor = info.context.actor
+
+        async def run():  # type: ignore[no-untyped-def]
+            scope = overdue_department_scope(WorkerView(actor.id, actor.department_id, actor.role.value),
+                                             decode_optional_id(department_id, "Department", "departmentId"))
+            return await info.context.workflows.overdue(scope, info.context.clock.now(), page_request(first, after))
+
+        return Connection.from_page(await read(run), WorkItem.from_view)

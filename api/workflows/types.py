@@ -115,14 +115,17 @@ class WorkflowStep:
     decided_at: datetime | None
     comment: str | None
     activated_at: datetime | None
-    due_at: datetime | None
+    due_at: datetime | None = strawberry.field(
+        description="activatedAt plus the step's dueWithinMinutes in business minutes on its department's calendar")
+    escalated_at: datetime | None = strawberry.field(
+        description="When `crm worker` escalated this activation as overdue (its managers were notified)")
     _view: strawberry.Private[WorkflowStepView]
 
     @classmethod
     def from_view(cls, v: WorkflowStepView) -> "WorkflowStep":
         return cls(key=v.key, name=v.name, kind=StepKind(v.kind), required_role=Role(v.required_role),
                    status=StepStatus(v.status), stage=v.stage, decided_at=v.decided_at, comment=v.comment,
-                   activated_at=v.activated_at, due_at=v.due_at, _view=v)
+                   activated_at=v.activated_at, due_at=v.due_at, escalated_at=v.escalated_at, _view=v)
 
     @strawberry.field
     async def department(self, info: Info[Context, None]) -> Department:
@@ -197,7 +200,7 @@ def instance_views(i: InstanceAggregate) -> tuple[WorkflowInstanceView, list[Wor
                                 i.version)
     steps = [WorkflowStepView(i.id, s.key, s.name, s.department_id, s.kind.value, s.required_role.value,
                               s.status.value, s.stage, s.assignee_id, s.decided_by, s.decided_at, s.comment,
-                              s.activated_at, s.due_at) for s in i.steps]
+                              s.activated_at, s.due_at, s.escalated_at) for s in i.steps]
     return view, steps
 
 
@@ -220,7 +223,8 @@ class WorkItem:
 @strawberry.type
 class WorkflowEvent:
     kind: str = strawberry.field(description="What happened: STARTED, STEP_ACTIVATED, STEP_DECIDED, STEP_DELEGATED, "
-                                             "COMPLETED, REJECTED or CANCELLED")
+                                             "STEP_OVERDUE (escalated by the worker), COMPLETED, REJECTED or "
+                                             "CANCELLED")
     at: datetime
     instance: WorkflowInstance
     step_key: str | None

@@ -46,6 +46,25 @@ class OrderFilter:
     placed_to: datetime | None = None  # exclusive
 
 
+@dataclass(frozen=True)
+class BoardCell:
+    """One (status, currency) group of the Kanban: how many orders and the sum of their totals."""
+
+    status: str
+    currency: str
+    count: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class BoardPageRequest:
+    """One column's page: the board's filter, the column's status, first/after."""
+
+    filter: OrderFilter
+    status: str
+    page: PageRequest
+
+
 class OrderQueries(Protocol):
     async def list(self, filter: OrderFilter, page: PageRequest) -> Page[OrderView]:
         """Newest first (created_at, id), keyset-paginated both ways."""
@@ -53,3 +72,8 @@ class OrderQueries(Protocol):
     async def by_ids(self, ids: list[uuid.UUID]) -> list[OrderView | None]: ...
     async def by_number(self, number: str) -> OrderView | None: ...
     async def lines(self, order_ids: list[uuid.UUID]) -> list[list[OrderLineView]]: ...
+    async def board(self, filter: OrderFilter) -> list[BoardCell]:
+        """Counts and exact totals per (status, currency) over the filtered orders: one GROUP BY in SQL."""
+
+    async def board_pages(self, requests: list[BoardPageRequest]) -> list[Page[OrderView]]:
+        """Each column's page (newest first, keyset on created_at, id), all fetched in one statement."""

@@ -15,6 +15,7 @@ class DepartmentView:
     id: uuid.UUID
     code: str
     name: str
+    calendar_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from application.queries.pagination import Page, PageRequest
+from domain.organisation import Role
+from domain.shared import NotAuthorized
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class WorkflowStepView:
     comment: str | None
     activated_at: datetime | None
     due_at: datetime | None
+    escalated_at: datetime | None = None
 
     def overdue(self, now: datetime) -> bool:
         """As `domain.workflow.WorkflowStep.overdue`: an ACTIVE step past its due time."""
@@ -101,3 +104,17 @@ class WorkflowQueries(Protocol):
     async def my_work(self, worker: WorkerView, page: PageRequest) -> Page[WorkflowStepView]:
         """ACTIVE steps the worker may act on: assigned to them first, then their department's unassigned
         ones whose required role they hold; within each, the soonest due first (undated last)."""
+
+    async def overdue(self, department_id: uuid.UUID | None, now: datetime,
+                      page: PageRequest) -> Page[WorkflowStepView]:
+        """ACTIVE steps past their due time at `now` (of one department, or all), longest overdue first."""
+
+
+def overdue_department_scope(actor: WorkerView, department_id: uuid.UUID | None) -> uuid.UUID | None:
+    """Whose overdue steps the actor may list: an ADMIN any department's, or all (None); a MANAGER their
+    own department's (the default). Raises NotAuthorized for anybody else, or for another department."""
+    if actor.role == Role.ADMIN.value:
+        return department_id
+    if actor.role == Role.MANAGER.value and department_id in (None, actor.department_id):
+        return actor.department_id
+    raise NotAuthorized()

@@ -28,6 +28,10 @@ orders = Table(
     Index("ix_orders_owner_id_created_at_id", "owner_id", "created_at", "id"),
     Index("ix_orders_status_created_at_id", "status", "created_at", "id"),
     Index("ix_orders_placed_at", "placed_at"),
+    # cover the Kanban's GROUP BY status, currency with SUM(total_amount), for everybody's orders and for one
+    # owner's ("my board"): an index-only scan without a sort (bench/order_board.py)
+    Index("ix_orders_status_currency_total_amount", "status", "currency", "total_amount"),
+    Index("ix_orders_owner_id_status_currency_total_amount", "owner_id", "status", "currency", "total_amount"),
 )
 
 order_lines = Table(

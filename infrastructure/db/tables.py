@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 
 from infrastructure.db.types import UTCDateTime
@@ -36,6 +37,9 @@ departments = Table(
     Column("id", Uuid, primary_key=True),
     Column("code", String(20), nullable=False, unique=True),
     Column("name", String(100), nullable=False),
+    # the business calendar its workflow steps' due times count on (None: the default, see domain/workflow.py);
+    # use_alter: calendars name their creator (staff), staff their department, so the tables form a cycle
+    Column("calendar_id", Uuid, ForeignKey("business_calendars.id", use_alter=True), nullable=True),
 )
 
 staff = Table(
@@ -153,7 +157,12 @@ outbox = Table(
     Column("actor_id", Uuid, nullable=True),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("payload", JSON, nullable=False),
+    # The transaction id the event feed orders the row by, set by a trigger on PostgreSQL (migration 0005):
+    # the writer's own or a later one; always 0 on SQLite, whose writers take turns. The feed reads in
+    # (feed_xid, position) order, below the oldest running transaction: infrastructure/db/queries/events.py.
+    Column("feed_xid", BigInteger, nullable=False, server_default=text("0")),
     Index("ix_outbox_aggregate_id_position", "aggregate_id", "position"),
+    Index("ix_outbox_feed_xid_position", "feed_xid", "position"),
 )
 
 customer_activity = Table(
@@ -183,4 +192,10 @@ from infrastructure.db.complaint_tables import (  # noqa: E402,F401
     complaints,
     notifications,
     sla_policies,
+)
+from infrastructure.db.relay_tables import (  # noqa: E402,F401
+    relay_cursors,
+    webhook_deliveries,
+    webhook_event_types,
+    webhooks,
 )

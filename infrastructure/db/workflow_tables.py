@@ -1,7 +1,9 @@
 """Workflow definitions, instances and their steps (SQLAlchemy Core, on the shared `metadata`).
 
 Steps are rows, not JSON, so that "my work" is an indexed query: a person's assigned steps come from
-(assignee_id, status, due_at), their department's from (department_id, status, due_at).
+(assignee_id, status, due_at), their department's from (department_id, status, due_at). The escalation
+worker finds the overdue steps not escalated yet with one range scan on (status, escalated_at, due_at):
+status = 'ACTIVE' AND escalated_at IS NULL AND due_at < now, soonest due first.
 """
 from __future__ import annotations
 
@@ -76,6 +78,9 @@ workflow_steps = Table(
     Column("decided_at", UTCDateTime, nullable=True),
     Column("comment", Text, nullable=True),
     Column("delegations", JSON, nullable=False),
+    # when the current activation was escalated as overdue (None: not yet); reset on activation
+    Column("escalated_at", UTCDateTime, nullable=True),
     Index("ix_workflow_steps_assignee_id_status_due_at", "assignee_id", "status", "due_at"),
     Index("ix_workflow_steps_department_id_status_due_at", "department_id", "status", "due_at"),
+    Index("ix_workflow_steps_status_escalated_at_due_at", "status", "escalated_at", "due_at"),
 )

@@ -165,7 +165,8 @@ class InMemoryStore:
 
 
 _TABLES = ("customers", "staff", "interactions", "complaints")
-_CONFIG = ("complaint_categories", "sla_policies", "calendars")
+_CONFIG = ("complaint_categories", "sla_policies", "calendars", "departments")
+_UPDATABLE_CONFIG = ("sla_policies", "departments")  # rows re-staged when they change (retire, calendar)
 
 
 class FakeUnitOfWork:
@@ -284,7 +285,7 @@ class FakeUnitOfWork:
                     raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
             for name in _CONFIG:
                 committed = getattr(self.store, name)
-                if any(key in committed and name != "sla_policies" for key in self._staged_config[name]):
+                if any(key in committed and name not in _UPDATABLE_CONFIG for key in self._staged_config[name]):
                     raise Conflict("Someone else wrote the same thing at the same time; reload and retry.")
             told = {(n.dedupe_key, n.recipient_id) for n in self.store.notifications}
             if any((n.dedupe_key, n.recipient_id) in told for n in self._staged_notifications):
@@ -375,15 +376,28 @@ class FakeStaffRepository(_Repository):
     async def save(self, staff: Staff) -> None:
         self._uow.stage_save("staff", staff, unique=lambda s: s.email)
 
+    async def active_in_department(self, department_id: uuid.UUID, role: Role | None = None) -> list[Staff]:
+        found = self._find("staff", lambda s: s.department_id == department_id and s.active
+                           and (role is None or s.role is role))
+        return [self._uow.read("staff", s) for s in sorted(found, key=lambda s: s.email)]
+
 
 class FakeDepartmentRepository(_Repository):
-    async def get(self, department_id: uuid.UUID) -> Department | None:
+    """Departments are rows like the configuration: `save` stages one, commit applies it."""
+
+    def _all(self) -> dict[uuid.UUID, Department]:
         self._uow.require_active()
-        return self._uow.store.departments.get(department_id)
+        return {**self._uow.store.departments, **self._uow._staged_config["departments"]}
+
+    async def get(self, department_id: uuid.UUID) -> Department | None:
+        return self._all().get(department_id)
 
     async def get_by_code(self, code: str) -> Department | None:
+        return next((d for d in self._all().values() if d.code == code.upper()), None)
+
+    async def save(self, department: Department) -> None:
         self._uow.require_active()
-        return next((d for d in self._uow.store.departments.values() if d.code == code.upper()), None)
+        self._uow._staged_config["departments"][department.id] = department
 
 
 class FakeInteractionRepository(_Repository):
@@ -612,6 +626,12 @@ class FakeWorkflowRepository(_Repository):
 
     async def save(self, instance: WorkflowInstance) -> None:
         self._uow.stage_save("workflows", instance)
+
+    async def claim_overdue(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """Like the SQL adapter's query (there is one worker at a time here: no locks to skip)."""
+        overdue = [(step.due_at, instance.id, step.key) for instance in self._find("workflows", lambda _: True)
+                   for step in instance.steps if step.overdue(now) and step.escalated_at is None]
+        return [(instance_id, key) for _, instance_id, key in sorted(overdue)[:limit]]
 
 
 class FakeWorkflowDefinitionRepository(_Repository):

@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,9 +17,11 @@ from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
 from api.common.relay import to_global_id
+from domain.calendar import BusinessCalendar, add_business_minutes
 from tests.application.fakes import FakeClock
 from tests.conftest import Api, unique
 
+BERLIN = ZoneInfo("Europe/Berlin")
 SALES_MANAGER, SALES_MEMBER = "sales.manager@example.com", "sales.member@example.com"
 FINANCE_MEMBER, FINANCE_MANAGER = "finance.member@example.com", "finance.manager@example.com"
 WAREHOUSE_MEMBER = "warehouse.member@example.com"
@@ -55,6 +58,16 @@ CREATE_CUSTOMER = """mutation($input: CreateCustomerInput!) {
 
 async def departments(api: Api) -> dict[str, str]:
     return {d["code"]: d["id"] for d in (await api("{ departments { id code } }"))["departments"]}
+
+
+async def calendar_of(api: Api, code: str) -> BusinessCalendar:
+    """The department's calendar as the API shows it, as a domain value to compute with."""
+    found = (await api("""{ departments { code calendar { name timezone holidays
+                                                        workingHours { weekday start end } } } }"""))["departments"]
+    value = next(d["calendar"] for d in found if d["code"] == code)
+    return BusinessCalendar.define(value["name"], value["timezone"],
+                                   [(w["weekday"], w["start"], w["end"]) for w in value["workingHours"]],
+                                   value["holidays"])
 
 
 async def staff_id(api: Api, email: str) -> str:
@@ -138,8 +151,9 @@ async def test_advance_payment_up_to_50000(api: Api) -> None:
                                   "finance-manager-approval": "SKIPPED", "release-goods": "WAITING"}
     sales = step_of(instance, "sales-approval")
     assert sales["department"] == {"code": "SALES"} and sales["requiredRole"] == "MANAGER"
-    due = datetime.fromisoformat(sales["dueAt"]) - datetime.fromisoformat(sales["activatedAt"])
-    assert due == timedelta(minutes=480) and sales["overdue"] is False  # plain calendar minutes for now
+    calendar = await calendar_of(api, "SALES")  # the demo office calendar: one working day of 480 minutes
+    activated, due = datetime.fromisoformat(sales["activatedAt"]), datetime.fromisoformat(sales["dueAt"])
+    assert due == add_business_minutes(calendar, activated, 480) and sales["overdue"] is False
     assert (await api(ORDER, {"id": order["id"]}))["order"]["advancePayment"] == "REQUESTED"
 
     instance = await decided(api, instance, "sales-approval", "APPROVE", SALES_MANAGER, comment="good customer",
@@ -442,7 +456,7 @@ async def test_my_work_is_assigned_first_then_the_departments_soonest_due(api: A
 async def test_overdue_follows_the_clock(api: Api) -> None:
     d = await departments(api)
     container = api.container
-    fake = FakeClock(datetime.now(UTC).replace(microsecond=0) + timedelta(days=30))
+    fake = FakeClock(datetime(2031, 3, 3, 9, 0, tzinfo=BERLIN))  # a Monday morning: business minutes are clock minutes
     container.gateways.clock.override(providers.Object(fake))
     try:
         key = unique("due")

@@ -11,7 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -56,6 +56,37 @@ def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> tuple[Any, ..
         raise InvalidInput(f"{field} is not a cursor this list handed out.", field=(field,)) from None
 
 
+def keyset_select(query: Select[Any], keys: list[SortKey], *, descending: bool, page: PageRequest) -> Select[Any]:
+    """`query` narrowed to one page (plus one row, to tell whether there is more): the cursor's row-value
+    comparison, the sort, the limit. `page_from_rows` turns its rows into the Page."""
+    columns = [k.column for k in keys]
+    walk_descending = descending != page.backward
+    cursor = page.before if page.backward else page.after
+    stmt = query
+    if cursor is not None:
+        values = decode_cursor(cursor, keys, "before" if page.backward else "after")
+        row_key, bound = tuple_(*columns), tuple_(*values)
+        stmt = stmt.where(row_key < bound if walk_descending else row_key > bound)
+    return stmt.order_by(*[c.desc() if walk_descending else c.asc() for c in columns]).limit(page.size + 1)
+
+
+def page_from_rows(rows: list[Any], keys: list[SortKey], page: PageRequest, to_item: Callable[[Any], T],
+                   count: Callable[[], Awaitable[int]]) -> Page[T]:
+    """The Page for the rows `keyset_select` returned (in its order)."""
+    cursor = page.before if page.backward else page.after
+    more = len(rows) > page.size
+    rows = rows[: page.size]
+    if page.backward:
+        rows.reverse()
+    return Page(
+        items=[to_item(r) for r in rows],
+        cursors=[encode_cursor(tuple(getattr(r, _label(k)) for k in keys)) for r in rows],
+        has_next=more if not page.backward else cursor is not None,
+        has_previous=more if page.backward else cursor is not None,
+        count=count,
+    )
+
+
 async def paginate(
     engine: AsyncEngine,
     query: Select[Any],
@@ -65,36 +96,15 @@ async def paginate(
     page: PageRequest,
     to_item: Callable[[Any], T],
 ) -> Page[T]:
-    columns = [k.column for k in keys]
-    backward = page.backward
-    walk_descending = descending != backward
-    cursor = page.before if backward else page.after
-    stmt = query
-    if cursor is not None:
-        values = decode_cursor(cursor, keys, "before" if backward else "after")
-        row_key, bound = tuple_(*columns), tuple_(*values)
-        stmt = stmt.where(row_key < bound if walk_descending else row_key > bound)
-    stmt = stmt.order_by(*[c.desc() if walk_descending else c.asc() for c in columns]).limit(page.size + 1)
+    stmt = keyset_select(query, keys, descending=descending, page=page)
     async with engine.connect() as conn:
-        rows = (await conn.execute(stmt)).all()
-    more = len(rows) > page.size
-    rows = rows[: page.size]
-    if backward:
-        rows.reverse()
-    items = [to_item(r) for r in rows]
-    cursors = [encode_cursor(tuple(getattr(r, _label(k)) for k in keys)) for r in rows]
+        rows = list((await conn.execute(stmt)).all())
 
     async def count() -> int:
         async with engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one())
 
-    return Page(
-        items=items,
-        cursors=cursors,
-        has_next=more if not backward else cursor is not None,
-        has_previous=more if backward else cursor is not None,
-        count=count,
-    )
+    return page_from_rows(rows, keys, page, to_item, count)
 
 
 def _label(key: SortKey) -> str:

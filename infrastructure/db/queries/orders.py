@@ -4,20 +4,39 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.queries.orders import OrderFilter, OrderLineView, OrderView
+from application.queries.orders import BoardCell, BoardPageRequest, OrderFilter, OrderLineView, OrderView
 from application.queries.pagination import Page, PageRequest
-from infrastructure.db.order_tables import order_lines, orders
+from infrastructure.db.exact_sum import exact_sum, exact_sum_value
+from infrastructure.db.order_tables import MONEY, order_lines, orders
 from infrastructure.db.queries.customers import in_order
-from infrastructure.db.queries.keyset import SortKey, paginate
+from infrastructure.db.queries.keyset import SortKey, keyset_select, page_from_rows, paginate
 
 o = orders
 ORDER_COLUMNS = [o.c.id, o.c.number, o.c.customer_id, o.c.owner_id, o.c.status, o.c.currency, o.c.total_amount,
                  o.c.advance_payment, o.c.placed_at, o.c.created_at, o.c.updated_at, o.c.version]
+
+
+NEWEST_FIRST = [SortKey(o.c.created_at, datetime), SortKey(o.c.id, uuid.UUID)]
+
+
+def filtered(query: Any, filter: OrderFilter) -> Any:
+    """`query` over orders narrowed by the OrderFilter (shared by the list, the board and its columns)."""
+    if filter.statuses:
+        query = query.where(o.c.status.in_(filter.statuses))
+    if filter.customer_id is not None:
+        query = query.where(o.c.customer_id == filter.customer_id)
+    if filter.owner_id is not None:
+        query = query.where(o.c.owner_id == filter.owner_id)
+    if filter.placed_from is not None:
+        query = query.where(o.c.placed_at >= filter.placed_from)
+    if filter.placed_to is not None:
+        query = query.where(o.c.placed_at < filter.placed_to)
+    return query
 
 
 def order_view(r: Any) -> OrderView:
@@ -34,19 +53,48 @@ class SqlOrderQueries:
             return list((await conn.execute(stmt)).all())
 
     async def list(self, filter: OrderFilter, page: PageRequest) -> Page[OrderView]:
-        query = select(*ORDER_COLUMNS)
-        if filter.statuses:
-            query = query.where(o.c.status.in_(filter.statuses))
-        if filter.customer_id is not None:
-            query = query.where(o.c.customer_id == filter.customer_id)
-        if filter.owner_id is not None:
-            query = query.where(o.c.owner_id == filter.owner_id)
-        if filter.placed_from is not None:
-            query = query.where(o.c.placed_at >= filter.placed_from)
-        if filter.placed_to is not None:
-            query = query.where(o.c.placed_at < filter.placed_to)
-        keys = [SortKey(o.c.created_at, datetime), SortKey(o.c.id, uuid.UUID)]
-        return await paginate(self._engine, query, keys, descending=True, page=page, to_item=order_view)
+        query = filtered(select(*ORDER_COLUMNS), filter)
+        return await paginate(self._engine, query, NEWEST_FIRST, descending=True, page=page, to_item=order_view)
+
+    async def board(self, filter: OrderFilter) -> list[BoardCell]:
+        """One GROUP BY status, currency; totals summed exactly on both stores (infrastructure/db/exact_sum.py)."""
+        dialect = self._engine.dialect.name
+        stmt = filtered(select(o.c.status, o.c.currency, func.count().label("n"),
+                               *exact_sum(o.c.total_amount, "total", MONEY[1], dialect)), filter) \
+            .group_by(o.c.status, o.c.currency)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [BoardCell(r.status, r.currency, r.n, exact_sum_value(r, "total", MONEY[1], dialect)) for r in rows]
+
+    async def board_pages(self, requests: list[BoardPageRequest]) -> list[Page[OrderView]]:
+        """One UNION ALL of per-column keyset selects (each an index range scan with LIMIT), rows tagged
+        with the request they answer. Columns page forward only (first/after), newest first."""
+        if not requests:
+            return []
+        parts = [
+            keyset_select(filtered(select(*ORDER_COLUMNS, literal(n).label("request")), r.filter)
+                          .where(o.c.status == r.status), NEWEST_FIRST, descending=True, page=r.page).subquery()
+            for n, r in enumerate(requests)
+        ]
+        stmt: Any = select(parts[0]) if len(parts) == 1 else union_all(*[select(part) for part in parts])
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        found: dict[int, list[Any]] = defaultdict(list)
+        for row in rows:
+            found[row.request].append(row)
+        pages = []
+        for n, r in enumerate(requests):
+            ordered = sorted(found[n], key=lambda row: (row.created_at, row.id), reverse=True)
+            pages.append(page_from_rows(ordered, NEWEST_FIRST, r.page, order_view, self._counter(r)))
+        return pages
+
+    def _counter(self, request: BoardPageRequest) -> Callable[[], Awaitable[int]]:
+        async def count() -> int:
+            stmt = filtered(select(func.count()).select_from(o), request.filter).where(o.c.status == request.status)
+            async with self._engine.connect() as conn:
+                return int((await conn.execute(stmt)).scalar_one())
+
+        return count
 
     async def by_ids(self, ids: list[uuid.UUID]) -> list[OrderView | None]:
         rows = await self._all(select(*ORDER_COLUMNS).where(o.c.id.in_(ids)))

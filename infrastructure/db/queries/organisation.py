@@ -18,6 +18,10 @@ s = t.staff
 STAFF_COLUMNS = [s.c.id, s.c.name, s.c.email, s.c.role, s.c.active, s.c.department_id, s.c.version]
 
 
+def department_view(r: Any) -> DepartmentView:
+    return DepartmentView(r.id, r.code, r.name, r.calendar_id)
+
+
 def staff_view(r: Any) -> StaffView:
     return StaffView(r.id, r.name, r.email, r.role, r.active, r.department_id, r.version)
 
@@ -32,12 +36,12 @@ class SqlOrganisationQueries:
 
     async def departments(self) -> list[DepartmentView]:
         d = t.departments
-        return [DepartmentView(r.id, r.code, r.name) for r in await self._all(select(d).order_by(d.c.code))]
+        return [department_view(r) for r in await self._all(select(d).order_by(d.c.code))]
 
     async def departments_by_ids(self, ids: list[uuid.UUID]) -> list[DepartmentView | None]:
         d = t.departments
         rows = await self._all(select(d).where(d.c.id.in_(ids)))
-        return in_order(ids, {r.id: DepartmentView(r.id, r.code, r.name) for r in rows})
+        return in_order(ids, {r.id: department_view(r) for r in rows})
 
     async def staff_by_ids(self, ids: list[uuid.UUID]) -> list[StaffView | None]:
         rows = await self._all(select(*STAFF_COLUMNS).where(s.c.id.in_(ids)))

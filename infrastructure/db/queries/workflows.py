@@ -29,7 +29,7 @@ INSTANCE_COLUMNS = [i.c.id, i.c.definition_id, i.c.definition_key, i.c.definitio
                     i.c.version]
 STEP_COLUMNS = [s.c.instance_id, s.c.key, s.c.name, s.c.department_id, s.c.kind, s.c.required_role, s.c.status,
                 s.c.stage, s.c.assignee_id, s.c.decided_by, s.c.decided_at, s.c.comment, s.c.activated_at,
-                s.c.due_at]
+                s.c.due_at, s.c.escalated_at]
 
 
 def definition_view(r: Any) -> WorkflowDefinitionView:
@@ -50,7 +50,8 @@ def instance_view(r: Any) -> WorkflowInstanceView:
 
 def step_view(r: Any) -> WorkflowStepView:
     return WorkflowStepView(r.instance_id, r.key, r.name, r.department_id, r.kind, r.required_role, r.status,
-                            r.stage, r.assignee_id, r.decided_by, r.decided_at, r.comment, r.activated_at, r.due_at)
+                            r.stage, r.assignee_id, r.decided_by, r.decided_at, r.comment, r.activated_at, r.due_at,
+                            r.escalated_at)
 
 
 class SqlWorkflowQueries:
@@ -112,4 +113,14 @@ class SqlWorkflowQueries:
         query = select(*STEP_COLUMNS, bucket, undated, when).where(s.c.status == "ACTIVE", or_(mine, departments))
         keys = [SortKey(bucket, int), SortKey(undated, int), SortKey(when, datetime), SortKey(s.c.instance_id, uuid.UUID),
                 SortKey(s.c.key, str)]
+        return await paginate(self._engine, query, keys, descending=False, page=page, to_item=step_view)
+
+    async def overdue(self, department_id: uuid.UUID | None, now: datetime,
+                      page: PageRequest) -> Page[WorkflowStepView]:
+        """One department's: a range scan on (department_id, status, due_at); all: on the escalation
+        worker's (status, escalated_at, due_at)."""
+        query = select(*STEP_COLUMNS).where(s.c.status == "ACTIVE", s.c.due_at < now)
+        if department_id is not None:
+            query = query.where(s.c.department_id == department_id)
+        keys = [SortKey(s.c.due_at, datetime), SortKey(s.c.instance_id, uuid.UUID), SortKey(s.c.key, str)]
         return await paginate(self._engine, query, keys, descending=False, page=page, to_item=step_view)

@@ -23,7 +23,7 @@ def staff_from_row(row: Any) -> Staff:
 
 
 def department_from_row(row: Any) -> Department:
-    return Department(id=row.id, code=row.code, name=row.name)
+    return Department(id=row.id, code=row.code, name=row.name, calendar_id=row.calendar_id)
 
 
 async def save_versioned(conn: AsyncConnection, table: Any, aggregate: AggregateRoot, values: dict[str, Any]) -> None:
@@ -72,6 +72,13 @@ class SqlStaffRepository:
             role=staff.role.value, active=staff.active, version=1, created_at=now, updated_at=now))
         self._tracker.track(staff)
 
+    async def active_in_department(self, department_id: uuid.UUID, role: Role | None = None) -> list[Staff]:
+        s = t.staff
+        query = select(s).where(s.c.department_id == department_id, s.c.active.is_(True))
+        if role is not None:
+            query = query.where(s.c.role == role.value)
+        return [staff_from_row(row) for row in await self._conn.execute(query.order_by(s.c.email))]
+
     async def save(self, staff: Staff) -> None:
         await save_versioned(self._conn, t.staff, staff, {
             "name": staff.name, "email": staff.email, "department_id": staff.department_id,
@@ -90,3 +97,8 @@ class SqlDepartmentRepository:
     async def get_by_code(self, code: str) -> Department | None:
         row = (await self._conn.execute(select(t.departments).where(t.departments.c.code == code.upper()))).first()
         return department_from_row(row) if row else None
+
+    async def save(self, department: Department) -> None:
+        """Departments carry no version: the last choice of calendar wins."""
+        d = t.departments
+        await self._conn.execute(update(d).where(d.c.id == department.id).values(calendar_id=department.calendar_id))

@@ -103,6 +103,7 @@ def _step_state(step: WorkflowStep) -> dict[str, Any]:
         "decided_by": step.decided_by, "decided_at": step.decided_at, "comment": step.comment,
         "delegations": [{"fromId": str(d.from_id), "toId": str(d.to_id), "at": d.at.isoformat(),
                          "comment": d.comment} for d in step.delegations],
+        "escalated_at": step.escalated_at,
     }
 
 
@@ -133,7 +134,8 @@ def _step_from_row(row: Any) -> WorkflowStep:
         activated_at=row.activated_at, due_at=row.due_at, decision=Decision(row.decision) if row.decision else None,
         decided_by=row.decided_by, decided_at=row.decided_at, comment=row.comment,
         delegations=[Delegation(uuid.UUID(d["fromId"]), uuid.UUID(d["toId"]), datetime.fromisoformat(d["at"]),
-                                d.get("comment")) for d in row.delegations or []])
+                                d.get("comment")) for d in row.delegations or []],
+        escalated_at=row.escalated_at)
 
 
 class SqlWorkflowRepository:
@@ -173,6 +175,22 @@ class SqlWorkflowRepository:
                                  [_step_row(instance, n, step) for n, step in enumerate(instance.steps)])
         self._loaded[instance.id] = [_step_state(step) for step in instance.steps]
         self._tracker.track(instance)
+
+    async def claim_overdue(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """(instance id, step key) of up to `limit` ACTIVE steps past their due time and not escalated yet,
+        soonest due first: one range scan on ix_workflow_steps_status_escalated_at_due_at.
+
+        On PostgreSQL the steps' *instance* rows are locked (FOR UPDATE OF ... SKIP LOCKED): an instance
+        another worker holds, or a person is deciding on right now, is skipped rather than waited for, and
+        the worker takes its locks in the same order as `save` does (instance row first, then steps), so
+        it never deadlocks with someone deciding. On SQLite the writer lock serialises workers."""
+        i, s = workflow_instances, workflow_steps
+        query = (select(s.c.instance_id, s.c.key)
+                 .where(s.c.status == StepStatus.ACTIVE.value, s.c.escalated_at.is_(None), s.c.due_at < now)
+                 .order_by(s.c.due_at).limit(limit))  # the index's order: no sort
+        if self._conn.dialect.name == "postgresql":
+            query = query.join_from(s, i, i.c.id == s.c.instance_id).with_for_update(of=i, skip_locked=True)
+        return [(row.instance_id, row.key) for row in await self._conn.execute(query)]
 
     async def save(self, instance: WorkflowInstance) -> None:
         """The versioned UPDATE of the instance row comes first: of two concurrent deciders exactly one

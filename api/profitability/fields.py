@@ -1,0 +1,32 @@
+"""Resolvers behind Order.profitability, OrderLine.unitCost and Customer.receivables. When the ERP or the
+finance system is unavailable the field is null with an error entry (extensions.code DEPENDENCY_UNAVAILABLE,
+raised by `api.common.errors.read`); the rest of the response is unaffected."""
+from __future__ import annotations
+
+from strawberry.types import Info
+
+from api.common.errors import read
+from api.common.money import Money
+from api.context import Context
+from api.profitability.types import Profitability, Receivables
+from application.profitability import SoldLine, order_profitability
+from application.queries.orders import OrderLineView, OrderView
+
+
+async def unit_cost(info: Info[Context, None], sku: str, currency: str) -> Money | None:
+    cost = await read(lambda: info.context.external_loaders.unit_cost.load((sku, currency)))
+    return Money.of(cost.amount, currency) if cost is not None else None
+
+
+async def profitability(info: Info[Context, None], order: OrderView, lines: list[OrderLineView]) -> Profitability:
+    keys = [(line.sku, order.currency) for line in lines]
+    costs = await read(lambda: info.context.external_loaders.unit_cost.load_many(keys))
+    result = order_profitability(
+        order.currency, [SoldLine(line.sku, line.quantity, line.line_total) for line in lines], dict(zip(keys, costs)),
+        source=info.context.services.product_costs().source, now=info.context.clock.now())
+    return Profitability.from_result(result)
+
+
+async def receivables(info: Info[Context, None], customer_code: str) -> Receivables | None:
+    found = await read(lambda: info.context.external_loaders.receivables_by_code.load(customer_code))
+    return Receivables.from_view(found) if found is not None else None

@@ -1,0 +1,125 @@
+"""The workflow worker: escalate overdue steps, once per step activation, and tell the managers.
+
+A step's due time is stored on its row when it is activated (business minutes on its department's
+calendar). A tick claims overdue steps that were not escalated yet with one indexed query, calls
+`WorkflowInstance.escalate_overdue` (which sets `escalated_at` and records `workflow.step_overdue`:
+outbox, live subscribers and the customer's activity feed) and records one notification for every
+active MANAGER of the step's department, all in one transaction. Several workers may run: on
+PostgreSQL the claim skips instances another worker (or a person deciding) holds, on SQLite the writer
+lock serialises them. `escalated_at` keeps a step from being escalated twice, and the notifications
+table refuses a second notice for the same activation and person, so a race or a crash costs at most
+a retry, never a duplicate.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from application.ports import Clock, Notification, UnitOfWork, UnitOfWorkFactory
+from domain.organisation import Role
+from domain.shared import Conflict
+from domain.workflow import WorkflowInstance, WorkflowStep
+
+log = logging.getLogger("crm.workflow_worker")
+DEFAULT_BATCH_SIZE = 100
+MAX_BATCHES_PER_TICK = 1000
+NOTIFICATION_KIND = "WORKFLOW_STEP_OVERDUE"
+
+
+@dataclass(frozen=True)
+class EscalationTick:
+    claimed: int = 0  # overdue steps claimed
+    escalated: int = 0
+    notifications: int = 0
+
+    def __add__(self, other: "EscalationTick") -> "EscalationTick":
+        return EscalationTick(self.claimed + other.claimed, self.escalated + other.escalated,
+                              self.notifications + other.notifications)
+
+
+def overdue_notice(instance: WorkflowInstance, step: WorkflowStep, recipient_id: uuid.UUID) -> Notification:
+    """What a manager is told. The dedupe key names the activation, so each is told once per activation."""
+    assert step.due_at is not None and step.activated_at is not None and step.escalated_at is not None
+    return Notification(
+        recipient_id=recipient_id, kind=NOTIFICATION_KIND, at=step.escalated_at,
+        dedupe_key=f"workflow:{instance.id}:{step.key}:overdue:{step.activated_at.isoformat()}",
+        subject_type="WorkflowInstance", subject_id=instance.id,
+        message=f"{instance.definition_key}: step {step.name!r} was due {step.due_at:%Y-%m-%d %H:%M %Z} "
+                f"and is still open.")
+
+
+async def escalate_overdue_steps(uow: UnitOfWork, clock: Clock, *,
+                                 batch_size: int = DEFAULT_BATCH_SIZE) -> EscalationTick:
+    """One batch in one transaction: claim up to `batch_size` overdue steps, escalate them and notify the
+    active MANAGERs of each step's department (a department without one gets the escalation, no notice)."""
+    now = clock.now()
+    tick = EscalationTick()
+    managers: dict[uuid.UUID, list[uuid.UUID]] = {}  # per department, read once per batch
+    async with uow:
+        claimed = await uow.workflows.claim_overdue(now, batch_size)
+        for instance_id in dict.fromkeys(instance_id for instance_id, _ in claimed):
+            instance = await uow.workflows.get(instance_id)
+            if instance is None:  # pragma: no cover - claimed rows are locked
+                continue
+            escalated = instance.escalate_overdue(now)
+            sent = 0
+            for step in escalated:
+                if step.department_id not in managers:
+                    managers[step.department_id] = [
+                        s.id for s in await uow.staff.active_in_department(step.department_id, Role.MANAGER)]
+                for recipient in managers[step.department_id]:
+                    await uow.notifier.notify(overdue_notice(instance, step, recipient))
+                    sent += 1
+            if escalated:
+                await uow.workflows.save(instance)
+            tick += EscalationTick(0, len(escalated), sent)
+        tick += EscalationTick(claimed=len(claimed))
+        await uow.commit()
+    return tick
+
+
+async def run_workflow_worker(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    interval: float = 30.0,
+    once: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    stop: asyncio.Event | None = None,
+    on_tick: Callable[[EscalationTick], Awaitable[None] | None] | None = None,
+) -> EscalationTick:
+    """Tick until `stop` is set (or once): escalate everything overdue, then wait `interval` seconds.
+
+    The same loop as the SLA worker's (application/sla_worker.py): a batch that loses a race (Conflict)
+    is retried on the next tick; with `once` errors propagate, otherwise they are logged and the worker
+    carries on."""
+    stop = stop or asyncio.Event()
+    total = EscalationTick()
+    while True:
+        tick = EscalationTick()
+        try:
+            for _ in range(MAX_BATCHES_PER_TICK):
+                batch = await escalate_overdue_steps(uow_factory(), clock, batch_size=batch_size)
+                tick += batch
+                if batch.claimed < batch_size:
+                    break
+        except Conflict as err:
+            log.info("Workflow escalation batch lost a race, retrying next tick: %s", err.message)
+        except Exception:
+            if once:
+                raise
+            log.exception("Workflow worker tick failed; carrying on")
+        total += tick
+        if on_tick is not None:
+            result = on_tick(tick)
+            if result is not None:
+                await result
+        if once or stop.is_set():
+            return total
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass

@@ -1,0 +1,1 @@
+"""Finance adapters for the Receivables port: Tryton over JSON-RPC, or a static file (the embedded default)."""

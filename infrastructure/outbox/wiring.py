@@ -1,0 +1,48 @@
+"""Builds the relay `crm worker` runs, from the settings (the composition of infrastructure/outbox/)."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from application.outbox_relay import DEFAULT_CHAIN_BUDGET, Relay
+from application.ports import Clock
+from domain.webhook import RetrySchedule
+from infrastructure.outbox.broker import RabbitMqBroker
+from infrastructure.outbox.secret_box import SecretBox
+from infrastructure.outbox.store import OutboxHorizon, SqlBrokerOutbox, SqlWebhookOutbox
+from infrastructure.outbox.webhooks import HttpWebhookSender
+from infrastructure.settings import Settings
+
+
+def webhook_schedule(settings: Settings) -> RetrySchedule:
+    return RetrySchedule.exponential(first=timedelta(seconds=settings.webhook_first_retry),
+                                     max_attempts=settings.webhook_max_attempts)
+
+
+@asynccontextmanager
+async def open_relay(settings: Settings, engine: AsyncEngine, read_engine: AsyncEngine, box: SecretBox,
+                     clock: Clock) -> AsyncIterator[Relay]:
+    """The relay with its HTTP client and broker connection, closed on the way out."""
+    horizon = OutboxHorizon()
+    sender = HttpWebhookSender(clock, timeout=settings.webhook_timeout)
+    broker = RabbitMqBroker(settings.broker_url, settings.broker_exchange) if settings.broker_url else None
+    try:
+        yield Relay(
+            clock=clock,
+            # a lease outlives a chain's sending budget plus one more send
+            webhook_outbox=SqlWebhookOutbox(engine, read_engine, box, horizon=horizon,
+                                            lease=DEFAULT_CHAIN_BUDGET + timedelta(seconds=2 * settings.webhook_timeout
+                                                                                   + 30)),
+            sender=sender,
+            schedule=webhook_schedule(settings),
+            broker_outbox=SqlBrokerOutbox(engine, read_engine, settings.broker_exchange, horizon=horizon)
+            if broker else None,
+            broker=broker,
+        )
+    finally:
+        await sender.aclose()
+        if broker is not None:
+            await broker.aclose()

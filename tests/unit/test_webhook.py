@@ -1,0 +1,111 @@
+"""Webhooks in the domain: who registers them, which URLs and event names they take, and the retry
+schedule that decides when a failing delivery is tried again or parked."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.organisation import Role, Staff
+from domain.shared import InvalidInput, NotAuthorized
+from domain.webhook import AGGREGATE_TYPES, RetrySchedule, Webhook, check_event_types, check_url
+
+NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def person(role: Role, active: bool = True) -> Staff:
+    return Staff(id=uuid.uuid4(), name="P", email=f"{uuid.uuid4().hex[:6]}@example.com", department_id=uuid.uuid4(),
+                 role=role, active=active)
+
+
+ADMIN = person(Role.ADMIN)
+
+
+def test_an_admin_registers_a_webhook() -> None:
+    hook = Webhook.register(" https://hooks.example.com/crm?token=abc ", ["complaint.filed", "order.confirmed"],
+                            by=ADMIN, at=NOW)
+    assert hook.url == "https://hooks.example.com/crm?token=abc"
+    assert hook.events == ("complaint.filed", "order.confirmed") and hook.active
+    assert hook.created_by == ADMIN.id and hook.created_at == NOW
+    assert hook.wants("complaint.filed") and not hook.wants("complaint.assigned")
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.KEY_USER, Role.MANAGER])
+def test_only_admins_register_webhooks(role: Role) -> None:
+    with pytest.raises(NotAuthorized):
+        Webhook.register("https://example.com/h", ["*"], by=person(role), at=NOW)
+
+
+def test_a_deactivated_admin_may_not_either() -> None:
+    with pytest.raises(NotAuthorized):
+        Webhook.register("https://example.com/h", ["*"], by=person(Role.ADMIN, active=False), at=NOW)
+
+
+def test_star_wants_everything() -> None:
+    hook = Webhook.register("http://127.0.0.1:9000/h", ["*"], by=ADMIN, at=NOW)
+    assert hook.events == ("*",) and hook.wants("order.confirmed") and hook.wants("customer.created")
+
+
+@pytest.mark.parametrize("url", ["http://example.com", "https://example.com:8443/a/b?c=d", "http://127.0.0.1:1/x",
+                                 "HTTPS://EXAMPLE.COM/h"])
+def test_http_and_https_urls_are_taken(url: str) -> None:
+    assert check_url(url) == url
+
+
+@pytest.mark.parametrize("url", ["", "   ", "ftp://example.com/x", "example.com/hook", "javascript:alert(1)",
+                                 "http://", "https://user:pw@example.com/h", "https://example.com/h#frag",
+                                 "http://example.com:99999/", "http://exa mple.com/", "https://" + "a" * 2000 + ".com"])
+def test_other_urls_are_refused_naming_the_field(url: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        check_url(url)
+    assert err.value.field == ("url",)
+
+
+def test_event_types_are_trimmed_and_deduplicated() -> None:
+    assert check_event_types([" complaint.filed", "order.confirmed", "complaint.filed "]) == \
+        ("complaint.filed", "order.confirmed")
+
+
+@pytest.mark.parametrize(("events", "field"), [
+    ([], ("events",)),
+    (["complaint.filed", "Complaint.Filed"], ("events", "1")),
+    (["complaint"], ("events", "0")),
+    (["complaint.filed.extra"], ("events", "0")),
+    (["complaints.filed"], ("events", "0")),  # no such aggregate
+    (["order.confirmed", "*"], ("events", "1")),  # "*" only alone
+    (["*", "order.confirmed"], ("events", "0")),
+    ([f"order.e{i}" for i in range(51)], ("events",)),
+])
+def test_bad_event_types_are_refused_with_their_index(events: list[str], field: tuple[str, ...]) -> None:
+    with pytest.raises(InvalidInput) as err:
+        check_event_types(events)
+    assert err.value.field == field
+
+
+def test_every_aggregate_of_the_domain_can_be_subscribed_to() -> None:
+    assert {"customer", "interaction", "staff", "order", "workflow", "complaint"} <= AGGREGATE_TYPES
+    assert check_event_types([f"{a}.anything" for a in sorted(AGGREGATE_TYPES)])
+
+
+def test_retry_schedule_waits_then_parks() -> None:
+    schedule = RetrySchedule((timedelta(seconds=1), timedelta(seconds=5)))
+    assert schedule.max_attempts == 3
+    assert schedule.next_attempt(1, NOW) == NOW + timedelta(seconds=1)
+    assert schedule.next_attempt(2, NOW) == NOW + timedelta(seconds=5)
+    assert schedule.next_attempt(3, NOW) is None  # the third failure parks it
+    with pytest.raises(ValueError):
+        schedule.next_attempt(0, NOW)
+
+
+def test_exponential_schedule_doubles_up_to_the_cap() -> None:
+    schedule = RetrySchedule.exponential(first=timedelta(seconds=10), cap=timedelta(minutes=1), max_attempts=6)
+    assert [d.total_seconds() for d in schedule.delays] == [10, 20, 40, 60, 60]
+    assert RetrySchedule.exponential(max_attempts=1).next_attempt(1, NOW) is None
+    with pytest.raises(ValueError):
+        RetrySchedule.exponential(max_attempts=0)
+
+
+def test_a_destination_that_never_parks_keeps_the_last_delay() -> None:
+    schedule = RetrySchedule((timedelta(seconds=1), timedelta(seconds=4)))
+    assert [schedule.backoff(n).total_seconds() for n in (0, 1, 2, 3, 10)] == [0, 1, 4, 4, 4]
