@@ -20,6 +20,7 @@ from api.complaints.mutations import ComplaintMutation
 from api.complaints.queries import ComplaintQuery
 from api.complaints.subscriptions import ComplaintSubscription
 from api.context import Context
+from api.orders.subscriptions import OrderSubscription
 from api.events.queries import EventQuery
 from api.integrations.queries import IntegrationQuery
 from api.integrations.webhooks import WebhookMutation, WebhookQuery
@@ -65,7 +66,7 @@ Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, Cu
                               ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
                                     WorkflowMutation, ComplaintMutation, WebhookMutation))
-Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription))
+Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription))
 
 
 def _expected(error: GraphQLError) -> bool:
@@ -75,10 +76,10 @@ def _expected(error: GraphQLError) -> bool:
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """An unavailable ERP or finance system nulls every field that needed it, each with its error; the
-        adapter logs the failure once (crm.integrations), so those are not logged again per field."""
-        super().process_errors([e for e in errors if (e.extensions or {}).get("code") != "DEPENDENCY_UNAVAILABLE"],
-                               execution_context)
+        """Only faults are logged. Errors raised on purpose carry a code (bad input, FORBIDDEN, and an
+        unavailable ERP or finance system, which its adapter logs once in crm.integrations rather than
+        once per field), and validation errors are the client's; neither is a server problem."""
+        super().process_errors([e for e in errors if not _expected(e)], execution_context)
 
     async def execute(self, *args: Any, allowed_operation_types: Iterable[OperationType] | None = None,
                       **kwargs: Any) -> ExecutionResult:

@@ -1,0 +1,64 @@
+"""`orderEvents` over graphql-transport-ws: live order changes for Kanban boards and sales views.
+
+Orders are visible to every active staff member (as in the `orders` query), so the only filters
+are the ones the subscriber asks for.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from api.common.errors import api_error, forbidden
+from api.common.relay import decode_optional_id
+from api.context import Context
+from api.orders.types import Order, OrderStatusEnum
+from domain.order import OrderStatus
+from domain.shared import InvalidInput
+
+
+@strawberry.type
+class OrderEvent:
+    kind: str = strawberry.field(description="The event type without its prefix, e.g. CONFIRMED, CREATED, "
+                                             "ADVANCE_PAYMENT_CHANGED")
+    at: datetime
+    order: Order
+    from_status: OrderStatusEnum | None  # type: ignore[valid-type]
+    to_status: OrderStatusEnum | None  # type: ignore[valid-type]
+
+
+def _status(value: object) -> OrderStatus | None:
+    return OrderStatus(value) if isinstance(value, str) and value in OrderStatus.__members__ else None
+
+
+@strawberry.type
+class OrderSubscription:
+    @strawberry.subscription(description="Order events after their commit, optionally for one customer, owner or "
+                                         "set of statuses (an event matches when the order is now in one of them)")
+    async def order_events(self, info: Info[Context, None], customer_id: strawberry.ID | None = None,
+                           owner_id: strawberry.ID | None = None,
+                           statuses: list[OrderStatusEnum] | None = None,  # type: ignore[valid-type]
+                           ) -> AsyncGenerator[OrderEvent, None]:
+        ctx = info.context
+        if ctx.actor is None:
+            raise forbidden()
+        try:
+            customer = decode_optional_id(customer_id, "Customer", "customerId")
+            owner = decode_optional_id(owner_id, "Staff", "ownerId")
+        except InvalidInput as err:
+            raise api_error(err.message, err.code, field=list(err.field or ())) from None
+        wanted = {OrderStatus(s) for s in statuses or ()}
+        async for event in ctx.services.events().subscribe():
+            if event.aggregate_type != "order":
+                continue
+            (staff,) = await ctx.organisation.staff_by_ids([ctx.actor.id])
+            if staff is None or not staff.active:  # a deactivated person's subscription ends at once
+                return
+            (view,) = await ctx.orders.by_ids([event.aggregate_id])
+            if view is None or (customer and view.customer_id != customer) or (owner and view.owner_id != owner) \
+                    or (wanted and OrderStatus(view.status) not in wanted):
+                continue
+            yield OrderEvent(kind=event.type.split(".", 1)[1].upper(), at=event.occurred_at, order=Order.from_view(view),
+                             from_status=_status(event.payload.get("from")), to_status=_status(event.payload.get("to")))

@@ -1,0 +1,64 @@
+"""`orderEvents` over graphql-transport-ws: a board sees order changes live, narrowed as it asks."""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from httpx_ws import aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
+
+from tests.conftest import Api
+from tests.e2e.test_complaint_events import wait_for_subscribers
+from tests.e2e.test_order_lifecycle import moved
+from tests.e2e.test_orders import create
+
+SUBSCRIBE = ("subscription($c: ID, $s: [OrderStatus!]) { orderEvents(customerId: $c, statuses: $s) { "
+             "kind fromStatus toStatus order { id number status customer { id } } } }")
+
+
+async def subscribe(ws: Any, api: Api, email: str, **variables: Any) -> None:
+    await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {await api.token_for(email)}"}})
+    assert (await ws.receive_json())["type"] == "connection_ack"
+    await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": variables}})
+
+
+async def next_event(ws: Any) -> dict:
+    import asyncio
+
+    message = await asyncio.wait_for(ws.receive_json(), 10)
+    assert message["type"] == "next", message
+    return message["payload"]["data"]["orderEvents"]
+
+
+async def test_order_events_follow_an_order_and_respect_filters(api: Api, app: Any) -> None:
+    order = await create(api)
+    customer_id = order["customer"]["id"]
+    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://test") as client:
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as mine, \
+                aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as shipped_only:
+            before = api.container.gateways.publisher().subscribers
+            await subscribe(mine, api, "warehouse.member@example.com", c=customer_id)
+            await subscribe(shipped_only, api, "finance.member@example.com", s=["SHIPPED"])
+            await wait_for_subscribers(api, before + 2)
+
+            for to, who in [("CONFIRMED", "sales.member@example.com"), ("IN_FULFILLMENT", "warehouse.member@example.com"),
+                            ("SHIPPED", "warehouse.member@example.com")]:
+                await moved(api, order, to, as_=who)
+            seen = [await next_event(mine) for _ in range(3)]
+            assert [(e["kind"], e["fromStatus"], e["toStatus"]) for e in seen] == [
+                ("CONFIRMED", "DRAFT", "CONFIRMED"), ("IN_FULFILLMENT", "CONFIRMED", "IN_FULFILLMENT"),
+                ("SHIPPED", "IN_FULFILLMENT", "SHIPPED")]
+            assert {e["order"]["number"] for e in seen} == {order["number"]}
+
+            shipped = await next_event(shipped_only)
+            assert (shipped["kind"], shipped["order"]["number"]) == ("SHIPPED", order["number"])
+
+
+async def test_a_bad_filter_id_is_an_error_with_a_code(api: Api, app: Any) -> None:
+    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://test") as client:
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
+            await subscribe(ws, api, "sales.member@example.com", c="not-an-id")
+            message = await ws.receive_json()
+            errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+            assert errors[0]["extensions"]["code"] == "INVALID"
+            assert errors[0]["message"] == "customerId is not a valid ID."
