@@ -12,7 +12,7 @@ from strawberry.types import Info
 from api.common.errors import read
 from api.common.relay import Connection, Node, PageInfo, page_request, to_global_id
 from api.context import Context
-from api.customers.types import Customer, CustomerTierEnum
+from api.customers.types import Customer, CustomerTierEnum, load_customer
 from api.organisation.types import Department, Staff, load_department, load_staff
 from application.queries.complaints import (
     CategoryView,
@@ -251,9 +251,7 @@ class Complaint(Node):
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer:
-        view = await info.context.loaders.customer_by_id.load(self._view.customer_id)
-        assert view is not None
-        return Customer.from_view(view)
+        return await load_customer(info, self._view.customer_id)
 
     @strawberry.field
     async def order(self, info: Info[Context, None]) -> Annotated["Order", strawberry.lazy("api.orders.types")] | None:

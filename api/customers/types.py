@@ -1,6 +1,7 @@
 """Customer, Contact, StageChange, Interaction and Activity as the API shows them."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -40,6 +41,14 @@ class ActivityKind(Enum):
     COMPLAINT = "COMPLAINT"
     ORDER = "ORDER"
     WORKFLOW = "WORKFLOW"
+
+
+async def load_customer(info: Info[Context, None], customer_id: uuid.UUID) -> "Customer":
+    """The customer an interaction, order or complaint belongs to (they cannot exist without one)."""
+    view = await info.context.loaders.customer_by_id.load(customer_id)
+    if view is None:
+        raise LookupError(f"customer {customer_id} is missing")
+    return Customer.from_view(view)
 
 
 @strawberry.type
@@ -91,9 +100,7 @@ class Interaction(Node):
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> "Customer":
-        view = await info.context.loaders.customer_by_id.load(self._view.customer_id)
-        assert view is not None
-        return Customer.from_view(view)
+        return await load_customer(info, self._view.customer_id)
 
     @strawberry.field
     async def author(self, info: Info[Context, None]) -> Staff | None:

@@ -13,7 +13,7 @@ from api.common.errors import read
 from api.common.money import Money
 from api.common.relay import Connection, Node, page_request, to_global_id
 from api.context import Context
-from api.customers.types import Customer
+from api.customers.types import Customer, load_customer
 from api.organisation.types import Staff, load_staff
 from api.profitability import fields as external
 from api.profitability.types import Profitability
@@ -85,9 +85,7 @@ class Order(Node):
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer:
-        view = await info.context.loaders.customer_by_id.load(self._view.customer_id)
-        assert view is not None
-        return Customer.from_view(view)
+        return await load_customer(info, self._view.customer_id)
 
     @strawberry.field
     async def owner(self, info: Info[Context, None]) -> Staff | None:
