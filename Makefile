@@ -1,5 +1,7 @@
 # Two commands for a newcomer: `make run` and `make test`.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -22,9 +24,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 install-test: $(TEST_STAMP)
 
-## Serve the API on http://127.0.0.1:8000/graphql with demo data in var/crm.db
+## Serve the API on http://$(HOST):$(PORT)/graphql with demo data in var/crm.db (make run PORT=8001)
 run: $(STAMP)
-	$(BIN)/crm serve --demo
+	$(BIN)/crm serve --demo --host $(HOST) --port $(PORT)
 
 ## The whole suite: SQLite and PostgreSQL (CRM_TEST_BACKENDS=sqlite to skip PostgreSQL locally)
 test: $(TEST_STAMP)
@@ -41,7 +43,7 @@ schema: $(STAMP)
 	$(BIN)/crm schema > schema.graphql
 
 check-contract: $(STAMP)
-	$(BIN)/crm schema > var/served.graphql && $(BIN)/python ../shared/contract/check var/served.graphql
+	mkdir -p var && $(BIN)/crm schema > var/served.graphql && $(BIN)/python ../shared/contract/check var/served.graphql
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -20,6 +20,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from api.common.limits import RequestGuard
 from api.context import Context
 from api.schema import build_schema
 from infrastructure.auth import InvalidToken
@@ -38,8 +39,8 @@ class GraphQLApp(GraphQL):
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
-        super().__init__(build_schema(container.core.settings().max_query_depth), multipart_uploads_enabled=True,
-                         **kwargs)
+        super().__init__(build_schema(container.core.settings().max_query_depth, federation=True),
+                         multipart_uploads_enabled=True, **kwargs)
         self.container = container
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,7 +84,8 @@ class GraphQLApp(GraphQL):
         for error in response.get("errors") or []:
             ext = error.setdefault("extensions", {})  # type: ignore[union-attr]
             if "code" not in ext:
-                ext["code"] = "GRAPHQL_VALIDATION_FAILED" if result.data is None else "INTERNAL_ERROR"
+                # request-level errors (syntax, validation, variables) have no path; resolver faults do
+                ext["code"] = "INTERNAL_ERROR" if error.get("path") else "GRAPHQL_VALIDATION_FAILED"  # type: ignore[union-attr]
         return response
 
 
@@ -150,7 +152,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 await relay.stop()
             await dispose(container)
 
-    graphql = Authenticate(GraphQLApp(container), container)
+    graphql = Authenticate(RequestGuard(GraphQLApp(container), settings.max_upload_bytes), container)
     app = Starlette(
         routes=[
             Route("/healthz", healthz),

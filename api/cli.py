@@ -60,7 +60,11 @@ async def _seed(container: Container) -> dict[str, int]:
 async def _token(container: Container, email: str, ttl: timedelta) -> str:
     from application.organisation import find_active_staff_by_email
 
-    staff = await find_active_staff_by_email(container.services.uow(), email)
+    try:
+        staff = await find_active_staff_by_email(container.services.uow(), email)
+    except DomainError as err:
+        typer.secho(f"error: {err.message}", fg="red", err=True)
+        raise typer.Exit(2) from None
     if staff is None:
         typer.secho(f"error: no active staff member with e-mail {email}", fg="red", err=True)
         raise typer.Exit(1)
@@ -79,7 +83,11 @@ async def _import_customers(container: Container, path: Path, file_format: FileF
 
     from application.organisation import find_active_staff_by_email
 
-    actor = await find_active_staff_by_email(container.services.uow(), actor_email)
+    try:
+        actor = await find_active_staff_by_email(container.services.uow(), actor_email)
+    except DomainError as err:
+        typer.secho(f"error: --as: {err.message}", fg="red", err=True)
+        raise typer.Exit(2) from None
     if actor is None:
         typer.secho(f"error: no active staff member with e-mail {actor_email}", fg="red", err=True)
         raise typer.Exit(1)
@@ -118,7 +126,12 @@ def parse_ttl(value: str) -> timedelta:
     if not match:
         raise typer.BadParameter("use a number and a unit, e.g. 30m, 8h or 7d")
     amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    if amount == 0:
+        raise typer.BadParameter("the lifetime must be longer than zero")
+    try:
+        return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    except OverflowError:
+        raise typer.BadParameter("the lifetime is too long") from None
 
 
 @app.command()
@@ -241,11 +254,12 @@ def worker(
 
 
 @app.command()
-def schema() -> None:
-    """Print the served schema's SDL."""
+def schema(federation: bool = typer.Option(
+        False, "--federation", help="The Apollo Federation 2 subgraph SDL (what `_service { sdl }` answers)")) -> None:
+    """Print the API schema's SDL (the contract's view), or with --federation the served subgraph's."""
     from api.schema import build_schema
 
-    sys.stdout.write(build_schema().as_str() + "\n")
+    sys.stdout.write(build_schema(federation=federation).as_str() + "\n")
 
 
 @app.command()

@@ -1,10 +1,12 @@
 """The strawberry Schema, assembled from each part's queries and mutations."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Iterable
 
 import strawberry
+import strawberry.federation
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
@@ -70,27 +72,63 @@ Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubsc
 
 
 def _expected(error: GraphQLError) -> bool:
-    """Errors we raised on purpose carry a code; anything else is a fault whose details stay in the log."""
-    return bool(error.extensions and error.extensions.get("code")) or error.original_error is None
+    """Errors we raised on purpose carry a code; request-level errors (syntax, validation, variables that do
+    not coerce) have no path and are the client's; anything else is a fault whose details stay in the log."""
+    return bool(error.extensions and error.extensions.get("code")) or error.original_error is None \
+        or not error.path
 
 
-class Schema(strawberry.Schema):
+class _Behaviour:
+    """What both the API schema and the federation subgraph schema do beyond strawberry's."""
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Only faults are logged. Errors raised on purpose carry a code (bad input, FORBIDDEN, and an
         unavailable ERP or finance system, which its adapter logs once in crm.integrations rather than
         once per field), and validation errors are the client's; neither is a server problem."""
-        super().process_errors([e for e in errors if not _expected(e)], execution_context)
+        super().process_errors([e for e in errors if not _expected(e)], execution_context)  # type: ignore[misc]
 
     async def execute(self, *args: Any, allowed_operation_types: Iterable[OperationType] | None = None,
                       **kwargs: Any) -> ExecutionResult:
         """`execute` cannot stream: subscriptions go over a WebSocket (graphql-transport-ws), and one sent
         as a plain HTTP request is refused as a bad request."""
         allowed = set(allowed_operation_types if allowed_operation_types is not None else OperationType)
-        return await super().execute(*args, allowed_operation_types=allowed - {OperationType.SUBSCRIPTION}, **kwargs)
+        allowed.discard(OperationType.SUBSCRIPTION)
+        return await super().execute(*args, allowed_operation_types=allowed, **kwargs)  # type: ignore[misc]
+
+    async def stream(self, *args: Any, allowed_operation_types: Iterable[OperationType] | None = None,
+                     **kwargs: Any) -> Any:
+        """Over a WebSocket only subscriptions run. A socket keeps whoever opened it, while every HTTP
+        request is authenticated afresh (a deactivated or demoted person loses their rights at once);
+        subscriptions re-read their subscriber on every event."""
+        return await super().stream(*args, allowed_operation_types=(OperationType.SUBSCRIPTION,),  # type: ignore[misc]
+                                    **kwargs)
 
 
-def build_schema(max_depth: int = 12) -> strawberry.Schema:
-    return Schema(
+# How strawberry prints an entity's key on its type line; the API schema leaves it out.
+_KEY_ON_TYPE = re.compile(r'^((?:extend )?type \w+(?: implements [\w &]+)?) @key\(fields: "id"\)( \{)$', re.MULTILINE)
+
+
+class Schema(_Behaviour, strawberry.Schema):
+    """The API schema (`crm schema`, the contract): the served types without federation's additions."""
+
+    def _warn_for_federation_directives(self) -> None:
+        """The entities' @key is expected: the same types also make the federation subgraph (served)."""
+
+    def as_str(self) -> str:
+        return _KEY_ON_TYPE.sub(r"\1\2", super().as_str())
+
+    __str__ = as_str
+
+
+class FederationSchema(_Behaviour, strawberry.federation.Schema):
+    """The served schema: the API schema plus Apollo Federation 2 (`_service`, `_entities`, `@key` on the
+    entities in api/common/federation.py); `crm schema --federation` prints its SDL."""
+
+
+def build_schema(max_depth: int = 12, *, federation: bool = False) -> strawberry.Schema:
+    """The API schema, or with `federation` the Apollo Federation 2 subgraph the app serves (a superset)."""
+    schema_class: type[strawberry.Schema] = FederationSchema if federation else Schema
+    return schema_class(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

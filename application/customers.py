@@ -137,13 +137,21 @@ async def _load(uow: UnitOfWork, customer_id: uuid.UUID, field_name: str) -> Cus
     return customer
 
 
+async def sales_department_id(uow: UnitOfWork) -> uuid.UUID | None:
+    department = await uow.departments.get_by_code("SALES")
+    return department.id if department else None
+
+
 async def update_customer(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: UpdateCustomer) -> Customer:
-    """Change a customer's details. Raises NotFound, Conflict, InvalidInput."""
+    """Change a customer's details. Raises NotAuthorized (reassigning without the right), NotFound,
+    Conflict, InvalidInput."""
     async with uow:
         customer = await _load(uow, cmd.customer_id, "id")
         customer.check_version(cmd.expected_version)
         clear_owner = cmd.owner_id is None
         owner_id = None if cmd.owner_id is UNCHANGED else cmd.owner_id
+        if cmd.owner_id is not UNCHANGED:
+            customer.check_owner_change(cmd.owner_id, actor=actor, sales_department_id=await sales_department_id(uow))
         await require_owner(uow, owner_id)
         changed = customer.update(
             at=clock.now(), by=actor.id, name=cmd.name, tier=cmd.tier, owner_id=owner_id,

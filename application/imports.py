@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from application.customers import ContactData, build_contacts
+from application.customers import ContactData, build_contacts, sales_department_id
 from application.ports import Clock, UnitOfWork
 from domain.customer import (
     Contact,
@@ -138,6 +138,7 @@ class _Importer:
         self.report = ImportReport(dry_run=dry_run)
         self._first_row: dict[str, int] = {}  # code -> row it first appeared on, to catch duplicates
         self._owners: dict[str, Staff | None] = {}  # e-mail -> staff (None: nobody), across batches
+        self._sales_department_id: uuid.UUID | None = None
 
     async def run(self, batch: list[SourceRow]) -> None:
         failures: list[tuple[int, DomainError]] = []
@@ -186,6 +187,8 @@ class _Importer:
             return None
 
     async def _load_owners(self, emails: set[str]) -> None:
+        if self._sales_department_id is None:
+            self._sales_department_id = await sales_department_id(self.uow)
         missing = sorted(emails - self._owners.keys())
         if missing:
             found = await self.uow.staff.get_many_by_email(missing)
@@ -217,8 +220,14 @@ class _Importer:
         tags = row.tags
         if tags is not None and set(check_tags(tags)) == set(customer.tags):
             tags = None  # tags are stored as a set and read back in the store's order
+        owner_id = self._owner_id(row)
+        if owner_id is not None:
+            try:
+                customer.check_owner_change(owner_id, actor=self.actor, sales_department_id=self._sales_department_id)
+            except NotAuthorized as err:
+                raise InvalidInput(err.message, field=("ownerEmail",)) from None
         changed = customer.update(
-            at=self.at, by=self.actor.id, name=row.name, tier=row.tier, owner_id=self._owner_id(row),
+            at=self.at, by=self.actor.id, name=row.name, tier=row.tier, owner_id=owner_id,
             contacts=merge_contacts(customer.contacts, row.contacts) if row.contacts is not None else None,
             tags=tags, attributes=row.attributes,
         )

@@ -193,7 +193,8 @@ async def run_relay(
     stop: asyncio.Event | None = None,
     on_tick: Callable[[RelayTick], Awaitable[None] | None] | None = None,
 ) -> RelayTick:
-    """Tick until `stop` is set (or once). After a busy tick the next one starts at once, so a
+    """Tick until `stop` is set (or, with `once`, until a tick finds nothing more to deliver,
+    publish, fan out or park). After a busy tick the next one starts at once, so a
     backlog drains at full speed; an idle one waits `interval` seconds. With `once` faults
     propagate, otherwise they are logged and the relay carries on."""
     stop = stop or asyncio.Event()
@@ -211,7 +212,14 @@ async def run_relay(
             result = on_tick(tick)
             if result is not None:
                 await result
-        if once or stop.is_set():
+        if once:
+            # `crm worker --once` drains what is due: tick again while a tick made progress
+            # (not merely `retrying`, whose retries are not due yet and would spin)
+            if tick.delivered or tick.published or tick.queued or tick.parked:
+                await asyncio.sleep(0)
+                continue
+            return total
+        if stop.is_set():
             return total
         if tick.delivered or tick.published or tick.queued:
             await asyncio.sleep(0)

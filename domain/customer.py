@@ -8,8 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from domain.organisation import normalise_email
-from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, require_text
+from domain.organisation import Role, Staff, normalise_email
+from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, NotAuthorized, require_text
 
 MAX_CONTACTS = 50
 MAX_TAGS = 50
@@ -111,11 +111,30 @@ def check_tags(tags: list[str]) -> list[str]:
     return sorted(clean)
 
 
+MAX_ATTRIBUTES_DEPTH = 32
+"""How deeply objects and arrays may nest in attributes (the attributes object is level 1)."""
+
+
+def _nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether dicts/lists/tuples nest more than `limit` levels, found without recursion
+    (a cycle counts as too deep)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = current.values() if isinstance(current, dict) else current
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list, tuple)))
+    return False
+
+
 def check_attributes(attributes: Any) -> dict[str, Any]:
     if attributes is None:
         return {}
     if not isinstance(attributes, dict):
         raise InvalidInput("attributes must be a JSON object.", field=("attributes",))
+    if _nesting_exceeds(attributes, MAX_ATTRIBUTES_DEPTH):
+        raise InvalidInput(f"attributes nest more than {MAX_ATTRIBUTES_DEPTH} levels deep.", field=("attributes",))
     if len(json.dumps(attributes, default=str)) > MAX_ATTRIBUTES_BYTES:
         raise InvalidInput(f"attributes are larger than {MAX_ATTRIBUTES_BYTES} bytes.", field=("attributes",))
     return attributes
@@ -222,6 +241,17 @@ class Customer(AggregateRoot):
         names = {"owner_id": "owner"}
         self.record("updated", at, {**self.snapshot(), "changed": [names.get(k, k) for k in changed]}, by)
         return True
+
+    def check_owner_change(self, new_owner_id: uuid.UUID | None, *, actor: Staff,
+                           sales_department_id: uuid.UUID | None) -> None:
+        """Rule: OnlyTheOwnerSalesLeadsOrAnAdminReassignACustomer. The owner sees the customer's
+        complaints and their internal timeline, so ownership cannot be free for anyone to take."""
+        if new_owner_id == self.owner_id or actor.is_admin or actor.id == self.owner_id:
+            return
+        if actor.active and actor.department_id == sales_department_id and actor.role.at_least(Role.KEY_USER):
+            return
+        raise NotAuthorized("Only the customer's owner, sales key users and managers, or an admin may change "
+                            "the owner.")
 
     def change_stage(self, to: LifecycleStage, *, at: datetime, by: uuid.UUID | None, reason: str | None = None) -> None:
         """Move along the life cycle.

@@ -33,7 +33,7 @@ class TokenService:
             "iss": ISSUER,
             "aud": AUDIENCE,
             "iat": now,
-            "exp": now + (ttl or timedelta(seconds=self._ttl)),
+            "exp": now + (ttl if ttl is not None else timedelta(seconds=self._ttl)),
             "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -127,18 +126,27 @@ def _json_or_text(value: str) -> Any:
         return value
 
 
+MAX_ROW_DEPTH = 32
+"""How deeply arrays and objects may nest inside one row (the row itself is level 1)."""
+MAX_ROW_SIZE = 1_000_000
+"""A bound on one row's size: characters of its keys and strings plus one per value."""
+
+
 def read_json(stream: BinaryIO) -> Iterator[Row]:
     """Items of a top-level JSON array; row n is the item at index n - 1.
 
     Items are yielded as decoded (an item that is not an object is the use case's row error).
+    The file is walked event by event (ijson.basic_parse, which keeps no per-level prefix
+    strings) and a row nested deeper than MAX_ROW_DEPTH or larger than MAX_ROW_SIZE is a file
+    error raised as soon as it is seen, so a hostile file cannot make memory grow with its depth.
     """
-    events = ijson.parse(stream, use_float=True)
+    events = ijson.basic_parse(stream, use_float=True)
     count = 0
     try:
         first = next(events, None)
-        if first is None or first[1] != "start_array":
+        if first is None or first[0] != "start_array":
             raise _broken("The file must hold a JSON array of customer objects.")
-        for count, item in enumerate(ijson.items(itertools.chain([first], events), "item"), start=1):
+        for count, item in enumerate(_json_items(events), start=1):
             yield count, item
     except ijson.JSONError as err:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else "syntax error"
@@ -147,3 +155,57 @@ def read_json(stream: BinaryIO) -> Iterator[Row]:
     except UnicodeDecodeError:
         raise _broken("The file is not UTF-8 text.") from None
 
+
+_SCALAR_EVENTS = frozenset(("null", "boolean", "integer", "double", "number", "string"))
+
+
+def _json_items(events: Iterator[tuple[str, Any]]) -> Iterator[Any]:
+    """The items of the top-level array whose start_array event was already consumed."""
+    row = 0
+    for event, value in events:
+        if event == "end_array":
+            for _ in events:  # let the parser report anything after the array
+                pass
+            return
+        row += 1
+        yield _json_value(event, value, events, row)
+
+
+def _json_value(event: str, value: Any, events: Iterator[tuple[str, Any]], row: int) -> Any:
+    """One item built iteratively from its first event, refusing deep or huge rows."""
+    if event in _SCALAR_EVENTS:
+        if isinstance(value, str) and len(value) > MAX_ROW_SIZE:
+            raise _too_large(row)
+        return value
+    size = 0
+    stack: list[tuple[Any, str | None]] = []  # (container, pending key for a dict)
+    while True:
+        size += 1 + (len(value) if isinstance(value, str) else 0)
+        if size > MAX_ROW_SIZE:
+            raise _too_large(row)
+        if event == "map_key":
+            stack[-1] = (stack[-1][0], value)
+            event, value = next(events)
+            continue
+        if event in ("start_map", "start_array"):
+            if len(stack) >= MAX_ROW_DEPTH:
+                raise _broken(f"Row {row} nests arrays and objects more than {MAX_ROW_DEPTH} levels deep.")
+            stack.append(({} if event == "start_map" else [], None))
+            event, value = next(events)
+            continue
+        if event in ("end_map", "end_array"):
+            built, _ = stack.pop()
+        else:
+            built = value
+        if not stack:
+            return built
+        container, key = stack[-1]
+        if isinstance(container, dict):
+            container[key] = built
+        else:
+            container.append(built)
+        event, value = next(events)
+
+
+def _too_large(row: int) -> InvalidInput:
+    return _broken(f"Row {row} is too large; a row may hold at most about {MAX_ROW_SIZE:,} characters.")

@@ -21,7 +21,6 @@ class Settings:
     secret_key: str = DEFAULT_SECRET
     env: str = "development"
     token_ttl_seconds: int = 8 * 3600
-    max_page_size: int = 100
     max_query_depth: int = 12
     max_upload_bytes: int = 64 * 1024 * 1024
     import_batch_size: int = 500
@@ -35,7 +34,6 @@ class Settings:
     # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
     erp: ExternalSystem = field(default_factory=ExternalSystem)
     finance: ExternalSystem = field(default_factory=ExternalSystem)
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

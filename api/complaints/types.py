@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import read
+from api.common.federation import ENTITY_KEY, load_entity
 from api.common.relay import Connection, Node, PageInfo, page_request, to_global_id
 from api.context import Context
 from api.customers.types import Customer, CustomerTierEnum, load_customer
@@ -219,7 +220,7 @@ class TimelineConnection(Connection[TimelineEntry]):
     edges: list[TimelineEdge]  # type: ignore[assignment]
 
 
-@strawberry.type
+@strawberry.type(directives=[ENTITY_KEY])
 class Complaint(Node):
     id: strawberry.ID
     number: str = strawberry.field(description="Human-readable, e.g. CMP-000042")
@@ -234,6 +235,11 @@ class Complaint(Node):
     updated_at: datetime
     version: int
     _view: strawberry.Private[ComplaintView]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> "Complaint | None":
+        """Federation: the Complaint behind a representation, batched and as visible as through `node`."""
+        return await load_entity("Complaint", id, info.context.complaint_loaders.complaint_by_id.load, cls.from_view)
 
     @classmethod
     def from_view(cls, v: ComplaintView) -> "Complaint":

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from api.context import Context
 
 from api.common.errors import read
+from api.common.federation import ENTITY_KEY, load_entity
 from api.common.relay import Connection, Node, page_request, to_global_id
 from api.common.scalars import JSON
 from api.organisation.types import Department, Staff, load_department, load_staff
@@ -140,7 +141,7 @@ class Activity:
         return await resolve_node(info, self._view.subject_type, self._view.subject_id)
 
 
-@strawberry.type
+@strawberry.type(directives=[ENTITY_KEY])
 class Customer(Node):
     id: strawberry.ID
     code: str = strawberry.field(description="Stable business key shared with ERP and finance systems")
@@ -153,6 +154,11 @@ class Customer(Node):
     updated_at: datetime
     version: int
     _view: strawberry.Private[CustomerView]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> "Customer | None":
+        """Federation: the Customer behind a representation, batched and as visible as through `node`."""
+        return await load_entity("Customer", id, info.context.loaders.customer_by_id.load, cls.from_view)
 
     @classmethod
     def from_view(cls, v: CustomerView) -> "Customer":

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from api.common.errors import read
 from api.common.money import Money
+from api.common.federation import ENTITY_KEY, load_entity
 from api.common.relay import Connection, Node, page_request, to_global_id
 from api.context import Context
 from api.customers.types import Customer, load_customer
@@ -53,7 +54,7 @@ class OrderLine:
         return await external.unit_cost(info, self.sku, self._currency)
 
 
-@strawberry.type
+@strawberry.type(directives=[ENTITY_KEY])
 class Order(Node):
     id: strawberry.ID
     number: str = strawberry.field(description="Human-readable, e.g. SO-000042")
@@ -67,6 +68,11 @@ class Order(Node):
     version: int
     _view: strawberry.Private[OrderView]
     _lines: strawberry.Private[list[OrderLineView] | None] = None  # known already: no loader round trip
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> "Order | None":
+        """Federation: the Order behind a representation, batched and as visible as through `node`."""
+        return await load_entity("Order", id, info.context.order_loaders.order_by_id.load, cls.from_view)
 
     @classmethod
     def from_view(cls, v: OrderView, lines: list[OrderLineView] | None = None) -> "Order":

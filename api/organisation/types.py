@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from api.context import Context
 
+from api.common.federation import ENTITY_KEY, load_entity
 from api.common.relay import Connection, Node, page_request, to_global_id
 from api.common.errors import read
 from application.queries.views import DepartmentView, StaffView
@@ -55,7 +56,7 @@ class Department(Node):
         return cls.from_view(DepartmentView(department.id, department.code, department.name, department.calendar_id))
 
 
-@strawberry.type(name="Staff")
+@strawberry.type(name="Staff", directives=[ENTITY_KEY])
 class Staff(Node):
     id: strawberry.ID
     name: str
@@ -64,6 +65,11 @@ class Staff(Node):
     active: bool
     version: int
     _view: strawberry.Private[StaffView]
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> "Staff | None":
+        """Federation: the Staff behind a representation, batched and as visible as through `node`."""
+        return await load_entity("Staff", id, info.context.loaders.staff_by_id.load, cls.from_view)
 
     @classmethod
     def from_view(cls, view: StaffView) -> "Staff":

@@ -196,3 +196,26 @@ async def test_run_relay_logs_faults_and_carries_on_until_stopped(clock: FakeClo
     assert total.delivered == 1 and ticks[0] == RelayTick()
     with pytest.raises(RuntimeError):
         await run_relay(Relay(clock=clock, webhook_outbox=Flaky(), sender=FakeSender()), once=True)
+
+
+async def test_run_relay_once_drains_a_backlog_larger_than_one_tick(clock: FakeClock) -> None:
+    aggregates = [uuid.uuid4() for _ in range(30)]
+    events = [event(aggregates[n % 30], n) for n in range(1, 301)]
+    outbox = FakeWebhookOutbox([hook(clock)], events)
+    broker_outbox, broker = FakeBrokerOutbox(events), FakeBroker()
+    ticks: list[RelayTick] = []
+    relay = Relay(clock=clock, webhook_outbox=outbox, sender=FakeSender(), schedule=SCHEDULE,
+                  broker_outbox=broker_outbox, broker=broker, batch_size=20, concurrency=4)
+    total = await run_relay(relay, once=True, on_tick=ticks.append)
+    assert len(ticks) > 2 and not ticks[-1].busy
+    assert total.delivered == 300 and total.published == 300 and broker_outbox.position == 300
+    assert outbox.rows == [] and len(outbox.delivered_log) == 300
+
+
+async def test_run_relay_once_does_not_spin_on_retries_that_are_not_due(clock: FakeClock) -> None:
+    failing = event(uuid.uuid4(), 1)
+    outbox = FakeWebhookOutbox([hook(clock)], [failing, event(uuid.uuid4(), 2)])
+    ticks: list[RelayTick] = []
+    total = await run_relay(Relay(clock=clock, webhook_outbox=outbox, sender=FakeSender(failing={failing.id}),
+                                  schedule=SCHEDULE), once=True, on_tick=ticks.append)
+    assert total.delivered == 1 and total.retrying == 1 and len(ticks) == 2

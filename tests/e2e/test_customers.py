@@ -216,3 +216,29 @@ async def test_concurrent_writes_with_the_same_version_one_wins(api: Api) -> Non
     assert all(r["userErrors"][0]["code"] == "CONFLICT" for r in losers)
     after = (await api(GET_CUSTOMER, {"id": customer["id"]}))["customer"]
     assert after["version"] == 2 and after["name"] == winners[0]["customer"]["name"]
+
+
+async def test_ownership_is_not_free_for_anyone_to_take(api: Api) -> None:
+    """The owner sees the customer's complaints, so only the owner, sales key users and managers, or an
+    admin may reassign a customer."""
+    customer = await create(api, ownerId=await staff_id(api, "sales.member@example.com"))
+    grabber = await staff_id(api, "warehouse.member@example.com")
+    errors = await api.errors(UPDATE_CUSTOMER, {"input": {"id": customer["id"], "ownerId": grabber}},
+                              as_="warehouse.member@example.com")
+    assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+    other_sales = await api.errors(UPDATE_CUSTOMER, {"input": {"id": customer["id"], "ownerId": grabber}},
+                                   as_="marketing.manager@example.com")
+    assert other_sales[0]["extensions"]["code"] == "FORBIDDEN"
+    still = (await api(GET_CUSTOMER, {"id": customer["id"]}))["customer"]
+    assert still["owner"] == {"email": "sales.member@example.com"} and still["version"] == 1
+
+    for who, to in [("sales.member@example.com", "sales.key@example.com"),   # the owner hands over
+                    ("sales.key@example.com", "sales.manager@example.com"),  # a sales key user reassigns
+                    ("admin@example.com", "sales.member@example.com")]:
+        data = await api(UPDATE_CUSTOMER, {"input": {"id": customer["id"], "ownerId": await staff_id(api, to)}},
+                         as_=who)
+        assert data["updateCustomer"]["customer"]["owner"] == {"email": to}
+    # other fields stay open to everyone
+    renamed = await api(UPDATE_CUSTOMER, {"input": {"id": customer["id"], "name": "Renamed by warehouse"}},
+                        as_="warehouse.member@example.com")
+    assert renamed["updateCustomer"]["userErrors"] == []

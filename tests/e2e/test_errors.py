@@ -24,10 +24,16 @@ async def body(api: Api, query: str, variables: dict | None = None) -> dict:
     ("{ customers { nope } }", None),
     ("{ customers { ", None),
     ("mutation { createCustomer(input: {name: 1, kind: COMPANY}) { userErrors { code } } }", None),
+    ("query($n: Int) { customers(first: $n) { totalCount } }", {"n": "abc"}),
+    ("mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { userErrors { code } } }",
+     {"i": {"name": "No kind"}}),
+    ("mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { userErrors { code } } }",
+     {"i": {"name": "X", "kind": "SUPER"}}),
 ])
 async def test_invalid_documents_and_variables(api: Api, query: str, variables: dict | None) -> None:
     data = await body(api, query, variables)
     assert data["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Internal error" not in data["errors"][0]["message"]
 
 
 @pytest.mark.parametrize("gid", ["!!!", "Q3VzdG9tZXI6bm90LWEtdXVpZA", ""])
@@ -79,3 +85,27 @@ async def test_oversized_requests_are_refused(api: Api) -> None:
         "Authorization": f"Bearer {token}", "Content-Type": "application/json",
         "Content-Length": str(10**9)})
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("query($c: String) { customer(code: $c) { id } }", {"c": "A\u0000B"}),
+    ("mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { userErrors { code } } }",
+     {"i": {"name": "Nul\u0000name", "kind": "COMPANY"}}),
+    ("query($f: CustomerFilter) { customers(filter: $f) { totalCount } }", {"f": {"search": "\u0000"}}),
+])
+async def test_nul_characters_are_refused_on_every_backend(api: Api, query: str, variables: dict) -> None:
+    """PostgreSQL cannot store NUL in text; SQLite could. Both refuse it the same way, before any write."""
+    response = await api.post(query, variables)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_deeply_nested_bodies_are_a_bad_request(api: Api) -> None:
+    token = await api.token_for("admin@example.com")
+    nested = "[" * 5000 + "]" * 5000
+    body = '{"query": "mutation($a: JSON) { createCustomer(input: {name: \\"Deep\\", kind: COMPANY, attributes: $a})' \
+           ' { userErrors { code } } }", "variables": {"a": ' + nested + '}}'
+    response = await api.client.post("/graphql", content=body.encode(), headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

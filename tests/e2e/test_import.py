@@ -213,6 +213,7 @@ async def test_unreadable_files_are_a_user_error_on_the_file(api: Api) -> None:
         ("JSON", b'{"code": "A"}', "array"),
         ("JSON", b'[{"code": "A", "name": "B", "kind": "COMPANY"}, {"code": ', "not valid JSON after row 1"),
         ("JSON", b"not json", "not valid JSON"),
+        ("JSON", b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]", "levels deep"),
     ]
     for file_format, content, hint in cases:
         result = await run_import(api, content, file_format)

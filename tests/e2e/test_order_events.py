@@ -62,3 +62,20 @@ async def test_a_bad_filter_id_is_an_error_with_a_code(api: Api, app: Any) -> No
             errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
             assert errors[0]["extensions"]["code"] == "INVALID"
             assert errors[0]["message"] == "customerId is not a valid ID."
+
+
+async def test_only_subscriptions_run_over_a_websocket(api: Api, app: Any) -> None:
+    """A socket keeps the rights of whoever opened it; queries and mutations go over HTTP, where every
+    request is authenticated afresh."""
+    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://test") as client:
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send_json({"type": "connection_init",
+                                "payload": {"Authorization": f"Bearer {await api.token_for('admin@example.com')}"}})
+            assert (await ws.receive_json())["type"] == "connection_ack"
+            await ws.send_json({"id": "1", "type": "subscribe", "payload": {
+                "query": 'mutation { createCustomer(input: {name: "Via socket", kind: COMPANY}) { customer { id } } }'}})
+            message = await ws.receive_json()
+            errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+            assert errors, message
+    found = await api('{ customers(filter: {search: "Via socket"}) { totalCount } }')
+    assert found["customers"]["totalCount"] == 0

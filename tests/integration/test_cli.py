@@ -44,3 +44,28 @@ def test_schema_prints_sdl() -> None:
 def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
     result = crm("serve", db=tmp_path / "x.db", CRM_ENV="production")
     assert result.returncode == 2 and "CRM_SECRET_KEY" in result.stderr
+
+
+def test_a_zero_ttl_is_refused_and_a_zero_ttl_token_expires_at_once() -> None:
+    from datetime import timedelta
+
+    from infrastructure.auth import TokenService
+
+    tokens = TokenService("x" * 32, default_ttl_seconds=3600)
+    claims = jwt.decode(tokens.issue(__import__("uuid").uuid4(), timedelta(0)), options={"verify_signature": False})
+    assert claims["exp"] == claims["iat"]
+    for ttl in ("0m", "0s", "00h", "999999999999d"):
+        refused = crm("token", "admin@example.com", "--ttl", ttl, db=Path("/nonexistent/unused.db"))
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, (ttl, refused.stderr)
+
+
+def test_a_malformed_email_is_a_clean_error_not_a_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    assert crm("migrate", db=db).returncode == 0
+    token = crm("token", "a@b", db=db)
+    assert token.returncode in (1, 2) and token.stderr.startswith("error: ") and "Traceback" not in token.stderr
+    file = tmp_path / "f.csv"
+    file.write_text("code,name,kind\nA1,Alpha,COMPANY\n")
+    imported = crm("import", "customers", str(file), "--as", "nobody", db=db)
+    assert imported.returncode in (1, 2) and imported.stderr.startswith("error: ")
+    assert "Traceback" not in imported.stderr

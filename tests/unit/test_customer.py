@@ -666,3 +666,25 @@ def test_register_does_not_share_mutable_state_between_customers() -> None:
     one.tags.append("b")
     assert two.tags == ["a"] and tags == ["a"]
     copy.deepcopy(one)  # aggregates can be copied (fakes and snapshots rely on it)
+
+
+
+def test_deeply_nested_attributes_are_invalid_input_not_a_recursion_error() -> None:
+    from domain.customer import MAX_ATTRIBUTES_DEPTH
+    deep: dict[str, object] = {}
+    for _ in range(5000):
+        deep = {"a": deep}
+    with pytest.raises(InvalidInput) as err:
+        check_attributes(deep)
+    assert err.value.field == ("attributes",) and "levels deep" in err.value.message
+    shallow: dict[str, object] = {"x": 1}
+    for _ in range(MAX_ATTRIBUTES_DEPTH - 1):
+        shallow = {"a": shallow}
+    assert check_attributes(shallow) is shallow
+    with pytest.raises(InvalidInput):
+        check_attributes({"a": shallow})
+    chain: list[object] = []
+    for _ in range(MAX_ATTRIBUTES_DEPTH):
+        chain = [chain]
+    with pytest.raises(InvalidInput):
+        check_attributes({"list": chain})

@@ -119,3 +119,32 @@ def test_the_format_follows_the_file_extension() -> None:
     assert FileFormat.for_path("x/customers.CSV") is FileFormat.CSV
     assert FileFormat.for_path("customers.json") is FileFormat.JSON
     assert FileFormat.for_path("customers.txt") is None
+
+
+def test_json_nested_deeper_than_the_bound_is_a_file_error_raised_while_streaming() -> None:
+    from infrastructure.importing import MAX_ROW_DEPTH
+    depth = 100_000
+    stream = io.BytesIO(b"[" + b"[" * depth + b"]" * depth + b"]")
+    rows = read_json(stream)
+    with pytest.raises(InvalidInput) as caught:
+        next(rows)
+    assert caught.value.field == ("file",)
+    assert f"more than {MAX_ROW_DEPTH} levels deep" in caught.value.message
+    assert stream.tell() < len(stream.getvalue())  # refused without reading the whole file
+
+
+def test_json_nesting_up_to_the_bound_is_read() -> None:
+    from infrastructure.importing import MAX_ROW_DEPTH
+    nested: Any = {"x": 1}
+    for _ in range(MAX_ROW_DEPTH - 1):
+        nested = [nested]
+    assert json_rows([{"code": "A"}, nested]) == [(1, {"code": "A"}), (2, nested)]
+    assert "levels deep" in file_error(json_rows, [{"code": "A"}, [nested]])
+
+
+def test_a_json_row_that_is_too_large_is_a_file_error() -> None:
+    from infrastructure.importing import MAX_ROW_SIZE
+    assert "too large" in file_error(json_rows, [{"code": "A", "attributes": {"s": "x" * MAX_ROW_SIZE}}])
+    assert "too large" in file_error(json_rows, ["x" * (MAX_ROW_SIZE + 1)])
+    assert "too large" in file_error(json_rows, [[0] * (MAX_ROW_SIZE + 1)])
+    assert json_rows([{"code": "A", "attributes": {"s": "x" * 1000}}])[0][0] == 1

@@ -10,7 +10,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Awaitable, Callable, TypeVar
 
 from sqlalchemy import Select, func, select, tuple_
@@ -20,6 +20,8 @@ from application.queries.pagination import Page, PageRequest
 from domain.shared import InvalidInput
 
 T = TypeVar("T")
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,26 @@ def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> tuple[Any, ..
         values = []
         for value, key in zip(raw, keys):
             if key.kind is datetime:
-                values.append(datetime.fromisoformat(value))
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    raise ValueError
+                # astimezone raises OverflowError when UTC would fall outside years 1..9999
+                values.append(moment.astimezone(UTC))
             elif key.kind is uuid.UUID:
                 values.append(uuid.UUID(value))
             elif key.kind is int:
-                values.append(int(value))
+                if isinstance(value, bool):
+                    raise ValueError
+                number = int(value)
+                if not INT64_MIN <= number <= INT64_MAX:
+                    raise ValueError
+                values.append(number)
             else:
                 if not isinstance(value, str):
                     raise ValueError
                 values.append(value)
         return tuple(values)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(f"{field} is not a cursor this list handed out.", field=(field,)) from None
 
 
