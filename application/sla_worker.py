@@ -15,13 +15,12 @@ import logging
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
+from application.periodic import run_batches_periodically
 from application.ports import Clock, Notification, UnitOfWork, UnitOfWorkFactory
-from domain.shared import Conflict
 from domain.sla import SlaEventKind
 
 log = logging.getLogger("crm.sla_worker")
 DEFAULT_BATCH_SIZE = 100
-MAX_BATCHES_PER_TICK = 1000
 
 
 @dataclass(frozen=True)
@@ -80,32 +79,7 @@ async def run_sla_worker(
 ) -> SlaTick:
     """Tick until `stop` is set (or once): drain everything due, then wait `interval` seconds.
 
-    A batch that loses a race (Conflict) is retried on the next tick; with `once` errors propagate,
-    otherwise they are logged and the worker carries on."""
-    stop = stop or asyncio.Event()
-    total = SlaTick()
-    while True:
-        tick = SlaTick()
-        try:
-            for _ in range(MAX_BATCHES_PER_TICK):
-                batch = await fire_due_sla_events(uow_factory(), clock, batch_size=batch_size)
-                tick += batch
-                if batch.claimed < batch_size:
-                    break
-        except Conflict as err:
-            log.info("SLA batch lost a race, retrying next tick: %s", err.message)
-        except Exception:
-            if once:
-                raise
-            log.exception("SLA worker tick failed; carrying on")
-        total += tick
-        if on_tick is not None:
-            result = on_tick(tick)
-            if result is not None:
-                await result
-        if once or stop.is_set():
-            return total
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
+    The loop (races, errors, `once`) is application/periodic.py's."""
+    return await run_batches_periodically(
+        lambda: fire_due_sla_events(uow_factory(), clock, batch_size=batch_size), SlaTick, batch_size=batch_size, log=log,
+        interval=interval, once=once, stop=stop, on_tick=on_tick)

@@ -18,14 +18,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
+from application.periodic import run_batches_periodically
 from application.ports import Clock, Notification, UnitOfWork, UnitOfWorkFactory
 from domain.organisation import Role
-from domain.shared import Conflict
 from domain.workflow import WorkflowInstance, WorkflowStep
 
 log = logging.getLogger("crm.workflow_worker")
 DEFAULT_BATCH_SIZE = 100
-MAX_BATCHES_PER_TICK = 1000
 NOTIFICATION_KIND = "WORKFLOW_STEP_OVERDUE"
 
 
@@ -93,33 +92,7 @@ async def run_workflow_worker(
 ) -> EscalationTick:
     """Tick until `stop` is set (or once): escalate everything overdue, then wait `interval` seconds.
 
-    The same loop as the SLA worker's (application/sla_worker.py): a batch that loses a race (Conflict)
-    is retried on the next tick; with `once` errors propagate, otherwise they are logged and the worker
-    carries on."""
-    stop = stop or asyncio.Event()
-    total = EscalationTick()
-    while True:
-        tick = EscalationTick()
-        try:
-            for _ in range(MAX_BATCHES_PER_TICK):
-                batch = await escalate_overdue_steps(uow_factory(), clock, batch_size=batch_size)
-                tick += batch
-                if batch.claimed < batch_size:
-                    break
-        except Conflict as err:
-            log.info("Workflow escalation batch lost a race, retrying next tick: %s", err.message)
-        except Exception:
-            if once:
-                raise
-            log.exception("Workflow worker tick failed; carrying on")
-        total += tick
-        if on_tick is not None:
-            result = on_tick(tick)
-            if result is not None:
-                await result
-        if once or stop.is_set():
-            return total
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
+    The loop (races, errors, `once`) is application/periodic.py's."""
+    return await run_batches_periodically(
+        lambda: escalate_overdue_steps(uow_factory(), clock, batch_size=batch_size), EscalationTick,
+        batch_size=batch_size, log=log, interval=interval, once=once, stop=stop, on_tick=on_tick)

@@ -1,0 +1,64 @@
+"""The loop every claiming worker runs: drain what is due in batches, then wait; stop on request."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable, Protocol, Self, TypeVar
+
+from domain.shared import Conflict
+
+MAX_BATCHES_PER_TICK = 1000
+
+
+class Tick(Protocol):
+    claimed: int
+
+    def __add__(self, other: Self) -> Self: ...
+
+
+T = TypeVar("T", bound=Tick)
+
+
+async def run_batches_periodically(
+    run_batch: Callable[[], Awaitable[T]],
+    empty: Callable[[], T],
+    *,
+    batch_size: int,
+    log: logging.Logger,
+    interval: float = 30.0,
+    once: bool = False,
+    stop: asyncio.Event | None = None,
+    on_tick: Callable[[T], Awaitable[None] | None] | None = None,
+) -> T:
+    """Tick until `stop` is set (or once): run batches until one claims less than `batch_size`, then
+    wait `interval` seconds.
+
+    A batch that loses a race (Conflict) is retried on the next tick; with `once` errors propagate,
+    otherwise they are logged and the worker carries on."""
+    stop = stop or asyncio.Event()
+    total = empty()
+    while True:
+        tick = empty()
+        try:
+            for _ in range(MAX_BATCHES_PER_TICK):
+                batch = await run_batch()
+                tick += batch
+                if batch.claimed < batch_size:
+                    break
+        except Conflict as err:
+            log.info("a batch lost a race, retrying next tick: %s", err.message)
+        except Exception:
+            if once:
+                raise
+            log.exception("worker tick failed; carrying on")
+        total += tick
+        if on_tick is not None:
+            result = on_tick(tick)
+            if result is not None:
+                await result
+        if once or stop.is_set():
+            return total
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass
