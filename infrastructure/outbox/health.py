@@ -10,6 +10,8 @@ counts the outbox events after its cursor.
 """
 from __future__ import annotations
 
+import hashlib
+
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,9 +29,11 @@ BROKER_DOWN_AFTER = 3
 
 
 def display_url(url: str) -> str:
-    """The URL without its query string (which may carry a token)."""
+    """Scheme and host only, plus a short fingerprint of the whole URL to tell webhooks apart: the path
+    and query of many webhook URLs (Slack, Teams ...) are the credential, and `integrations` is for
+    key users while the webhooks themselves are for admins."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    return f"{urlunsplit((parts.scheme, parts.netloc, '', '', ''))}/…#{hashlib.sha256(url.encode()).hexdigest()[:8]}"
 
 
 class WebhookHealthReporter:
