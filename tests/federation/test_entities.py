@@ -84,3 +84,16 @@ async def test_a_representation_of_another_type_is_null_and_a_malformed_id_inval
     assert [e["extensions"]["code"] for e in errors] == ["INVALID"]
     response = await api.post(ENTITIES, {"representations": representations("Customer", [customer])}, as_=None)
     assert response.status_code == 401
+
+
+async def test_nodes_batches_like_entities(api: Api) -> None:
+    """`nodes` resolves all its ids at once, so each type's loader makes one statement."""
+    customers = [e["node"]["id"] for e in (await api("{ customers(first: 30) { edges { node { id } } } }"))[
+        "customers"]["edges"]]
+    staff = [e["node"]["id"] for e in (await api("{ staff(first: 10) { edges { node { id } } } }"))["staff"]["edges"]]
+    with statements(api) as seen:
+        found = (await api("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": customers + staff}))["nodes"]
+    assert [n["id"] for n in found] == customers + staff
+    assert len(touching(seen, "customers")) == 1
+    # one batched lookup; the other statement on staff is the request's authentication
+    assert len([q for q in touching(seen, "staff") if " IN " in q.upper()]) == 1
