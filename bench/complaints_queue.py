@@ -15,45 +15,29 @@ to ten days ahead) and a stored at-risk instant (about 10 % already at risk). Th
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
-import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import insert, select, text
 
 from api.app import create_app
-from application.demo import seed_demo
+from harness import arguments, seeded_database, summary
 from application.organisation import find_active_staff_by_email
-from infrastructure.container import Container, build_container, dispose
+from infrastructure.container import Container
 from infrastructure.db import tables as t
-from infrastructure.db.migrate import upgrade
 from infrastructure.db.repositories.complaints import terms_snapshot
-from infrastructure.settings import Settings
 
 STATUSES = ["OPEN", "ACKNOWLEDGED", "IN_PROGRESS", "WAITING_ON_CUSTOMER"]
 PRIORITIES = ["LOW", "NORMAL", "HIGH", "URGENT"]
 AT_RISK_QUERY = """query { complaints(filter: {slaAtRisk: true}, first: 50) { totalCount
   edges { node { number status priority customer { code } sla { escalationLevel firstResponse { state dueAt }
   resolution { state remainingMinutes } } } } } }"""
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(percentile(samples, 0.5) * 1000, 2), "p99_ms": round(percentile(samples, 0.99) * 1000, 2),
-            "mean_ms": round(statistics.fmean(samples) * 1000, 2), "runs": len(samples)}
 
 
 async def load(container: Container, count: int, seed: int = 11) -> float:
@@ -154,27 +138,16 @@ async def at_risk_list(container: Container, runs: int) -> dict[str, Any]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--complaints", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--database-url", default=None, help="an EMPTY database (default: SQLite in a temp folder)")
-    args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="crm-bench-")
-    url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-    container = build_container(Settings(database_url=url, env="test"))
-    try:
-        await upgrade(container.core.engine())
-        await seed_demo(container.services.uow, container.gateways.clock())
-        load_seconds = await load(container, args.complaints)
+    args = arguments(__doc__, "complaints", 100_000, 200)
+    async with seeded_database(args.database_url) as container:
+        load_seconds = await load(container, args.size)
         report = {
-            "database": container.core.engine().dialect.name, "complaints": args.complaints,
+            "database": container.core.engine().dialect.name, "complaints": args.size,
             "load_seconds": round(load_seconds, 1),
             "due_clock_query": await due_query(container, args.runs),
             "complaints_slaAtRisk_first_50": await at_risk_list(container, max(20, args.runs // 4)),
         }
         print(json.dumps(report, indent=2))
-    finally:
-        await dispose(container)
 
 
 if __name__ == "__main__":

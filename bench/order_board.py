@@ -17,30 +17,24 @@ for three boards -- everything, one owner's, and orders placed in one month --
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
-import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import event, insert, select, text
 
 from api.app import create_app
+from harness import arguments, seeded_database, summary
 from api.common.relay import to_global_id
-from application.demo import seed_demo
 from application.organisation import find_active_staff_by_email
-from infrastructure.container import Container, build_container, dispose
+from infrastructure.container import Container
 from infrastructure.db import tables as t
-from infrastructure.db.migrate import upgrade
-from infrastructure.settings import Settings
 
 STATUSES = {"DRAFT": 25, "CONFIRMED": 10, "IN_FULFILLMENT": 8, "SHIPPED": 7, "INVOICED": 10, "PAID": 32,
             "CANCELLED": 8}  # percent
@@ -49,16 +43,6 @@ SUMMARY_QUERY = """query($f: OrderFilter) { orderBoard(filter: $f) { columns { s
 BOARD_QUERY = """query($f: OrderFilter) { orderBoard(filter: $f) { columns { status count totals { amount currency }
   orders(first: 20) { totalCount edges { cursor node { number total { amount currency } customer { code }
   owner { email } } } pageInfo { hasNextPage endCursor } } } } }"""
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(percentile(samples, 0.5) * 1000, 2), "p99_ms": round(percentile(samples, 0.99) * 1000, 2),
-            "mean_ms": round(statistics.fmean(samples) * 1000, 2), "runs": len(samples)}
 
 
 async def load(container: Container, count: int, seed: int = 7) -> tuple[float, uuid.UUID]:
@@ -168,26 +152,15 @@ async def boards(container: Container, runs: int, owner: uuid.UUID) -> dict[str,
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--orders", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--database-url", default=None, help="an EMPTY database (default: SQLite in a temp folder)")
-    args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="crm-bench-")
-    url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-    container = build_container(Settings(database_url=url, env="test"))
-    try:
-        await upgrade(container.core.engine())
-        await seed_demo(container.services.uow, container.gateways.clock())
-        load_seconds, owner = await load(container, args.orders)
+    args = arguments(__doc__, "orders", 100_000, 100)
+    async with seeded_database(args.database_url) as container:
+        load_seconds, owner = await load(container, args.size)
         report = {
-            "database": container.core.engine().dialect.name, "orders": args.orders,
+            "database": container.core.engine().dialect.name, "orders": args.size,
             "load_seconds": round(load_seconds, 1),
             "orderBoard_first_20_per_column": await boards(container, args.runs, owner),
         }
         print(json.dumps(report, indent=2))
-    finally:
-        await dispose(container)
 
 
 if __name__ == "__main__":

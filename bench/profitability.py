@@ -17,18 +17,14 @@ off (every request reaches the adapter). Reports p50/p99 (in-process ASGI, no ne
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
 import random
-import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Sequence
 
 import httpx
@@ -36,16 +32,14 @@ from dependency_injector import providers
 from sqlalchemy import insert, select, text
 
 from api.app import create_app
-from application.demo import seed_demo
+from harness import arguments, seeded_database, summary
 from application.organisation import find_active_staff_by_email
-from infrastructure.container import Container, build_container, dispose
+from infrastructure.container import Container
 from infrastructure.db import tables as t
-from infrastructure.db.migrate import upgrade
 from infrastructure.db.order_tables import order_lines, orders
 from infrastructure.erp.static import StaticProductCosts
 from infrastructure.external_settings import ExternalSystem
 from infrastructure.finance.static import StaticReceivables
-from infrastructure.settings import Settings
 
 SKUS = [("TOOL-100", "189.90"), ("TOOL-220", "24.50"), ("FURN-010", "210.00"), ("LOG-500", "1180.00"),
         ("ROBO-7", "41250.00"), ("FOOD-33", "95.75"), ("OPT-12", "3890.00"), ("TEX-88", "420.00"),
@@ -59,16 +53,6 @@ ORDERS = f"""{{ orders(first: 50) {{ edges {{ node {{ number total {MONEY}
   customer {{ code receivables {{ outstanding {MONEY} overdue {MONEY} }} }} }} }} }} }}"""
 REPORT = f"""query($from: DateTime!, $to: DateTime!, $by: ProfitabilityGroup!) {{
   profitability(from: $from, to: $to, groupBy: $by) {{ key revenue {MONEY} cost {MONEY} marginPercent }} }}"""
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(percentile(samples, 0.5) * 1000, 2), "p99_ms": round(percentile(samples, 0.99) * 1000, 2),
-            "mean_ms": round(statistics.fmean(samples) * 1000, 2), "runs": len(samples)}
 
 
 class Counting:
@@ -196,24 +180,13 @@ async def measure(container: Container, runs: int) -> dict[str, Any]:
 async def main() -> None:
     logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)  # every null field's error, by design
     logging.getLogger("crm.integrations").setLevel(logging.ERROR)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--orders", type=int, default=20_000)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--database-url", default=None, help="an EMPTY database (default: SQLite in a temp folder)")
-    args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="crm-bench-")
-    url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+    args = arguments(__doc__, "orders", 20_000, 50)
     no_cache = ExternalSystem(cache_seconds=0)
-    container = build_container(Settings(database_url=url, env="test", erp=no_cache, finance=no_cache))
-    try:
-        await upgrade(container.core.engine())
-        await seed_demo(container.services.uow, container.gateways.clock())
-        load_seconds = await load(container, args.orders)
-        report = {"database": container.core.engine().dialect.name, "orders": args.orders,
+    async with seeded_database(args.database_url, erp=no_cache, finance=no_cache) as container:
+        load_seconds = await load(container, args.size)
+        report = {"database": container.core.engine().dialect.name, "orders": args.size,
                   "load_seconds": round(load_seconds, 1), **await measure(container, args.runs)}
         print(json.dumps(report, indent=2))
-    finally:
-        await dispose(container)
 
 
 if __name__ == "__main__":

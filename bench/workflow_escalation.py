@@ -15,43 +15,27 @@ must not wade through), 1 % overdue and not escalated yet, the rest due in the n
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
-import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import insert, select, text
 
 from api.app import create_app
-from application.demo import seed_demo
+from harness import arguments, seeded_database, summary
 from application.organisation import find_active_staff_by_email
 from application.workflow_worker import run_workflow_worker
-from infrastructure.container import Container, build_container, dispose
+from infrastructure.container import Container
 from infrastructure.db import tables as t
-from infrastructure.db.migrate import upgrade
 from infrastructure.db.workflow_tables import workflow_definitions, workflow_instances, workflow_steps
-from infrastructure.settings import Settings
 
 OVERDUE_QUERY = """query { overdueSteps(first: 50) { totalCount
   edges { node { step { key dueAt escalatedAt department { code } } instance { id status } } } } }"""
-
-
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(percentile(samples, 0.5) * 1000, 2), "p99_ms": round(percentile(samples, 0.99) * 1000, 2),
-            "mean_ms": round(statistics.fmean(samples) * 1000, 2), "runs": len(samples)}
 
 
 async def load(container: Container, steps: int, seed: int = 7) -> float:
@@ -153,28 +137,17 @@ async def escalate(container: Container) -> dict[str, Any]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--database-url", default=None, help="an EMPTY database (default: SQLite in a temp folder)")
-    args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="crm-bench-")
-    url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-    container = build_container(Settings(database_url=url, env="test"))
-    try:
-        await upgrade(container.core.engine())
-        await seed_demo(container.services.uow, container.gateways.clock())
-        load_seconds = await load(container, args.steps)
+    args = arguments(__doc__, "steps", 100_000, 200)
+    async with seeded_database(args.database_url) as container:
+        load_seconds = await load(container, args.size)
         report = {
-            "database": container.core.engine().dialect.name, "active_steps": args.steps,
+            "database": container.core.engine().dialect.name, "active_steps": args.size,
             "load_seconds": round(load_seconds, 1),
             "claim_overdue_query": await claim_query(container, args.runs),
             "overdueSteps_first_50": await overdue_list(container, max(20, args.runs // 4)),
             "escalate_once": await escalate(container),
         }
         print(json.dumps(report, indent=2))
-    finally:
-        await dispose(container)
 
 
 if __name__ == "__main__":
