@@ -25,6 +25,7 @@ from api.context import Context
 from api.schema import build_schema
 from infrastructure.auth import InvalidToken
 from infrastructure.container import Container, build_container, dispose
+from infrastructure.db.reads import request_connection
 from infrastructure.settings import Settings
 
 log = logging.getLogger("crm.api")
@@ -113,15 +114,18 @@ class Authenticate:
             await Response(_error_body("Request too large.", "LIMIT_EXCEEDED"), 413,
                            media_type="application/json")(scope, receive, send)
             return
-        try:
-            actor = await self.container.services.authenticator().authenticate(request.headers.get("authorization"))
-        except InvalidToken:
-            await Response(_error_body("Authentication required.", "UNAUTHENTICATED"), 401,
-                           headers={"WWW-Authenticate": 'Bearer realm="crm"'},
-                           media_type="application/json")(scope, receive, send)
-            return
-        scope.setdefault("state", {})["actor"] = actor
-        await self.app(scope, receive, send)
+        # one database connection for the whole request: authentication and every resolver's reads
+        async with request_connection(self.container.core.read_engine()):
+            try:
+                actor = await self.container.services.authenticator().authenticate(
+                    request.headers.get("authorization"))
+            except InvalidToken:
+                await Response(_error_body("Authentication required.", "UNAUTHENTICATED"), 401,
+                               headers={"WWW-Authenticate": 'Bearer realm="crm"'},
+                               media_type="application/json")(scope, receive, send)
+                return
+            scope.setdefault("state", {})["actor"] = actor
+            await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:

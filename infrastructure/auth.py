@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.organisation import Staff
 from infrastructure.db import tables as t
+from infrastructure.db.reads import Reads
 from infrastructure.db.repositories.organisation import staff_from_row
 
 ISSUER = "crm"
@@ -53,7 +54,7 @@ class Authenticator:
 
     def __init__(self, tokens: TokenService, engine: AsyncEngine) -> None:
         self._tokens = tokens
-        self._engine = engine
+        self._reads = Reads(engine)  # on the request's connection, which its resolvers then reuse
 
     async def authenticate(self, authorization: str | None) -> Staff:
         if not authorization:
@@ -62,8 +63,8 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("expected a Bearer token")
         staff_id = self._tokens.subject(token.strip())
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(t.staff).where(t.staff.c.id == staff_id))).first()
+        rows = await self._reads.all(select(t.staff).where(t.staff.c.id == staff_id))
+        row = rows[0] if rows else None
         if row is None or not row.active:
             raise InvalidToken("unknown or deactivated staff member")
         return staff_from_row(row)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infrastructure.auth import Authenticator, TokenService
 from infrastructure.clock import SystemClock
-from infrastructure.db.engine import create_engine
+from infrastructure.db.engine import autocommit, create_engine
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.customers import SqlCustomerQueries
 from infrastructure.db.queries.events import SqlEventQueries
@@ -32,13 +32,16 @@ from infrastructure.settings import Settings
 
 
 def _read_engine(settings: Settings, write_engine: AsyncEngine) -> AsyncEngine:
-    """SQLite reads use their own pool (plain BEGIN); PostgreSQL shares one engine."""
-    return create_engine(settings.database_url, for_writes=False) if settings.is_sqlite else write_engine
+    """Reads run in autocommit: SQLite's in a pool of their own (never the write lock), PostgreSQL's on the
+    write engine's pool."""
+    return create_engine(settings.database_url, for_writes=False) if settings.is_sqlite else autocommit(write_engine)
 
 
 class Core(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
-    engine = providers.Singleton(create_engine, settings.provided.database_url, for_writes=True)
+    engine = providers.Singleton(create_engine, settings.provided.database_url, for_writes=True,
+                                 pool_size=settings.provided.db_pool_size,
+                                 max_overflow=settings.provided.db_max_overflow)
     read_engine = providers.Singleton(_read_engine, settings, engine)
 
 
@@ -112,7 +115,7 @@ def build_container(settings: Settings) -> Container:
 async def dispose(container: Container) -> None:
     engine = container.core.engine()
     read_engine = container.core.read_engine()
-    if read_engine is not engine:
+    if read_engine.sync_engine.pool is not engine.sync_engine.pool:
         await read_engine.dispose()
     await engine.dispose()
     await container.gateways.tryton().aclose()

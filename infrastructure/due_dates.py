@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.calendar import BusinessCalendar
 from domain.workflow import DEFAULT_CALENDAR_NAME, business_due_at
 from infrastructure.db import tables as t
+from infrastructure.db.reads import Reads
 from infrastructure.db.repositories.complaints import calendar_from_row
 
 
 class DepartmentCalendarDueDates:
     def __init__(self, engine: AsyncEngine, default_calendar_name: str = DEFAULT_CALENDAR_NAME) -> None:
-        self._engine = engine
+        self._reads = Reads(engine)
         self._default = default_calendar_name
 
     async def calendar_for(self, department_id: uuid.UUID) -> BusinessCalendar | None:
@@ -34,9 +35,8 @@ class DepartmentCalendarDueDates:
         own = select(d.c.calendar_id).where(d.c.id == department_id).scalar_subquery()
         query = (select(bc).where(or_(bc.c.id == own, bc.c.name == literal(self._default)))
                  .order_by(case((bc.c.id == own, 0), else_=1)).limit(1))
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return calendar_from_row(row) if row else None
+        rows = await self._reads.all(query)  # inside a unit of work: on its connection
+        return calendar_from_row(rows[0]) if rows else None
 
     async def due_at(self, department_id: uuid.UUID, start: datetime, minutes: int) -> datetime:
         return business_due_at(await self.calendar_for(department_id), start, minutes)

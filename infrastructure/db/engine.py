@@ -4,6 +4,15 @@ SQLite (embedded default) gets WAL, foreign keys and a busy timeout; its write e
 starts transactions with BEGIN IMMEDIATE, so two writers queue instead of failing
 with "database is locked" when a read transaction tries to upgrade. Reads go through a
 separate engine that never takes the write lock.
+
+Reads run in autocommit on both stores (`read_engine`): a read model's statement needs no
+transaction, and a GraphQL request shares one connection for all of them
+(infrastructure/db/reads.py), so BEGIN/ROLLBACK around each would only add round trips.
+
+PostgreSQL's pool is sized to fit several processes on one server (`max_connections` is often
+100): a request holds at most one read connection, a mutation one more. Connections are not
+pinged on every checkout; they are recycled after half an hour, and a read that meets a dropped
+connection is retried once on a fresh one (reads.py).
 """
 from __future__ import annotations
 
@@ -23,11 +32,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, *, for_writes: bool = True, echo: bool = False) -> AsyncEngine:
+POOL_SIZE, MAX_OVERFLOW = 10, 5
+
+
+def create_engine(url: str, *, for_writes: bool = True, echo: bool = False, pool_size: int = POOL_SIZE,
+                  max_overflow: int = MAX_OVERFLOW) -> AsyncEngine:
     if url.startswith("sqlite"):
+        if not for_writes:
+            engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30},
+                                         isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            return engine
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        begin = "BEGIN IMMEDIATE" if for_writes else "BEGIN"
-        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
+                               pool_timeout=30)
+
+
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, each statement committed on its own (no BEGIN, no ROLLBACK on return)."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -15,6 +15,7 @@ from domain.shared import AggregateRoot, Conflict, DomainEvent
 from infrastructure.db import tables as t
 from infrastructure.db.complaint_tables import complaints
 from infrastructure.db.order_tables import orders
+from infrastructure.db.reads import in_transaction, release_request_connection
 from infrastructure.db.repositories.complaints import (
     SqlCalendarRepository,
     SqlComplaintCategoryRepository,
@@ -57,8 +58,11 @@ class SqlUnitOfWork:
         self._seen.setdefault(aggregate, None)
 
     async def __aenter__(self) -> Self:
+        await release_request_connection()  # one connection per request at a time (infrastructure/db/reads.py)
         self._connection = await self._engine.connect()
         conn = self._connection
+        self._lending = in_transaction(self._engine, conn)
+        self._lending.__enter__()
         self.customers = SqlCustomerRepository(conn, self)
         self.interactions = SqlInteractionRepository(conn, self)
         self.staff = SqlStaffRepository(conn, self)
@@ -78,6 +82,7 @@ class SqlUnitOfWork:
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._connection is not None
         try:
+            self._lending.__exit__(None, None, None)
             if self._connection.in_transaction():
                 await self._connection.rollback()
         finally:

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.queries.complaints import (
     CategoryView,
     ComplaintFilter,
+    ComplaintParent,
     ComplaintScope,
     ComplaintView,
     SlaHistoryView,
@@ -23,8 +23,9 @@ from domain.calendar import BusinessCalendar
 from domain.sla import SlaPolicy
 from infrastructure.db import tables as t
 from infrastructure.db.queries.customers import in_order
-from infrastructure.db.queries.keyset import SortKey, paginate
+from infrastructure.db.queries.keyset import SortKey, paginate, paginate_each
 from infrastructure.db.repositories.complaints import calendar_from_row, policy_from_row, policy_from_snapshot
+from infrastructure.db.reads import SqlReadModel
 
 c = t.complaints
 tl = t.complaint_timeline
@@ -32,6 +33,9 @@ COMPLAINT_COLUMNS = [c.c.id, c.c.number, c.c.customer_id, c.c.order_id, c.c.cate
                      c.c.subject, c.c.description, c.c.status, c.c.department_id, c.c.assignee_id, c.c.filed_by,
                      c.c.resolution, c.c.satisfaction, c.c.sla_terms, c.c.escalation_level, c.c.version,
                      c.c.created_at, c.c.updated_at]
+
+
+NEWEST_FIRST = [SortKey(c.c.created_at, datetime), SortKey(c.c.id, uuid.UUID)]
 
 
 def complaint_view(r: Any) -> ComplaintView:
@@ -60,18 +64,22 @@ def visible_to(scope: ComplaintScope) -> ColumnElement[bool]:
                c.c.assignee_id == scope.staff_id, c.c.customer_id.in_(owned))
 
 
-class SqlComplaintQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def _all(self, stmt: Any) -> list[Any]:
-        async with self._engine.connect() as conn:
-            return list((await conn.execute(stmt)).all())
-
+class SqlComplaintQueries(SqlReadModel):
     # ------------------------------------------------------------------------------ complaints
 
     async def list(self, scope: ComplaintScope, filter: ComplaintFilter, page: PageRequest,
                    now: datetime) -> Page[ComplaintView]:
+        return await paginate(self._reads, self._filtered(scope, filter, now), NEWEST_FIRST, descending=True,
+                              page=page, to_item=complaint_view)
+
+    async def list_per(self, scope: ComplaintScope, filter: ComplaintFilter, parent: ComplaintParent,
+                       parent_ids: list[uuid.UUID], page: PageRequest, now: datetime) -> list[Page[ComplaintView]]:
+        column = c.c.customer_id if parent == "customer" else c.c.order_id
+        return await paginate_each(self._reads, self._filtered(scope, filter, now), column, parent_ids, NEWEST_FIRST,
+                                   descending=True, page=page, to_item=complaint_view)
+
+    @staticmethod
+    def _filtered(scope: ComplaintScope, filter: ComplaintFilter, now: datetime) -> Any:
         query = select(*COMPLAINT_COLUMNS).where(visible_to(scope))
         if filter.statuses:
             query = query.where(c.c.status.in_(filter.statuses))
@@ -100,8 +108,7 @@ class SqlComplaintQueries:
                 c.c.customer_id.in_(select(cu.c.id).where(or_(cu.c.name.icontains(term, autoescape=True),
                                                               cu.c.code.icontains(term, autoescape=True)))),
             ))
-        keys = [SortKey(c.c.created_at, datetime), SortKey(c.c.id, uuid.UUID)]
-        return await paginate(self._engine, query, keys, descending=True, page=page, to_item=complaint_view)
+        return query
 
     async def by_ids(self, ids: list[uuid.UUID], scope: ComplaintScope) -> list[ComplaintView | None]:
         rows = await self._all(select(*COMPLAINT_COLUMNS).where(c.c.id.in_(ids), visible_to(scope)))
@@ -112,10 +119,9 @@ class SqlComplaintQueries:
                                                                 visible_to(scope)))
         return complaint_view(rows[0]) if rows else None
 
-    async def timeline(self, complaint_id: uuid.UUID, page: PageRequest) -> Page[TimelineEntryView]:
-        query = select(tl).where(tl.c.complaint_id == complaint_id)
-        return await paginate(self._engine, query, [SortKey(tl.c.position, int)], descending=True, page=page,
-                              to_item=entry_view)
+    async def timeline(self, complaint_ids: list[uuid.UUID], page: PageRequest) -> list[Page[TimelineEntryView]]:
+        return await paginate_each(self._reads, select(tl), tl.c.complaint_id, complaint_ids,
+                                   [SortKey(tl.c.position, int)], descending=True, page=page, to_item=entry_view)
 
     async def entries_by_ids(self, ids: list[uuid.UUID]) -> list[TimelineEntryView | None]:
         rows = await self._all(select(tl).where(tl.c.id.in_(ids)))
@@ -173,25 +179,24 @@ class SqlComplaintQueries:
                    func.sum(case((c.c.first_response_breached, 1), else_=0)).label("fr_breached"),
                    func.sum(case((c.c.resolution_breached, 1), else_=0)).label("res_breached"))
             .where(cohort).group_by(c.c.category_id))
-        async with self._engine.connect() as conn:
-            postgres = conn.dialect.name == "postgresql"
-            if postgres:
-                counts = counts.add_columns(
-                    func.percentile_cont(0.5).within_group(c.c.resolution_minutes).label("median"))
-            rows = (await conn.execute(counts)).all()
-            medians: dict[uuid.UUID, float | None] = {r.category_id: r.median for r in rows} if postgres else {}
-            if not postgres:
-                # The portable median: the middle row (odd count) or the mean of the two middle rows.
-                ranked = (
-                    select(c.c.category_id, c.c.resolution_minutes.label("minutes"),
-                           func.row_number().over(partition_by=c.c.category_id,
-                                                  order_by=c.c.resolution_minutes).label("rn"),
-                           func.count().over(partition_by=c.c.category_id).label("cnt"))
-                    .where(cohort, c.c.resolution_minutes.is_not(None)).subquery())
-                middle = (select(ranked.c.category_id, func.avg(ranked.c.minutes).label("median"))
-                          .where(ranked.c.rn.in_([(ranked.c.cnt + 1) // 2, (ranked.c.cnt + 2) // 2]))
-                          .group_by(ranked.c.category_id))
-                medians = {r.category_id: r.median for r in (await conn.execute(middle)).all()}
+        postgres = self._reads.dialect == "postgresql"
+        if postgres:
+            counts = counts.add_columns(
+                func.percentile_cont(0.5).within_group(c.c.resolution_minutes).label("median"))
+        rows = await self._all(counts)
+        medians: dict[uuid.UUID, float | None] = {r.category_id: r.median for r in rows} if postgres else {}
+        if not postgres:
+            # The portable median: the middle row (odd count) or the mean of the two middle rows.
+            ranked = (
+                select(c.c.category_id, c.c.resolution_minutes.label("minutes"),
+                       func.row_number().over(partition_by=c.c.category_id,
+                                              order_by=c.c.resolution_minutes).label("rn"),
+                       func.count().over(partition_by=c.c.category_id).label("cnt"))
+                .where(cohort, c.c.resolution_minutes.is_not(None)).subquery())
+            middle = (select(ranked.c.category_id, func.avg(ranked.c.minutes).label("median"))
+                      .where(ranked.c.rn.in_([(ranked.c.cnt + 1) // 2, (ranked.c.cnt + 2) // 2]))
+                      .group_by(ranked.c.category_id))
+            medians = {r.category_id: r.median for r in await self._all(middle)}
         return [SlaReportRowView(r.category_id, r.filed, r.resolved, int(r.fr_breached or 0), int(r.res_breached or 0),
                                  None if medians.get(r.category_id) is None else round(float(medians[r.category_id])))
                 for r in rows]

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.queries.pagination import Page, PageRequest
 from application.queries.views import (
@@ -21,7 +20,8 @@ from application.queries.views import (
     StageChangeView,
 )
 from infrastructure.db import tables as t
-from infrastructure.db.queries.keyset import SortKey, paginate
+from infrastructure.db.queries.keyset import SortKey, paginate, paginate_each
+from infrastructure.db.reads import SqlReadModel
 
 c = t.customers
 CUSTOMER_COLUMNS = [c.c.id, c.c.code, c.c.name, c.c.kind, c.c.tier, c.c.stage, c.c.owner_id, c.c.attributes,
@@ -47,14 +47,7 @@ def in_order(ids: list[uuid.UUID], found: dict[uuid.UUID, Any]) -> list[Any]:
     return [found.get(i) for i in ids]
 
 
-class SqlCustomerQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def _all(self, stmt: Any) -> list[Any]:
-        async with self._engine.connect() as conn:
-            return list((await conn.execute(stmt)).all())
-
+class SqlCustomerQueries(SqlReadModel):
     async def list(self, filter: CustomerFilter, sort: CustomerSort, page: PageRequest) -> Page[CustomerView]:
         query = select(*CUSTOMER_COLUMNS)
         if filter.search:
@@ -75,7 +68,7 @@ class SqlCustomerQueries:
             tg = t.customer_tags
             query = query.where(exists().where(tg.c.customer_id == c.c.id, tg.c.tag == filter.tag.strip().lower()))
         keys = [SORTS[sort.field], SortKey(c.c.id, uuid.UUID)]
-        return await paginate(self._engine, query, keys, descending=sort.descending, page=page, to_item=customer_view)
+        return await paginate(self._reads, query, keys, descending=sort.descending, page=page, to_item=customer_view)
 
     async def by_ids(self, ids: list[uuid.UUID]) -> list[CustomerView | None]:
         rows = await self._all(select(*CUSTOMER_COLUMNS).where(c.c.id.in_(ids)))
@@ -106,30 +99,31 @@ class SqlCustomerQueries:
             found[r.customer_id].append(StageChangeView(r.from_stage, r.to_stage, r.at, r.by_id, r.reason))
         return [found.get(i, []) for i in customer_ids]
 
-    async def interactions(self, customer_id: uuid.UUID, page: PageRequest) -> Page[InteractionView]:
+    async def interactions(self, customer_ids: list[uuid.UUID], page: PageRequest) -> list[Page[InteractionView]]:
         i = t.interactions
-        query = select(i).where(i.c.customer_id == customer_id)
         keys = [SortKey(i.c.occurred_at, datetime), SortKey(i.c.id, uuid.UUID)]
-        return await paginate(self._engine, query, keys, descending=True, page=page, to_item=interaction_view)
+        return await paginate_each(self._reads, select(i), i.c.customer_id, customer_ids, keys, descending=True,
+                                   page=page, to_item=interaction_view)
 
     async def interactions_by_ids(self, ids: list[uuid.UUID]) -> list[InteractionView | None]:
         i = t.interactions
         rows = await self._all(select(i).where(i.c.id.in_(ids)))
         return in_order(ids, {r.id: interaction_view(r) for r in rows})
 
-    async def activity(self, customer_id: uuid.UUID, page: PageRequest,
-                       complaint_scope: Any = None) -> Page[ActivityView]:
+    async def activity(self, customer_ids: list[uuid.UUID], page: PageRequest,
+                       complaint_scope: Any = None) -> list[Page[ActivityView]]:
         a = t.customer_activity
-        query = select(a).where(a.c.customer_id == customer_id)
+        query = select(a)
         if complaint_scope is not None and not complaint_scope.sees_all:
             from infrastructure.db.queries.complaints import visible_to
 
             cm = t.complaints
             query = query.where(or_(
                 a.c.subject_type.is_(None), a.c.subject_type != "Complaint",
-                a.c.subject_id.in_(select(cm.c.id).where(cm.c.customer_id == customer_id, visible_to(complaint_scope)))))
+                a.c.subject_id.in_(select(cm.c.id).where(cm.c.customer_id.in_(customer_ids),
+                                                         visible_to(complaint_scope)))))
         keys = [SortKey(a.c.at, datetime), SortKey(a.c.id, uuid.UUID)]
-        return await paginate(
-            self._engine, query, keys, descending=True, page=page,
+        return await paginate_each(
+            self._reads, query, a.c.customer_id, customer_ids, keys, descending=True, page=page,
             to_item=lambda r: ActivityView(r.at, r.kind, r.department_id, r.actor_id, r.summary, r.subject_type,
                                            r.subject_id))

@@ -40,12 +40,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, Text, cast, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.queries.events import EventFilter, EventView
 from application.queries.pagination import Page, PageRequest
 from infrastructure.db import tables as t
 from infrastructure.db.queries.keyset import SortKey, paginate
+from infrastructure.db.reads import SqlReadModel
 
 ob = t.outbox
 FEED_ORDER = [SortKey(ob.c.feed_xid, int), SortKey(ob.c.position, int)]
@@ -61,16 +61,13 @@ def settled() -> Any:
     return ob.c.feed_xid < horizon
 
 
-class SqlEventQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
+class SqlEventQueries(SqlReadModel):
     async def feed(self, filter: EventFilter, page: PageRequest) -> Page[EventView]:
         query = select(ob.c.feed_xid, ob.c.position, ob.c.id, ob.c.type, ob.c.aggregate_type, ob.c.aggregate_id,
                        ob.c.occurred_at, ob.c.payload)
-        if self._engine.dialect.name == "postgresql":
+        if self._reads.dialect == "postgresql":
             query = query.where(settled())
         if not filter.everything:
             query = query.where(or_(ob.c.type.in_(filter.types),
                                     *[ob.c.type.startswith(prefix, autoescape=True) for prefix in filter.prefixes]))
-        return await paginate(self._engine, query, FEED_ORDER, descending=False, page=page, to_item=event_view)
+        return await paginate(self._reads, query, FEED_ORDER, descending=False, page=page, to_item=event_view)

@@ -5,19 +5,21 @@ The sort is a tuple of columns ending in a unique one, compared as a row value
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Awaitable, Callable, TypeVar
 
 from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.queries.pagination import Page, PageRequest
 from domain.shared import InvalidInput
+from infrastructure.db.reads import Reads
 
 T = TypeVar("T")
 
@@ -67,18 +69,24 @@ def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> tuple[Any, ..
         raise InvalidInput(f"{field} is not a cursor this list handed out.", field=(field,)) from None
 
 
-def keyset_select(query: Select[Any], keys: list[SortKey], *, descending: bool, page: PageRequest) -> Select[Any]:
-    """`query` narrowed to one page (plus one row, to tell whether there is more): the cursor's row-value
-    comparison, the sort, the limit. `page_from_rows` turns its rows into the Page."""
+def _after_cursor(query: Select[Any], keys: list[SortKey], *, descending: bool,
+                  page: PageRequest) -> tuple[Select[Any], list[Any]]:
+    """`query` narrowed to the rows past the page's cursor, and the ORDER BY that walks them."""
     columns = [k.column for k in keys]
     walk_descending = descending != page.backward
     cursor = page.before if page.backward else page.after
-    stmt = query
     if cursor is not None:
         values = decode_cursor(cursor, keys, "before" if page.backward else "after")
         row_key, bound = tuple_(*columns), tuple_(*values)
-        stmt = stmt.where(row_key < bound if walk_descending else row_key > bound)
-    return stmt.order_by(*[c.desc() if walk_descending else c.asc() for c in columns]).limit(page.size + 1)
+        query = query.where(row_key < bound if walk_descending else row_key > bound)
+    return query, [c.desc() if walk_descending else c.asc() for c in columns]
+
+
+def keyset_select(query: Select[Any], keys: list[SortKey], *, descending: bool, page: PageRequest) -> Select[Any]:
+    """`query` narrowed to one page (plus one row, to tell whether there is more): the cursor's row-value
+    comparison, the sort, the limit. `page_from_rows` turns its rows into the Page."""
+    stmt, order = _after_cursor(query, keys, descending=descending, page=page)
+    return stmt.order_by(*order).limit(page.size + 1)
 
 
 def page_from_rows(rows: list[Any], keys: list[SortKey], page: PageRequest, to_item: Callable[[Any], T],
@@ -99,7 +107,7 @@ def page_from_rows(rows: list[Any], keys: list[SortKey], page: PageRequest, to_i
 
 
 async def paginate(
-    engine: AsyncEngine,
+    reads: Reads,
     query: Select[Any],
     keys: list[SortKey],
     *,
@@ -107,16 +115,65 @@ async def paginate(
     page: PageRequest,
     to_item: Callable[[Any], T],
 ) -> Page[T]:
-    stmt = keyset_select(query, keys, descending=descending, page=page)
-    async with engine.connect() as conn:
-        rows = list((await conn.execute(stmt)).all())
+    rows = await reads.all(keyset_select(query, keys, descending=descending, page=page))
 
-    async def count() -> int:
-        async with engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one())
+    async def count() -> int:  # only when the client selects totalCount
+        return int(await reads.scalar(select(func.count()).select_from(query.order_by(None).subquery())))
 
     return page_from_rows(rows, keys, page, to_item, count)
 
 
 def _label(key: SortKey) -> str:
     return key.column.key
+
+
+PARENT, RANK = "page_parent", "page_rank"  # the columns paginate_each adds
+
+
+async def paginate_each(
+    reads: Reads,
+    query: Select[Any],
+    parent: Any,
+    parent_ids: list[Any],
+    keys: list[SortKey],
+    *,
+    descending: bool,
+    page: PageRequest,
+    to_item: Callable[[Any], T],
+) -> list[Page[T]]:
+    """The same page of `query` for each of `parent_ids` (a nested connection under a list of parents), in one
+    statement: every parent's rows are numbered in page order (`row_number() OVER (PARTITION BY parent ...)`)
+    and the first `size + 1` of each kept, on SQLite and PostgreSQL alike. Their totalCounts, if asked for,
+    come from one grouped count for all of them."""
+    stmt, order = _after_cursor(query.where(parent.in_(parent_ids)), keys, descending=descending, page=page)
+    numbered = stmt.add_columns(parent.label(PARENT),
+                                func.row_number().over(partition_by=parent, order_by=order).label(RANK)).subquery()
+    rows = await reads.all(select(numbered).where(numbered.c[RANK] <= page.size + 1)
+                           .order_by(numbered.c[PARENT], numbered.c[RANK]))
+    found: dict[Any, list[Any]] = defaultdict(list)
+    for row in rows:
+        found[row._mapping[PARENT]].append(row)
+    counts = _GroupedCount(reads, query, parent, parent_ids)
+    return [page_from_rows(found.get(i, []), keys, page, to_item, counts.of(i)) for i in parent_ids]
+
+
+class _GroupedCount:
+    """Rows of `query` per parent, counted for all parents at once when the first count is awaited."""
+
+    def __init__(self, reads: Reads, query: Select[Any], parent: Any, parent_ids: list[Any]) -> None:
+        self._reads, self._query, self._parent, self._ids = reads, query, parent, parent_ids
+        self._counts: asyncio.Future[dict[Any, int]] | None = None
+
+    def of(self, parent_id: Any) -> Callable[[], Awaitable[int]]:
+        async def count() -> int:
+            if self._counts is None:
+                self._counts = asyncio.ensure_future(self._all())
+            return (await self._counts).get(parent_id, 0)
+
+        return count
+
+    async def _all(self) -> dict[Any, int]:
+        each = self._query.add_columns(self._parent.label(PARENT)).where(self._parent.in_(self._ids)) \
+            .order_by(None).subquery()
+        rows = await self._reads.all(select(each.c[PARENT], func.count()).group_by(each.c[PARENT]))
+        return {r[0]: int(r[1]) for r in rows}

@@ -1,20 +1,21 @@
 """SQL read models for orders and their lines."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from sqlalchemy import func, literal, select, union_all
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.queries.orders import BoardCell, BoardPageRequest, OrderFilter, OrderLineView, OrderView
 from application.queries.pagination import Page, PageRequest
 from infrastructure.db.exact_sum import exact_sum, exact_sum_value
 from infrastructure.db.order_tables import MONEY, order_lines, orders
 from infrastructure.db.queries.customers import in_order
-from infrastructure.db.queries.keyset import SortKey, keyset_select, page_from_rows, paginate
+from infrastructure.db.queries.keyset import SortKey, keyset_select, page_from_rows, paginate, paginate_each
+from infrastructure.db.reads import SqlReadModel
 
 o = orders
 ORDER_COLUMNS = [o.c.id, o.c.number, o.c.customer_id, o.c.owner_id, o.c.status, o.c.currency, o.c.total_amount,
@@ -44,26 +45,24 @@ def order_view(r: Any) -> OrderView:
                      r.advance_payment, r.placed_at, r.created_at, r.updated_at, r.version)
 
 
-class SqlOrderQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def _all(self, stmt: Any) -> list[Any]:
-        async with self._engine.connect() as conn:
-            return list((await conn.execute(stmt)).all())
-
+class SqlOrderQueries(SqlReadModel):
     async def list(self, filter: OrderFilter, page: PageRequest) -> Page[OrderView]:
         query = filtered(select(*ORDER_COLUMNS), filter)
-        return await paginate(self._engine, query, NEWEST_FIRST, descending=True, page=page, to_item=order_view)
+        return await paginate(self._reads, query, NEWEST_FIRST, descending=True, page=page, to_item=order_view)
+
+    async def list_for_customers(self, filter: OrderFilter, customer_ids: list[uuid.UUID],
+                                 page: PageRequest) -> list[Page[OrderView]]:
+        query = filtered(select(*ORDER_COLUMNS), dataclasses.replace(filter, customer_id=None))
+        return await paginate_each(self._reads, query, o.c.customer_id, customer_ids, NEWEST_FIRST, descending=True,
+                                   page=page, to_item=order_view)
 
     async def board(self, filter: OrderFilter) -> list[BoardCell]:
         """One GROUP BY status, currency; totals summed exactly on both stores (infrastructure/db/exact_sum.py)."""
-        dialect = self._engine.dialect.name
+        dialect = self._reads.dialect
         stmt = filtered(select(o.c.status, o.c.currency, func.count().label("n"),
                                *exact_sum(o.c.total_amount, "total", MONEY[1], dialect)), filter) \
             .group_by(o.c.status, o.c.currency)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._all(stmt)
         return [BoardCell(r.status, r.currency, r.n, exact_sum_value(r, "total", MONEY[1], dialect)) for r in rows]
 
     async def board_pages(self, requests: list[BoardPageRequest]) -> list[Page[OrderView]]:
@@ -77,8 +76,7 @@ class SqlOrderQueries:
             for n, r in enumerate(requests)
         ]
         stmt: Any = select(parts[0]) if len(parts) == 1 else union_all(*[select(part) for part in parts])
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._all(stmt)
         found: dict[int, list[Any]] = defaultdict(list)
         for row in rows:
             found[row.request].append(row)
@@ -91,8 +89,7 @@ class SqlOrderQueries:
     def _counter(self, request: BoardPageRequest) -> Callable[[], Awaitable[int]]:
         async def count() -> int:
             stmt = filtered(select(func.count()).select_from(o), request.filter).where(o.c.status == request.status)
-            async with self._engine.connect() as conn:
-                return int((await conn.execute(stmt)).scalar_one())
+            return int(await self._reads.scalar(stmt))
 
         return count
 

@@ -6,13 +6,13 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.queries.pagination import Page, PageRequest
 from application.queries.views import DepartmentView, StaffView
 from infrastructure.db import tables as t
 from infrastructure.db.queries.customers import in_order
-from infrastructure.db.queries.keyset import SortKey, paginate
+from infrastructure.db.queries.keyset import SortKey, paginate, paginate_each
+from infrastructure.db.reads import SqlReadModel
 
 s = t.staff
 STAFF_COLUMNS = [s.c.id, s.c.name, s.c.email, s.c.role, s.c.active, s.c.department_id, s.c.version]
@@ -26,14 +26,7 @@ def staff_view(r: Any) -> StaffView:
     return StaffView(r.id, r.name, r.email, r.role, r.active, r.department_id, r.version)
 
 
-class SqlOrganisationQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def _all(self, stmt: Any) -> list[Any]:
-        async with self._engine.connect() as conn:
-            return list((await conn.execute(stmt)).all())
-
+class SqlOrganisationQueries(SqlReadModel):
     async def departments(self) -> list[DepartmentView]:
         d = t.departments
         return [department_view(r) for r in await self._all(select(d).order_by(d.c.code))]
@@ -52,7 +45,13 @@ class SqlOrganisationQueries:
         if department_id is not None:
             query = query.where(s.c.department_id == department_id)
         keys = [SortKey(s.c.email, str), SortKey(s.c.id, uuid.UUID)]
-        return await paginate(self._engine, query, keys, descending=False, page=page, to_item=staff_view)
+        return await paginate(self._reads, query, keys, descending=False, page=page, to_item=staff_view)
+
+    async def staff_of_departments(self, department_ids: list[uuid.UUID],
+                                   page: PageRequest) -> list[Page[StaffView]]:
+        keys = [SortKey(s.c.email, str), SortKey(s.c.id, uuid.UUID)]
+        return await paginate_each(self._reads, select(*STAFF_COLUMNS), s.c.department_id, department_ids, keys,
+                                   descending=False, page=page, to_item=staff_view)
 
     async def key_users(self, department_ids: list[uuid.UUID]) -> list[list[StaffView]]:
         rows = await self._all(select(*STAFF_COLUMNS).where(

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.queries.pagination import Page, PageRequest
 from application.queries.workflows import (
@@ -22,6 +21,7 @@ from domain.organisation import Role
 from infrastructure.db.queries.customers import in_order
 from infrastructure.db.queries.keyset import SortKey, paginate
 from infrastructure.db.workflow_tables import workflow_definitions, workflow_instances, workflow_steps
+from infrastructure.db.reads import SqlReadModel
 
 d, i, s = workflow_definitions, workflow_instances, workflow_steps
 INSTANCE_COLUMNS = [i.c.id, i.c.definition_id, i.c.definition_key, i.c.definition_version, i.c.subject_type,
@@ -54,14 +54,7 @@ def step_view(r: Any) -> WorkflowStepView:
                             r.escalated_at)
 
 
-class SqlWorkflowQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def _all(self, stmt: Any) -> list[Any]:
-        async with self._engine.connect() as conn:
-            return list((await conn.execute(stmt)).all())
-
+class SqlWorkflowQueries(SqlReadModel):
     async def definitions(self, active_only: bool) -> list[WorkflowDefinitionView]:
         query = select(d).order_by(d.c.key, d.c.version.desc())
         if active_only:
@@ -80,7 +73,7 @@ class SqlWorkflowQueries:
         if subject_id is not None:
             query = query.where(i.c.subject_id == subject_id)
         keys = [SortKey(i.c.started_at, datetime), SortKey(i.c.id, uuid.UUID)]
-        return await paginate(self._engine, query, keys, descending=True, page=page, to_item=instance_view)
+        return await paginate(self._reads, query, keys, descending=True, page=page, to_item=instance_view)
 
     async def instances_by_ids(self, ids: list[uuid.UUID]) -> list[WorkflowInstanceView | None]:
         rows = await self._all(select(*INSTANCE_COLUMNS).where(i.c.id.in_(ids)))
@@ -113,7 +106,7 @@ class SqlWorkflowQueries:
         query = select(*STEP_COLUMNS, bucket, undated, when).where(s.c.status == "ACTIVE", or_(mine, departments))
         keys = [SortKey(bucket, int), SortKey(undated, int), SortKey(when, datetime), SortKey(s.c.instance_id, uuid.UUID),
                 SortKey(s.c.key, str)]
-        return await paginate(self._engine, query, keys, descending=False, page=page, to_item=step_view)
+        return await paginate(self._reads, query, keys, descending=False, page=page, to_item=step_view)
 
     async def overdue(self, department_id: uuid.UUID | None, now: datetime,
                       page: PageRequest) -> Page[WorkflowStepView]:
@@ -123,4 +116,4 @@ class SqlWorkflowQueries:
         if department_id is not None:
             query = query.where(s.c.department_id == department_id)
         keys = [SortKey(s.c.due_at, datetime), SortKey(s.c.instance_id, uuid.UUID), SortKey(s.c.key, str)]
-        return await paginate(self._engine, query, keys, descending=False, page=page, to_item=step_view)
+        return await paginate(self._reads, query, keys, descending=False, page=page, to_item=step_view)
