@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Hashable, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -87,7 +87,7 @@ class Context:
     workflow_loaders: WorkflowLoaders = field(init=False)
     complaint_loaders: ComplaintLoaders = field(init=False)
     connection_params: dict[str, Any] | None = None  # a WebSocket's connection_init payload
-    _area_loaders: dict[str, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
+    _keyed_loaders: dict[Hashable, DataLoader[Any, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders.build(self.customers, self.organisation)
@@ -103,9 +103,11 @@ class Context:
         """The ERP's and the finance system's loaders for this request, made on first use."""
         return ExternalLoaders.build(self.services.product_costs(), self.services.receivables())
 
-    def area_loader(self, name: str, fetch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
-        """This request's DataLoader called `name`, made on first use: for areas whose loaders have no
-        field above (e.g. webhooks)."""
-        if name not in self._area_loaders:
-            self._area_loaders[name] = loader(fetch)
-        return self._area_loaders[name]
+    def loader_for(self, key: Hashable, fetch: Callable[[list[Any]], Awaitable[list[Any]]]) -> DataLoader[Any, Any]:
+        """This request's DataLoader for `key`, made on first use. A nested connection keys it by the relation
+        and its arguments (`("Customer.complaints", filter, page)`), so every parent on a page that asks for
+        the same page of its children is answered by one batch (one SQL statement); areas whose loaders have
+        no field above use it too (e.g. webhooks)."""
+        if key not in self._keyed_loaders:
+            self._keyed_loaders[key] = loader(fetch)
+        return self._keyed_loaders[key]

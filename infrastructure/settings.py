@@ -22,8 +22,13 @@ class Settings:
     env: str = "development"
     token_ttl_seconds: int = 8 * 3600
     max_query_depth: int = 12
+    max_query_cost: int = 50_000  # estimated rows per document (api/common/cost.py): a 100-page x four 100-pages
+    max_query_fields: int = 300  # fields per document, checked before validation (which is quadratic in them)
     max_upload_bytes: int = 64 * 1024 * 1024
     import_batch_size: int = 500
+    # PostgreSQL connections per process: a request holds one read connection, a mutation one more
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
     # events out (README "Events out"): the outbox relay in `crm worker`
     broker_url: str | None = None  # amqp://user:pass@host:5672/vhost; unset: no broker (DISABLED)
     broker_exchange: str = "crm.events"
@@ -51,6 +56,8 @@ class Settings:
             secret_key=env.get("CRM_SECRET_KEY", DEFAULT_SECRET),
             env=env.get("CRM_ENV", "development"),
             **_relay_settings(env),
+            **_query_limits(env),
+            **_pool_settings(env),
             **_external_systems(env),
         )
         settings.validate()
@@ -70,6 +77,12 @@ class Settings:
             raise SettingsError("CRM_BROKER_EXCHANGE must be set; CRM_RELAY_INTERVAL, CRM_WEBHOOK_TIMEOUT, "
                                 "CRM_WEBHOOK_MAX_ATTEMPTS and CRM_WEBHOOK_FIRST_RETRY must be positive")
 
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise SettingsError("CRM_DB_POOL_SIZE must be at least 1 and CRM_DB_MAX_OVERFLOW at least 0")
+
+        if self.max_query_cost < 1 or self.max_query_fields < 1:
+            raise SettingsError("CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS must be positive")
+
         problems = self.erp.problems("CRM_ERP") + self.finance.problems("CRM_FINANCE")
         if problems:
             raise SettingsError("; ".join(problems))
@@ -87,6 +100,30 @@ def _external_systems(env: dict[str, str]) -> dict[str, ExternalSystem]:
         return external_systems(env)
     except ValueError as err:
         raise SettingsError(str(err)) from None
+
+
+def _pool_settings(env: dict[str, str]) -> dict[str, object]:
+    """CRM_DB_POOL_SIZE and CRM_DB_MAX_OVERFLOW (only those set)."""
+    found: dict[str, object] = {}
+    for variable, name in (("CRM_DB_POOL_SIZE", "db_pool_size"), ("CRM_DB_MAX_OVERFLOW", "db_max_overflow")):
+        if variable in env:
+            try:
+                found[name] = int(env[variable])
+            except ValueError:
+                raise SettingsError(f"{variable} must be a whole number, not {env[variable]!r}") from None
+    return found
+
+
+def _query_limits(env: dict[str, str]) -> dict[str, int]:
+    """CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS (only those set)."""
+    found: dict[str, int] = {}
+    for variable, name in (("CRM_MAX_QUERY_COST", "max_query_cost"), ("CRM_MAX_QUERY_FIELDS", "max_query_fields")):
+        if variable in env:
+            try:
+                found[name] = int(env[variable])
+            except ValueError:
+                raise SettingsError(f"{variable} must be a whole number, not {env[variable]!r}") from None
+    return found
 
 
 def _relay_settings(env: dict[str, str]) -> dict[str, object]:

@@ -4,6 +4,7 @@ Complaints are loaded through the reader's `ComplaintScope`, so a complaint the 
 see is simply not found, wherever it is reached from (node, lookups, activity subjects)."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -42,7 +43,7 @@ class ComplaintLoaders:
     category_by_id: DataLoader[uuid.UUID, CategoryView | None] = field(init=False)
     policy_by_id: DataLoader[uuid.UUID, SlaPolicy | None] = field(init=False)
     calendar_by_id: DataLoader[uuid.UUID, BusinessCalendar | None] = field(init=False)
-    _scope: ComplaintScope | None = field(init=False, default=None)
+    _scope: "asyncio.Future[ComplaintScope] | None" = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         async def complaints(ids: list[uuid.UUID]) -> list[ComplaintView | None]:
@@ -56,10 +57,11 @@ class ComplaintLoaders:
         self.calendar_by_id = _loader(self.queries.calendars_by_ids)
 
     async def scope(self) -> ComplaintScope:
-        """What the request's actor may see (their department read once per request)."""
+        """What the request's actor may see (their department read once per request, however many
+        resolvers ask at the same time)."""
         if self._scope is None:
-            self._scope = await scope_of(self.organisation, self.actor())
-        return self._scope
+            self._scope = asyncio.ensure_future(scope_of(self.organisation, self.actor()))
+        return await self._scope
 
 
 async def scope_of(organisation: OrganisationQueries, actor: Any) -> ComplaintScope:

@@ -14,6 +14,8 @@ from api.complaints.inputs import ComplaintFilter
 from api.complaints.types import BusinessCalendar, Complaint, ComplaintCategory, SlaPolicy, SlaReport, SlaReportRow
 from api.context import Context
 from application.queries.complaints import ComplaintFilter as ComplaintFilterQuery
+from application.queries.complaints import ComplaintParent, ComplaintView
+from application.queries.pagination import Page
 from domain.shared import InvalidInput
 
 MAX_REPORT_DAYS = 3660
@@ -21,20 +23,25 @@ MAX_REPORT_DAYS = 3660
 
 async def list_complaints(info: Info[Context, None], filter: ComplaintFilter | None, first: int | None,
                           after: str | None, last: int | None, before: str | None, *,
-                          customer_id: uuid.UUID | None = None,
-                          order_id: uuid.UUID | None = None) -> Connection[Complaint]:
-    """The complaints the caller may see, newest first; `customer_id`/`order_id` narrow to one
-    customer's or order's (Customer.complaints, Order.complaints)."""
+                          parent: tuple[ComplaintParent, uuid.UUID] | None = None) -> Connection[Complaint]:
+    """The complaints the caller may see, newest first; `parent` narrows to one customer's or order's
+    (Customer.complaints, Order.complaints: all parents of a page in one batch)."""
     ctx = info.context
 
     async def run():  # type: ignore[no-untyped-def]
         query = filter.to_query() if filter else ComplaintFilterQuery()
-        if customer_id is not None:
-            query = dataclasses.replace(query, customer_id=customer_id)
-        if order_id is not None:
-            query = dataclasses.replace(query, order_id=order_id)
-        scope = await ctx.complaint_loaders.scope()
-        return await ctx.complaints.list(scope, query, page_request(first, after, last, before), ctx.clock.now())
+        request = page_request(first, after, last, before)
+        if parent is None:
+            return await ctx.complaints.list(await ctx.complaint_loaders.scope(), query, request, ctx.clock.now())
+        kind, parent_id = parent
+        # the parent's own id wins over one in the filter
+        query = dataclasses.replace(query, **{f"{kind}_id": None})
+
+        async def fetch(parent_ids: list[uuid.UUID]) -> list[Page[ComplaintView]]:
+            return await ctx.complaints.list_per(await ctx.complaint_loaders.scope(), query, kind, parent_ids,
+                                                 request, ctx.clock.now())
+
+        return await ctx.loader_for(("complaints", kind, query, request), fetch).load(parent_id)
 
     return Connection.from_page(await read(run), Complaint.from_view)
 

@@ -306,7 +306,14 @@ class Complaint(Node):
     @strawberry.field(description="Newest first")
     async def timeline(self, info: Info[Context, None], first: int | None = None,
                        after: str | None = None) -> TimelineConnection:
-        page = await read(lambda: info.context.complaints.timeline(self._view.id, page_request(first, after)))
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            request = page_request(first, after)
+            return await ctx.loader_for(("Complaint.timeline", request),
+                                        lambda ids: ctx.complaints.timeline(ids, request)).load(self._view.id)
+
+        page = await read(run)
         return TimelineConnection(
             edges=[TimelineEdge(node=TimelineEntry.from_view(item), cursor=cursor)
                    for item, cursor in zip(page.items, page.cursors)],

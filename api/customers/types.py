@@ -18,6 +18,7 @@ from api.common.scalars import JSON
 from api.organisation.types import Department, Staff, load_department, load_staff
 from api.profitability import fields as external
 from api.profitability.types import Receivables
+from application.queries.pagination import Page
 from application.queries.views import ActivityView, ContactView, CustomerView, InteractionView, StageChangeView
 from domain.customer import Customer as CustomerAggregate
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
@@ -193,9 +194,14 @@ class Customer(Node):
     @strawberry.field
     async def interactions(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
                            last: int | None = None, before: str | None = None) -> Connection[Interaction]:
-        page = await read(lambda: info.context.customers.interactions(
-            self._view.id, page_request(first, after, last, before)))
-        return Connection.from_page(page, Interaction.from_view)
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            request = page_request(first, after, last, before)
+            return await ctx.loader_for(("Customer.interactions", request),
+                                        lambda ids: ctx.customers.interactions(ids, request)).load(self._view.id)
+
+        return Connection.from_page(await read(run), Interaction.from_view)
 
     @strawberry.field(description="The customer's orders, newest first (a customerId in the filter is ignored)")
     async def orders(
@@ -216,7 +222,7 @@ class Customer(Node):
     ) -> Connection[Annotated["Complaint", strawberry.lazy("api.complaints.types")]]:
         from api.complaints.queries import list_complaints
 
-        return await list_complaints(info, filter, first, after, last, before, customer_id=self._view.id)
+        return await list_complaints(info, filter, first, after, last, before, parent=("customer", self._view.id))
 
     @strawberry.field(description="From the finance system; null (with an entry in the response's errors) when it "
                                   "cannot be reached, null alone when it does not know the customer")
@@ -227,11 +233,16 @@ class Customer(Node):
                                   "interactions, complaint progress, orders, workflow decisions, stage changes")
     async def activity(self, info: Info[Context, None], first: int | None = None,
                        after: str | None = None) -> Connection[Activity]:
-        async def run():  # type: ignore[no-untyped-def]
-            # complaint entries only for those who may see the complaint
-            scope = await info.context.complaint_loaders.scope()
-            return await info.context.customers.activity(self._view.id, page_request(first, after),
-                                                         complaint_scope=scope)
+        ctx = info.context
 
-        page = await read(run)
-        return Connection.from_page(page, Activity.from_view)
+        async def run():  # type: ignore[no-untyped-def]
+            request = page_request(first, after)
+
+            async def fetch(customer_ids: list[uuid.UUID]) -> list[Page[ActivityView]]:
+                # complaint entries only for those who may see the complaint
+                scope = await ctx.complaint_loaders.scope()
+                return await ctx.customers.activity(customer_ids, request, complaint_scope=scope)
+
+            return await ctx.loader_for(("Customer.activity", request), fetch).load(self._view.id)
+
+        return Connection.from_page(await read(run), Activity.from_view)

@@ -54,7 +54,7 @@ async def load_webhook(info: Info[Context, None], webhook_id: uuid.UUID) -> Webh
     if not _admin(info.context.actor):
         return None
     queries = info.context.services.webhook_queries()
-    view = await info.context.area_loader("webhook_by_id", queries.by_ids).load(webhook_id)
+    view = await info.context.loader_for("webhook_by_id", queries.by_ids).load(webhook_id)
     return Webhook.from_view(view) if view else None
 
 

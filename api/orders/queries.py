@@ -19,11 +19,16 @@ from domain.order import BOARD_STATUSES
 async def list_orders(info: Info[Context, None], filter: OrderFilter | None, first: int | None, after: str | None,
                       last: int | None, before: str | None,
                       customer_id: uuid.UUID | None = None) -> Connection[Order]:
+    ctx = info.context
+
     async def run():  # type: ignore[no-untyped-def]
         query = filter.to_query() if filter else OrderFilterQuery()
-        if customer_id is not None:
-            query = dataclasses.replace(query, customer_id=customer_id)
-        return await info.context.orders.list(query, page_request(first, after, last, before))
+        request = page_request(first, after, last, before)
+        if customer_id is None:
+            return await ctx.orders.list(query, request)
+        query = dataclasses.replace(query, customer_id=None)  # the customer's own id wins over the filter's
+        return await ctx.loader_for(("Customer.orders", query, request),
+                                    lambda ids: ctx.orders.list_for_customers(query, ids, request)).load(customer_id)
 
     return Connection.from_page(await read(run), Order.from_view)
 

@@ -123,7 +123,7 @@ class Order(Node):
     ) -> Connection[Annotated["Complaint", strawberry.lazy("api.complaints.types")]]:
         from api.complaints.queries import list_complaints
 
-        return await list_complaints(info, None, first, after, None, None, order_id=self._view.id)
+        return await list_complaints(info, None, first, after, None, None, parent=("order", self._view.id))
 
 
 @strawberry.type(description="One status of the Kanban: its orders, how many, and their totals per currency")

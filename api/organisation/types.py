@@ -32,8 +32,15 @@ class Department(Node):
     @strawberry.field
     async def staff(self, info: Info[Context, None], first: int | None = None,
                     after: str | None = None) -> Connection[Annotated["Staff", strawberry.lazy("api.organisation.types")]]:
-        page = await read(lambda: info.context.organisation.staff(self._view.id, page_request(first, after)))
-        return Connection.from_page(page, Staff.from_view)
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            request = page_request(first, after)
+            return await ctx.loader_for(("Department.staff", request),
+                                        lambda ids: ctx.organisation.staff_of_departments(ids, request)
+                                        ).load(self._view.id)
+
+        return Connection.from_page(await read(run), Staff.from_view)
 
     @strawberry.field
     async def key_users(self, info: Info[Context, None]) -> list["Staff"]:

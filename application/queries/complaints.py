@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from application.queries.pagination import Page, PageRequest
 from domain.calendar import BusinessCalendar
@@ -108,16 +108,25 @@ class SlaReportRowView:
     median_resolution_minutes: int | None
 
 
+ComplaintParent = Literal["customer", "order"]  # whose complaints a nested connection lists
+
+
 class ComplaintQueries(Protocol):
     async def list(self, scope: ComplaintScope, filter: ComplaintFilter, page: PageRequest,
                    now: datetime) -> Page[ComplaintView]:
         """Newest first; `now` decides slaAtRisk (a stored instant compared with now)."""
 
+    async def list_per(self, scope: ComplaintScope, filter: ComplaintFilter, parent: ComplaintParent,
+                       parent_ids: list[uuid.UUID], page: PageRequest, now: datetime) -> list[Page[ComplaintView]]:
+        """The same page for each customer's (or order's) complaints, in one batch."""
+
     async def by_ids(self, ids: list[uuid.UUID], scope: ComplaintScope) -> list[ComplaintView | None]:
         """None for complaints that do not exist or the scope may not see."""
 
     async def by_number(self, number: str, scope: ComplaintScope) -> ComplaintView | None: ...
-    async def timeline(self, complaint_id: uuid.UUID, page: PageRequest) -> Page[TimelineEntryView]: ...
+    async def timeline(self, complaint_ids: list[uuid.UUID], page: PageRequest) -> list[Page[TimelineEntryView]]:
+        """Each complaint's page of its timeline, newest first, in one batch."""
+
     async def entries_by_ids(self, ids: list[uuid.UUID]) -> list[TimelineEntryView | None]: ...
     async def sla_history(self, complaint_ids: list[uuid.UUID]) -> list[SlaHistoryView]: ...
     async def categories(self) -> list[CategoryView]: ...

@@ -69,6 +69,10 @@ class OrderQueries(Protocol):
     async def list(self, filter: OrderFilter, page: PageRequest) -> Page[OrderView]:
         """Newest first (created_at, id), keyset-paginated both ways."""
 
+    async def list_for_customers(self, filter: OrderFilter, customer_ids: list[uuid.UUID],
+                                 page: PageRequest) -> list[Page[OrderView]]:
+        """The same page of each customer's orders, in one batch (the filter's customer_id is ignored)."""
+
     async def by_ids(self, ids: list[uuid.UUID]) -> list[OrderView | None]: ...
     async def by_number(self, number: str) -> OrderView | None: ...
     async def lines(self, order_ids: list[uuid.UUID]) -> list[list[OrderLineView]]: ...
