@@ -10,12 +10,13 @@ from typing import Any, Iterable
 import strawberry
 import strawberry.federation
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types import Info
 
+from api.common.documents import ParserCache, ValidationCache
 from api.common.errors import api_error
 from api.common.money import MoneyInput
 from api.common.relay import Node, parse_global_id
@@ -128,6 +129,29 @@ class FederationSchema(_Behaviour, strawberry.federation.Schema):
     entities in api/common/federation.py); `crm schema --federation` prints its SDL."""
 
 
+CACHED_DOCUMENTS = 128  # parsed and validated documents kept (LRUs shared by every request; small ones only)
+
+
+def _extensions(max_depth: int) -> list[Any]:
+    """Per request, in this order (each stage's hooks run in list order before the stage, in reverse after it):
+    the token limit (a parse option, so it applies to every parse) and the depth and alias rules; the parser
+    and validation caches (api/common/documents.py); MaskErrors.
+
+    The depth and alias rules are made once here, not per request: ValidationCache keys on the rule classes,
+    and a limiter made per request makes new classes (and misses) every time. A document refused by any rule
+    stays refused: its errors are what is cached, and a parse error (syntax, too many tokens) is never cached."""
+    rules = [*QueryDepthLimiter(max_depth=max_depth).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=30).validation_rules]
+    return [
+        lambda: MaxTokensLimiter(max_token_count=5000),
+        lambda: AddValidationRules(rules),
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+        lambda: MaskErrors(should_mask_error=lambda e: not _expected(e),
+                           error_message="Internal error; it has been logged."),
+    ]
+
+
 def build_schema(max_depth: int = 12, *, federation: bool = False) -> strawberry.Schema:
     """The API schema, or with `federation` the Apollo Federation 2 subgraph the app serves (a superset)."""
     schema_class: type[strawberry.Schema] = FederationSchema if federation else Schema
@@ -137,11 +161,5 @@ def build_schema(max_depth: int = 12, *, federation: bool = False) -> strawberry
         subscription=Subscription,
         types=[MoneyInput],  # in the contract, though no operation takes it yet
         scalar_overrides={Decimal: DecimalDefinition},
-        extensions=[
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
-            lambda: MaxTokensLimiter(max_token_count=5000),
-            lambda: MaskErrors(should_mask_error=lambda e: not _expected(e),
-                               error_message="Internal error; it has been logged."),
-        ],
+        extensions=_extensions(max_depth),
     )
