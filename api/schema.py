@@ -16,6 +16,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types import Info
 
+from api.common.cost import QueryCostLimiter, QueryFieldLimiter
 from api.common.documents import ParserCache, ValidationCache
 from api.common.errors import api_error
 from api.common.money import MoneyInput
@@ -135,7 +136,8 @@ CACHED_DOCUMENTS = 128  # parsed and validated documents kept (LRUs shared by ev
 def _extensions(max_depth: int) -> list[Any]:
     """Per request, in this order (each stage's hooks run in list order before the stage, in reverse after it):
     the token limit (a parse option, so it applies to every parse) and the depth and alias rules; the parser
-    and validation caches (api/common/documents.py); MaskErrors.
+    cache; the field limit (before validation), the validation cache (which leaves a document refused for its
+    size unvalidated), the cost budget (after validation, before execution: api/common/cost.py); MaskErrors.
 
     The depth and alias rules are made once here, not per request: ValidationCache keys on the rule classes,
     and a limiter made per request makes new classes (and misses) every time. A document refused by any rule
@@ -146,7 +148,9 @@ def _extensions(max_depth: int) -> list[Any]:
         lambda: MaxTokensLimiter(max_token_count=5000),
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        QueryFieldLimiter,
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
+        QueryCostLimiter,
         lambda: MaskErrors(should_mask_error=lambda e: not _expected(e),
                            error_message="Internal error; it has been logged."),
     ]
