@@ -53,8 +53,8 @@ from infrastructure.settings import Settings
 
 _DEFAULTS = Settings()
 
-# Batch look-ups: a list field that returns one item per element of this argument.
-SIZED_BY_ARGUMENT = {"nodes": "ids", "_entities": "representations"}
+# Batch look-ups: (type, field) of a list field that returns one item per element of this argument.
+SIZED_BY_ARGUMENT = {("Query", "nodes"): "ids", ("Query", "_entities"): "representations"}
 
 
 def count_fields(document: DocumentNode) -> int:
@@ -169,17 +169,18 @@ class _Estimator:
             return 0  # __typename, and introspection (__schema, __type), which reads no rows
         child = get_named_type(definition.type)
         inner = self.selection_set(node.selection_set, child) if node.selection_set else 0
-        rows = self._rows(node, child)
+        rows = self._rows(node, parent, child)
         return inner if rows is None else rows + rows * inner
 
-    def _rows(self, node: FieldNode, child: GraphQLNamedType) -> int | None:
+    def _rows(self, node: FieldNode, parent: GraphQLNamedType, child: GraphQLNamedType) -> int | None:
         """Rows this field reads per row of its parent; None when it is neither a connection nor a batch."""
         if child.name.endswith("Connection"):
             sizes = [_whole(_argument(node, name, self.variables)) for name in ("first", "last")]
             given = [size for size in sizes if size is not None]
             return max(given) if given else DEFAULT_PAGE_SIZE
-        if node.name.value in SIZED_BY_ARGUMENT:
-            items = _argument(node, SIZED_BY_ARGUMENT[node.name.value], self.variables)
+        sized_by = SIZED_BY_ARGUMENT.get((parent.name, node.name.value))
+        if sized_by is not None:
+            items = _argument(node, sized_by, self.variables)
             return 0 if items is None else len(items) if isinstance(items, list) else 1
         return None
 

@@ -10,11 +10,12 @@ from typing import Any, Iterator
 
 import httpx
 import pytest
-from graphql import get_introspection_query
+from graphql import get_introspection_query, parse
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from sqlalchemy import event
 
+from api.common.cost import estimate_cost
 from api.common.documents import is_cached, parsed_documents
 from api.schema import build_schema
 from infrastructure.settings import Settings, SettingsError
@@ -245,3 +246,12 @@ async def test_subscriptions_are_refused_over_the_websocket_too(api: Api, app: A
             with pytest.raises(WebSocketDisconnect) as closed:
                 await asyncio.wait_for(ws.receive_json(), 10)
             assert closed.value.code == 4400 and "Syntax Error" in closed.value.reason
+
+
+def test_entities_count_one_row_per_representation() -> None:
+    """A gateway's `_entities` is a batch look-up like `nodes`: one row per representation."""
+    schema = build_schema(federation=True)._schema
+    query = """query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer {
+      complaints(first: 100) { totalCount } } } }"""
+    representations = [{"__typename": "Customer", "id": str(i)} for i in range(7)]
+    assert estimate_cost(schema, parse(query), variables={"r": representations}) == 7 + 7 * 100
