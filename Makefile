@@ -47,3 +47,9 @@ check-contract: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## Read-path benchmark (issue 9, docs/performance.md): the service against PostGraphile v5 and a hand-written SQL
+## floor on the PostgreSQL at 127.0.0.1:5432; not part of `make test`. Options: make bench BENCH_ARGS="--scale 10"
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python bench/perf.py $(BENCH_ARGS)
