@@ -79,6 +79,9 @@ CREATE FUNCTION pg_temp.h(k text) RETURNS bigint LANGUAGE sql IMMUTABLE
   AS $$ SELECT ('x' || substr(md5(k), 1, 12))::bit(48)::bigint $$;
 CREATE FUNCTION pg_temp.r(k text) RETURNS double precision LANGUAGE sql IMMUTABLE
   AS $$ SELECT ('x' || substr(md5(k), 1, 12))::bit(48)::bigint / 281474976710656.0 $$;
+-- six digits at least, more past a million, as the service numbers them (lpad alone would cut them to six)
+CREATE FUNCTION pg_temp.digits(n bigint) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $$ SELECT lpad(n::text, greatest(6, length(n::text)), '0') $$;
 CREATE FUNCTION pg_temp.uid(k text) RETURNS uuid LANGUAGE sql IMMUTABLE AS $$ SELECT md5(k)::uuid $$;
 CREATE FUNCTION pg_temp.pick(a text[], k text) RETURNS text LANGUAGE sql IMMUTABLE
   AS $$ SELECT a[1 + (('x' || substr(md5(k), 1, 12))::bit(48)::bigint % cardinality(a))::int] $$;
@@ -203,8 +206,8 @@ FROM ref;
 UPDATE bo SET steps = CASE status WHEN 'DRAFT' THEN 0 WHEN 'CONFIRMED' THEN 1 WHEN 'IN_FULFILLMENT' THEN 2
   WHEN 'SHIPPED' THEN 3 WHEN 'INVOICED' THEN 4 WHEN 'PAID' THEN 5 ELSE (pg_temp.h('oc' || n) % 2)::int END;
 WITH numbered AS (SELECT id, row_number() OVER (ORDER BY created_at, id) AS k FROM bo)
-UPDATE bo SET number = 'SO-' || lpad(((SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END - 1
-                                       FROM order_number_seq) + numbered.k)::text, 6, '0')
+UPDATE bo SET number = 'SO-' || pg_temp.digits((SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END - 1
+                                                 FROM order_number_seq) + numbered.k)
 FROM numbered WHERE numbered.id = bo.id;
 SELECT setval('order_number_seq', (SELECT max(substr(number, 4)::bigint) FROM bo));
 CREATE TEMP TABLE bl AS
@@ -278,8 +281,8 @@ UPDATE bk SET department_id = CASE WHEN pg_temp.r('dep' || key) < 0.9 THEN ref.s
                       WHEN 'WAITING_ON_CUSTOMER' THEN 3 WHEN 'RESOLVED' THEN 3 ELSE 4 END,
   at_risk = status IN ('OPEN', 'ACKNOWLEDGED', 'IN_PROGRESS', 'WAITING_ON_CUSTOMER') AND pg_temp.r('risk' || key) < 0.35
 FROM ref;
-UPDATE bk SET number = 'CMP-' || lpad(((SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END - 1
-                                         FROM complaint_number_seq) + n)::text, 6, '0');
+UPDATE bk SET number = 'CMP-' || pg_temp.digits((SELECT last_value + CASE WHEN is_called THEN 1 ELSE 0 END - 1
+                                                   FROM complaint_number_seq) + n);
 SELECT setval('complaint_number_seq', (SELECT max(substr(number, 5)::bigint) FROM bk));
 UPDATE bk SET policy_id = p.id FROM sla_policies p JOIN complaint_categories pc ON pc.id = p.category_id
 WHERE p.active AND pc.code = bk.root AND pg_temp.r('nopolicy' || bk.key) >= 0.03
