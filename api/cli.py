@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 from datetime import timedelta
@@ -262,9 +263,27 @@ def schema(federation: bool = typer.Option(
     sys.stdout.write(build_schema(federation=federation).as_str() + "\n")
 
 
+def _worker_count(settings: Settings, asked: int | None) -> int:
+    """One process per core in production, one in development; always one on SQLite (a single writer, and
+    live updates that stay inside the process)."""
+    if settings.is_sqlite:
+        if asked not in (None, 1):
+            typer.secho("note: SQLite is served by one process; --workers is ignored", fg="yellow", err=True)
+        return 1
+    if asked is not None:
+        if asked < 1:
+            typer.secho("error: --workers must be at least 1", fg="red", err=True)
+            raise typer.Exit(2)
+        return asked
+    return (os.cpu_count() or 1) if settings.is_production else 1
+
+
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
-          demo: bool = typer.Option(False, help="Migrate, and seed an empty database, first")) -> None:
+          demo: bool = typer.Option(False, help="Migrate, and seed an empty database, first"),
+          workers: int | None = typer.Option(None, help="API processes (default: one per core in production, "
+                                                        "else one; SQLite: always one)"),
+          access_log: bool = typer.Option(True, help="One line per request on standard output")) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql)."""
     import uvicorn
 
@@ -280,7 +299,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
         token_ = _with_container(prepare)
         typer.echo(f"\nGraphiQL: http://{host}:{port}/graphql\nAdmin bearer token (8h):\n{token_}\n")
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level="info")
+    settings = _settings()
+    count = _worker_count(settings, workers)
+    if count == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+    else:  # each process builds its own app (and pool: CRM_DB_POOL_SIZE + CRM_DB_MAX_OVERFLOW connections)
+        uvicorn.run("api.app:create_app", factory=True, workers=count, host=host, port=port, log_level="info",
+                    access_log=access_log)
 
 
 def main(argv: list[str] | None = None) -> Any:

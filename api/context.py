@@ -15,6 +15,7 @@ from api.profitability.loaders import ExternalLoaders
 from api.workflows.loaders import WorkflowLoaders
 from application.ports import Clock, UnitOfWork
 from application.queries.complaints import ComplaintQueries
+from application.queries.documents import DocumentReads
 from application.queries.orders import OrderQueries
 from application.queries.views import (
     ContactView,
@@ -82,6 +83,7 @@ class Context:
     orders: OrderQueries
     workflows: WorkflowQueries
     complaints: ComplaintQueries
+    documents: DocumentReads  # whole selections answered as JSON by one statement (hot read paths)
     loaders: Loaders = field(init=False)
     order_loaders: OrderLoaders = field(init=False)
     workflow_loaders: WorkflowLoaders = field(init=False)

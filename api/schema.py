@@ -18,6 +18,7 @@ from strawberry.types import Info
 
 from api.common.cost import QueryCostLimiter, QueryFieldLimiter
 from api.common.documents import ParserCache, ValidationCache
+from api.common.compiled import ExecutionContext
 from api.common.errors import api_error
 from api.common.money import MoneyInput
 from api.common.relay import Node, parse_global_id
@@ -166,4 +167,5 @@ def build_schema(max_depth: int = 12, *, federation: bool = False) -> strawberry
         types=[MoneyInput],  # in the contract, though no operation takes it yet
         scalar_overrides={Decimal: DecimalDefinition},
         extensions=_extensions(max_depth),
+        execution_context_class=ExecutionContext,  # hands fields the database answered as JSON through
     )

@@ -12,6 +12,7 @@ from infrastructure.clock import SystemClock
 from infrastructure.db.engine import autocommit, create_engine
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.customers import SqlCustomerQueries
+from infrastructure.db.queries.documents import SqlDocumentReads
 from infrastructure.db.queries.events import SqlEventQueries
 from infrastructure.db.queries.orders import SqlOrderQueries
 from infrastructure.db.queries.organisation import SqlOrganisationQueries
@@ -77,6 +78,7 @@ class Services(containers.DeclarativeContainer):
     order_queries = providers.Singleton(SqlOrderQueries, core.read_engine)
     workflow_queries = providers.Singleton(SqlWorkflowQueries, core.read_engine)
     complaint_queries = providers.Singleton(SqlComplaintQueries, core.read_engine)
+    document_reads = providers.Singleton(SqlDocumentReads, core.read_engine)  # JSON built by the database
     event_queries = providers.Singleton(SqlEventQueries, core.read_engine)  # the outbox as a feed
     due_dates = providers.Singleton(DepartmentCalendarDueDates, core.read_engine)  # department calendars
     events = providers.Callable(lambda publisher: publisher, gateways.publisher)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from api.common.compiled import Precompiled, selection
 from api.common.errors import api_error, read
 from api.common.relay import Connection, decode_id, page_request
 from api.context import Context
@@ -20,22 +21,45 @@ class CustomerQuery:
         if (id is None) == (code is None):
             raise api_error("Give exactly one of id or code.", "INVALID")
 
-        async def run():  # type: ignore[no-untyped-def]
-            if id is not None:
-                return await info.context.loaders.customer_by_id.load(decode_id(id, "Customer", "id"))
-            return await info.context.customers.by_code(code or "")
+        ctx = info.context
 
-        view = await read(run)
-        return Customer.from_view(view) if view else None
+        async def run():  # type: ignore[no-untyped-def]
+            raw_id = decode_id(id, "Customer", "id") if id is not None else None
+            fields = selection(info)
+            if fields is not None:
+                document = await ctx.documents.customer(fields, id=raw_id, code=code,
+                                                        scope_of=ctx.complaint_loaders.scope)
+                if document is not None:
+                    return Precompiled(document)
+            if raw_id is not None:
+                return await ctx.loaders.customer_by_id.load(raw_id)
+            return await ctx.customers.by_code(code or "")
+
+        found = await read(run)
+        if isinstance(found, Precompiled):
+            return found  # type: ignore[return-value]
+        return Customer.from_view(found) if found else None
 
     @strawberry.field
     async def customers(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
                         last: int | None = None, before: str | None = None, filter: CustomerFilter | None = None,
                         order_by: CustomerOrder | None = None) -> Connection[Customer]:
+        ctx = info.context
+
         async def run():  # type: ignore[no-untyped-def]
             query = filter.to_query() if filter else CustomerFilterQuery()
             sort = (CustomerSort(CustomerSortField(order_by.field.value), order_by.direction is SortDirection.DESC)
                     if order_by else CustomerSort())
-            return await info.context.customers.list(query, sort, page_request(first, after, last, before))
+            page = page_request(first, after, last, before)
+            fields = selection(info)
+            if fields is not None and not page.backward:
+                document = await ctx.documents.customers(fields, query, sort, page,
+                                                         scope_of=ctx.complaint_loaders.scope)
+                if document is not None:
+                    return Precompiled(document)
+            return await ctx.customers.list(query, sort, page)
 
-        return Connection.from_page(await read(run), Customer.from_view)
+        found = await read(run)
+        if isinstance(found, Precompiled):
+            return found  # type: ignore[return-value]
+        return Connection.from_page(found, Customer.from_view)

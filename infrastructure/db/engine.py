@@ -16,14 +16,41 @@ connection is retried once on a fresh one (reads.py).
 """
 from __future__ import annotations
 
+import base64
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
+def _base64url(text: str | None) -> str | None:
+    return None if text is None else base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _uuid_text(stored: str | None) -> str | None:
+    return None if stored is None else str(uuid.UUID(stored))
+
+
+def _global_id(type_name: str, stored: str | None) -> str | None:
+    return None if stored is None else _base64url(f"{type_name}:{uuid.UUID(stored)}")
+
+
+def _isoformat(stored: str | None) -> str | None:
+    return None if stored is None else datetime.fromisoformat(stored).replace(tzinfo=UTC).isoformat()
+
+
+# What PostgreSQL writes in SQL and SQLite lacks, for JSON built in the database (queries/documents.py):
+# base64url, a stored UUID's text, a global ID, a stored instant as isoformat() in UTC.
+SQLITE_FUNCTIONS = {"crm_b64": (1, _base64url), "crm_uuid": (1, _uuid_text), "crm_gid": (2, _global_id),
+                    "crm_iso": (1, _isoformat)}
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+    for name, (arity, function) in SQLITE_FUNCTIONS.items():
+        dbapi_connection.create_function(name, arity, function, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

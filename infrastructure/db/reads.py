@@ -148,15 +148,16 @@ class Reads:
             return await shared.run(work)
         return await _on_own_connection(self.engine, work)
 
-    async def all(self, stmt: Any) -> list[Any]:
+    async def all(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
         async def rows(conn: AsyncConnection) -> list[Any]:
-            return list((await conn.execute(stmt)).all())
+            return list((await conn.execute(stmt, params)).all())
 
         return await self.run(rows)
 
-    async def scalar(self, stmt: Any) -> Any:
+    async def scalar(self, stmt: Any, params: dict[str, Any] | None = None) -> Any:
+        """The one value of `stmt`; `params` give its named parameters other values than it was built with."""
         async def value(conn: AsyncConnection) -> Any:
-            return (await conn.execute(stmt)).scalar_one()
+            return (await conn.execute(stmt, params)).scalar_one()
 
         return await self.run(value)
 

@@ -3,20 +3,17 @@ same number of SQL statements for 1, 10 or 100 parents (DataLoaders keyed by rel
 connections as one windowed query per level). A regression to one query per parent fails here at once."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 from typing import Any, Iterator
 
 import pytest
 from sqlalchemy import event
 
 from infrastructure.db.reads import current_request
-from tests.conftest import Api, unique
-from tests.e2e.test_import import run_import
+from tests.conftest import Api
+from tests.e2e.conftest import CROWD
 
 SIZES = (1, 10, 100)
-CROWD = 100
 # what any of these documents may cost at most (authentication, the reader's department, one per relation)
 MOST = 16
 
@@ -37,50 +34,6 @@ def statements(api: Api) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
-
-
-async def gather_in_chunks(calls: list[Any], size: int = 10) -> list[Any]:
-    results = []
-    for start in range(0, len(calls), size):
-        results += await asyncio.gather(*calls[start:start + size])
-    return results
-
-
-@pytest.fixture(scope="module")
-async def crowd(api: Api) -> dict[str, Any]:
-    """100 customers sharing a tag, each with a contact, an interaction, a complaint and an order waiting for
-    its advance-payment approval."""
-    tag = unique("crowd").lower()
-    rows = [f"{tag.upper()}-{i},Crowd {i},COMPANY,GOLD,LEAD,sales.key@example.com,{tag},{{}},Ann {i},"
-            f"ann{i}@{tag}.example,+49 30 {i}" for i in range(CROWD)]
-    header = "code,name,kind,tier,lifecycleStage,ownerEmail,tags,attributes,contactName,contactEmail,contactPhone"
-    result = await run_import(api, "\n".join([header, *rows]) + "\n")
-    assert result["created"] == CROWD, result
-    customers = [e["node"] for e in (await api(
-        "query($tag: String) { customers(first: 100, filter: {tag: $tag}) { edges { node { id code } } } }",
-        {"tag": tag}))["customers"]["edges"]]
-    assert len(customers) == CROWD
-    category = (await api("{ complaintCategories { id } }"))["complaintCategories"][0]
-
-    async def populate(customer: dict[str, Any]) -> None:
-        data = await api("""mutation($i: LogInteractionInput!, $c: FileComplaintInput!, $o: CreateOrderInput!) {
-            logInteraction(input: $i) { userErrors { code } }
-            fileComplaint(input: $c) { userErrors { code } }
-            createOrder(input: $o) { order { id } userErrors { code } } }""", {
-            "i": {"customerId": customer["id"], "kind": "CALL", "summary": "Asked about delivery"},
-            "c": {"customerId": customer["id"], "categoryId": category["id"], "priority": "HIGH",
-                  "channel": "PHONE", "subject": "Parcel late", "description": "Two weeks"},
-            "o": {"customerId": customer["id"], "currency": "EUR",
-                  "lines": [{"sku": "WIDGET-1", "description": "Widget", "quantity": "2", "unitPrice": "10.00"}]},
-        }, as_="sales.member@example.com")
-        assert all(not payload["userErrors"] for payload in data.values()), data
-        started = await api("""mutation($w: StartWorkflowInput!) { startWorkflow(input: $w) { userErrors { code } } }""",
-                            {"w": {"definitionKey": "advance-payment", "subjectId": data["createOrder"]["order"]["id"]}},
-                            as_="sales.member@example.com")
-        assert not started["startWorkflow"]["userErrors"], started
-
-    await gather_in_chunks([populate(c) for c in customers])
-    return {"tag": tag, "customers": customers}
 
 
 async def count(api: Api, document: str, variables: dict[str, Any], as_: str) -> tuple[int, dict[str, Any]]:
@@ -118,13 +71,13 @@ DOCUMENTS = {
           activity(first: 20) { totalCount edges { node { kind actor { email } department { code }
             subject { __typename id ... on Complaint { number } ... on Order { number } } } } }
           interactions(first: 5) { totalCount edges { node { kind author { email } customer { code } } } } } } } }""",
-    "the complaints queue": """query($n: Int) {
-        complaints(first: $n) { totalCount edges { node { number customer { code owner { email } }
+    "the complaints queue": """query($n: Int, $tag: String) {
+        complaints(first: $n, filter: {search: $tag}) { totalCount edges { node { number customer { code owner { email } }
           category { code } assignee { email } order { number }
           sla { firstResponse { state } nextUpdate { state } policy { name calendar { name } } }
           timeline(first: 3) { edges { node { kind } } } } } } }""",
-    "orders with lines, complaints and workflows": """query($n: Int) {
-        orders(first: $n) { edges { node { number customer { code } owner { email } lines { sku }
+    "orders with lines, complaints and workflows": """query($n: Int, $owner: ID) {
+        orders(first: $n, filter: {ownerId: $owner}) { edges { node { number customer { code } owner { email } lines { sku }
           complaints(first: 5) { totalCount edges { node { number } } }
           workflows { status definition { name } steps { status department { code } decidedBy { email } } } } } } }""",
     "workflow instances with steps": """query($n: Int) {
@@ -146,7 +99,10 @@ async def test_statements_do_not_grow_with_the_page(api: Api, crowd: dict[str, A
     who = "sales.manager@example.com" if name == "my work" else "admin@example.com"
     counts, sizes = [], []
     for n in SIZES:
-        statements_run, data = await count(api, DOCUMENTS[name], {"n": n, "tag": crowd["tag"]}, who)
+        variables = {"n": n, "tag": crowd["tag"], "owner": crowd["owner"]}
+        document = DOCUMENTS[name]
+        statements_run, data = await count(api, document, {k: v for k, v in variables.items() if f"${k}" in document},
+                                           who)
         counts.append(statements_run)
         sizes.append(size_of(data))
     assert sizes[0] < sizes[1] <= sizes[2], f"{name}: the pages must differ in size to prove anything: {sizes}"
@@ -187,14 +143,25 @@ async def test_nodes_and_entities_cost_the_same_for_any_number_of_ids(api: Api, 
     assert len(set(counts)) == 1, counts
 
 
-async def test_total_count_is_only_computed_when_selected(api: Api, crowd: dict[str, Any]) -> None:
-    without, _ = await count(api, "query($tag: String) { customers(first: 10, filter: {tag: $tag}) { "
-                                  "edges { node { code complaints(first: 1) { edges { node { number } } } } } } }",
-                             {"tag": crowd["tag"]}, "admin@example.com")
-    with_counts, data = await count(api, "query($tag: String) { customers(first: 10, filter: {tag: $tag}) { totalCount "
-                                         "edges { node { code complaints(first: 1) { totalCount } } } } }",
-                                    {"tag": crowd["tag"]}, "admin@example.com")
+@pytest.mark.parametrize("path", ["compiled", "resolved"])
+async def test_total_count_is_only_computed_when_selected(api: Api, crowd: dict[str, Any], path: str) -> None:
+    # activity is resolved field by field, so with it the page takes the resolvers' path
+    extra = "activity(first: 1) { edges { node { kind } } }" if path == "resolved" else ""
+    with statements(api) as without:
+        await api("query($tag: String) { customers(first: 10, filter: {tag: $tag}) { "
+                  f"edges {{ node {{ code {extra} complaints(first: 1) {{ edges {{ node {{ number }} }} }} }} }} }} }}",
+                  {"tag": crowd["tag"]})
+    with statements(api) as with_counts:
+        data = await api("query($tag: String) { customers(first: 10, filter: {tag: $tag}) { totalCount "
+                         f"edges {{ node {{ code {extra} complaints(first: 1) {{ totalCount }} }} }} }} }}",
+                         {"tag": crowd["tag"]})
     assert data["customers"]["totalCount"] == CROWD
     assert {e["node"]["complaints"]["totalCount"] for e in data["customers"]["edges"]} == {1}
-    # one count for the top-level list, one grouped count for all the nested ones
-    assert with_counts == without + 2, json.dumps(data)[:300]
+    counting = [s for s in with_counts if "count(*)" in s.lower()]
+    assert not [s for s in without if "count(*)" in s.lower() and "over ()" not in s.lower()], without
+    if path == "resolved":
+        # one count for the top-level list, one grouped count for all the nested ones
+        assert len(with_counts) == len(without) + 2 and len(counting) == 2, with_counts
+    else:
+        # one statement either way: the counts are subqueries of the one that builds the JSON
+        assert len(with_counts) == len(without) and len(counting) == 1, with_counts

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from infrastructure.container import build_container, dispose
 from infrastructure.db.migrate import upgrade
 from infrastructure.settings import Settings
 from tests.conftest import BACKENDS, fresh_database
+from tests.integration.servers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS,
@@ -29,12 +29,6 @@ SUBSCRIBE = ("subscription($c: ID) { complaintEvents(customerId: $c) { kind comp
              "entry { kind message } } }")
 PROGRESS = ("mutation($input: RecordProgressInput!) { recordProgress(input: $input) { "
             "complaint { id } userErrors { code message } } }")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -56,18 +50,8 @@ async def two_servers() -> AsyncIterator[tuple[list[str], str]]:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for p in ports]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     try:
-        async with httpx.AsyncClient() as client:
-            for url, process in zip(urls, processes):
-                for _ in range(200):
-                    assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-                    try:
-                        if (await client.get(f"{url}/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.05)
-                else:
-                    raise AssertionError(f"{url} did not become ready")
+        for url, process in zip(urls, processes):
+            await wait_ready(url, process)
         yield urls, token
     finally:
         for process in processes:

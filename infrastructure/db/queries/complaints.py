@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, true
 
 from application.queries.complaints import (
     CategoryView,
@@ -59,9 +59,13 @@ def visible_to(scope: ComplaintScope) -> ColumnElement[bool]:
     """The visibility rule of domain/complaint.py as a WHERE clause."""
     if scope.sees_all:
         return true()
-    owned = select(t.customers.c.id).where(t.customers.c.owner_id == scope.staff_id)
-    return or_(c.c.department_id == scope.department_id, c.c.filed_by == scope.staff_id,
-               c.c.assignee_id == scope.staff_id, c.c.customer_id.in_(owned))
+    # named, so a cached statement (queries/documents.py) runs again for another reader with new values
+    staff = bindparam("scope_staff", scope.staff_id, type_=c.c.filed_by.type)
+    department = bindparam("scope_department", scope.department_id, type_=c.c.department_id.type)
+    # never correlated: inside a statement that also reads customers it must still mean "customers they own"
+    owned = select(t.customers.c.id).where(t.customers.c.owner_id == staff).correlate(None)
+    return or_(c.c.department_id == department, c.c.filed_by == staff, c.c.assignee_id == staff,
+               c.c.customer_id.in_(owned))
 
 
 class SqlComplaintQueries(SqlReadModel):

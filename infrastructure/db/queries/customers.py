@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 
 from application.queries.pagination import Page, PageRequest
 from application.queries.views import (
@@ -47,26 +47,32 @@ def in_order(ids: list[uuid.UUID], found: dict[uuid.UUID, Any]) -> list[Any]:
     return [found.get(i) for i in ids]
 
 
+def customer_filter(filter: CustomerFilter) -> list[ColumnElement[bool]]:
+    """The CustomerFilter as WHERE criteria on `customers`."""
+    criteria: list[ColumnElement[bool]] = []
+    if filter.search:
+        term = filter.search.strip()
+        cc = t.customer_contacts
+        criteria.append(or_(
+            c.c.name.icontains(term, autoescape=True),
+            c.c.code.icontains(term, autoescape=True),
+            exists().where(cc.c.customer_id == c.c.id, cc.c.email.icontains(term, autoescape=True)),
+        ))
+    if filter.stages:
+        criteria.append(c.c.stage.in_(filter.stages))
+    if filter.tiers:
+        criteria.append(c.c.tier.in_(filter.tiers))
+    if filter.owner_id:
+        criteria.append(c.c.owner_id == filter.owner_id)
+    if filter.tag:
+        tg = t.customer_tags
+        criteria.append(exists().where(tg.c.customer_id == c.c.id, tg.c.tag == filter.tag.strip().lower()))
+    return criteria
+
+
 class SqlCustomerQueries(SqlReadModel):
     async def list(self, filter: CustomerFilter, sort: CustomerSort, page: PageRequest) -> Page[CustomerView]:
-        query = select(*CUSTOMER_COLUMNS)
-        if filter.search:
-            term = filter.search.strip()
-            cc = t.customer_contacts
-            query = query.where(or_(
-                c.c.name.icontains(term, autoescape=True),
-                c.c.code.icontains(term, autoescape=True),
-                exists().where(cc.c.customer_id == c.c.id, cc.c.email.icontains(term, autoescape=True)),
-            ))
-        if filter.stages:
-            query = query.where(c.c.stage.in_(filter.stages))
-        if filter.tiers:
-            query = query.where(c.c.tier.in_(filter.tiers))
-        if filter.owner_id:
-            query = query.where(c.c.owner_id == filter.owner_id)
-        if filter.tag:
-            tg = t.customer_tags
-            query = query.where(exists().where(tg.c.customer_id == c.c.id, tg.c.tag == filter.tag.strip().lower()))
+        query = select(*CUSTOMER_COLUMNS).where(*customer_filter(filter))
         keys = [SORTS[sort.field], SortKey(c.c.id, uuid.UUID)]
         return await paginate(self._reads, query, keys, descending=sort.descending, page=page, to_item=customer_view)
 

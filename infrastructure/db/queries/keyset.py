@@ -34,7 +34,7 @@ class SortKey:
 
 def encode_cursor(values: tuple[Any, ...]) -> str:
     raw = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, uuid.UUID) else v
-                      for v in values], separators=(",", ":"))
+                      for v in values], separators=(",", ":"), ensure_ascii=False)  # as the database writes it
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -69,7 +69,7 @@ def decode_cursor(cursor: str, keys: list[SortKey], field: str) -> tuple[Any, ..
         raise InvalidInput(f"{field} is not a cursor this list handed out.", field=(field,)) from None
 
 
-def _after_cursor(query: Select[Any], keys: list[SortKey], *, descending: bool,
+def after_cursor(query: Select[Any], keys: list[SortKey], *, descending: bool,
                   page: PageRequest) -> tuple[Select[Any], list[Any]]:
     """`query` narrowed to the rows past the page's cursor, and the ORDER BY that walks them."""
     columns = [k.column for k in keys]
@@ -85,7 +85,7 @@ def _after_cursor(query: Select[Any], keys: list[SortKey], *, descending: bool,
 def keyset_select(query: Select[Any], keys: list[SortKey], *, descending: bool, page: PageRequest) -> Select[Any]:
     """`query` narrowed to one page (plus one row, to tell whether there is more): the cursor's row-value
     comparison, the sort, the limit. `page_from_rows` turns its rows into the Page."""
-    stmt, order = _after_cursor(query, keys, descending=descending, page=page)
+    stmt, order = after_cursor(query, keys, descending=descending, page=page)
     return stmt.order_by(*order).limit(page.size + 1)
 
 
@@ -145,7 +145,7 @@ async def paginate_each(
     statement: every parent's rows are numbered in page order (`row_number() OVER (PARTITION BY parent ...)`)
     and the first `size + 1` of each kept, on SQLite and PostgreSQL alike. Their totalCounts, if asked for,
     come from one grouped count for all of them."""
-    stmt, order = _after_cursor(query.where(parent.in_(parent_ids)), keys, descending=descending, page=page)
+    stmt, order = after_cursor(query.where(parent.in_(parent_ids)), keys, descending=descending, page=page)
     numbered = stmt.add_columns(parent.label(PARENT),
                                 func.row_number().over(partition_by=parent, order_by=order).label(RANK)).subquery()
     rows = await reads.all(select(numbered).where(numbered.c[RANK] <= page.size + 1)

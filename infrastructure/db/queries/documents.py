@@ -1,0 +1,513 @@
+"""Selections compiled into one SQL statement that builds the response's JSON (application/queries/documents.py).
+
+How a selection becomes SQL (the way PostGraphile's planner does it):
+- an object is `json_build_object('key', expression, ...)` (SQLite: `json_object`) over one row;
+- a nested connection is a correlated subquery over that parent's page: the target rows narrowed by the
+  parent's key, the read model's filters and visibility, the cursor, numbered in page order and cut at
+  `size + 1` rows (an index range scan per parent), aggregated with `json_agg` (`json_group_array`);
+- a to-one relation is a correlated subquery on the target's primary key; a plain list likewise.
+Every level reads its table under an alias of its own, so no subquery correlates by accident.
+
+Values come out exactly as the resolvers print them: global IDs are base64url of `Type:uuid` without padding,
+DateTimes are ISO 8601 in UTC as Python's `isoformat()` writes them, cursors are keyset.encode_cursor's.
+SQLite has no base64 or UUID formatting of its own: engine.py registers small functions for them.
+
+A shape lists, per GraphQL type, the fields it can compile; a selection with any other field (SLA clocks,
+ERP costs, Money, activity subjects ...) compiles to None, and the API resolves it field by field instead.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, case, cast, func, literal_column, select, true, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.util import ClauseAdapter
+
+from application.queries.complaints import ComplaintScope
+from application.queries.documents import ScopeOf, Selected
+from application.queries.pagination import PageRequest
+from application.queries.views import CustomerFilter, CustomerSort
+from domain.shared import DomainError
+from infrastructure.db import tables as t
+from infrastructure.db.queries.complaints import NEWEST_FIRST as COMPLAINTS_NEWEST_FIRST
+from infrastructure.db.queries.complaints import visible_to
+from infrastructure.db.queries.customers import SORTS as CUSTOMER_SORTS
+from infrastructure.db.queries.customers import customer_filter
+from infrastructure.db.queries.keyset import SortKey, after_cursor, decode_cursor
+from infrastructure.db.queries.orders import NEWEST_FIRST as ORDERS_NEWEST_FIRST
+from infrastructure.db.reads import SqlReadModel
+
+NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")  # GraphQL names: safe to write into the SQL as key literals
+TYPENAME = "__typename"
+
+
+class Unsupported(Exception):
+    """The selection asks for something this compiler does not build; the resolvers answer it."""
+
+
+# ------------------------------------------------------------------------------------------ JSON in SQL
+
+
+class JsonSql:
+    """The JSON-building SQL of one dialect."""
+
+    def __init__(self, dialect: str) -> None:
+        self.postgres = dialect == "postgresql"
+
+    @staticmethod
+    def _key(name: str) -> ColumnElement[Any]:
+        if not NAME.match(name):
+            raise Unsupported(name)
+        return literal_column(f"'{name}'")
+
+    def object(self, pairs: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
+        if len(pairs) > 50:  # json_build_object takes at most 100 arguments
+            raise Unsupported("too many fields")
+        args = [part for key, value in pairs for part in (self._key(key), value)]
+        return func.json_build_object(*args) if self.postgres else func.json_object(*args)
+
+    def array(self, value: ColumnElement[Any], order: list[Any], where: ColumnElement[bool] | None = None
+              ) -> ColumnElement[Any]:
+        """The rows' values as a JSON array in `order` ([] for none); SQLite keeps its subquery's order."""
+        if self.postgres:
+            aggregate: Any = func.json_agg(aggregate_order_by(value, *order))
+            if where is not None:
+                aggregate = aggregate.filter(where)
+            return func.coalesce(aggregate, literal_column("'[]'::json"))
+        aggregate = func.json_group_array(value)
+        if where is not None:
+            aggregate = aggregate.filter(where)
+        return func.coalesce(aggregate, literal_column("'[]'"))
+
+    def embed(self, subquery: Select[Any]) -> ColumnElement[Any]:
+        """A scalar subquery's JSON as a value inside an object (SQLite forgets it is JSON otherwise)."""
+        scalar = subquery.scalar_subquery()
+        return scalar if self.postgres else func.json(scalar)
+
+    def boolean(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        if self.postgres:
+            return value
+        return case((value.is_(None), None), (value == true(), func.json("true")), else_=func.json("false"))
+
+    def constant(self, value: bool) -> ColumnElement[Any]:
+        if self.postgres:
+            return literal_column("true" if value else "false")
+        return func.json("true" if value else "false")
+
+    def stored_json(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return value if self.postgres else func.json(value)
+
+    def uuid_text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return cast(value, Text) if self.postgres else func.crm_uuid(value)
+
+    def base64url(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        if self.postgres:  # encode() breaks lines every 76 characters: translate drops the newlines
+            encoded = func.encode(func.convert_to(text, literal_column("'UTF8'")), literal_column("'base64'"))
+            return func.rtrim(func.translate(encoded, literal_column("E'+/\\n'"), literal_column("'-_'")),
+                              literal_column("'='"))
+        return func.crm_b64(text)
+
+    def global_id(self, type_name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        if not NAME.match(type_name):
+            raise Unsupported(type_name)
+        if self.postgres:
+            return self.base64url(func.concat(literal_column(f"'{type_name}:'"), cast(value, Text)))
+        return func.crm_gid(literal_column(f"'{type_name}'"), value)
+
+    def isoformat(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """As Python's `datetime.isoformat()` of the UTC instant: microseconds only when there are some."""
+        if not self.postgres:
+            return func.crm_iso(value)
+        utc = func.timezone(literal_column("'UTC'"), value)
+        micro = func.to_char(utc, literal_column("'US'"))
+        return case((value.is_(None), None), else_=func.concat(
+            func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'")),
+            case((micro == "000000", literal_column("''")), else_=func.concat(literal_column("'.'"), micro)),
+            literal_column("'+00:00'")))
+
+    def cursor(self, keys: list[SortKey], row: Any) -> ColumnElement[Any]:
+        """keyset.encode_cursor of the row's sort values."""
+        values = []
+        for key in keys:
+            column = row.c[key.column.key]
+            values.append(self.isoformat(column) if key.kind is datetime else
+                          self.uuid_text(column) if key.kind is uuid.UUID else column)
+        if self.postgres:  # as json.dumps writes it: no spaces (json_build_array's text has them)
+            items = [part for i, v in enumerate(values)
+                     for part in ([literal_column("','")] if i else []) + [cast(func.to_json(v), Text)]]
+            array = func.concat(literal_column("'['"), *items, literal_column("']'"))
+        else:
+            array = func.json_array(*values)
+        return self.base64url(array)
+
+    def greater(self, left: ColumnElement[Any], right: int) -> ColumnElement[Any]:
+        return self.boolean(left > right) if not self.postgres else left > right
+
+
+# ------------------------------------------------------------------------------------------------ shapes
+
+Column = Callable[[JsonSql, Any], ColumnElement[Any]]  # a field's value from the row source
+
+
+def plain(name: str) -> Column:
+    return lambda sql, row: row.c[name]
+
+
+def boolean(name: str) -> Column:
+    return lambda sql, row: sql.boolean(row.c[name])
+
+
+def instant(name: str) -> Column:
+    return lambda sql, row: sql.isoformat(row.c[name])
+
+
+def stored_json(name: str) -> Column:
+    return lambda sql, row: sql.stored_json(row.c[name])
+
+
+def global_id(type_name: str, name: str = "id") -> Column:
+    return lambda sql, row: sql.global_id(type_name, row.c[name])
+
+
+@dataclass(frozen=True)
+class One:
+    """A to-one relation: this row's `column` is the target's id."""
+
+    target: str
+    column: str
+
+
+@dataclass(frozen=True)
+class Many:
+    """A plain list: the target table's rows whose `parent` column is this row's id, in `order`; the items are
+    objects of `target` or, with `value`, that column's values."""
+
+    table: Any
+    parent: str
+    order: tuple[str, ...]
+    target: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A nested connection: the target's rows whose `parent` column is this row's id, keyset-paginated by
+    `keys` (columns of the target's table); `where` adds the read model's rules (visibility)."""
+
+    target: str
+    parent: str
+    keys: tuple[SortKey, ...]
+    descending: bool
+    where: Callable[[Any, "Compilation"], ColumnElement[bool]] | None = None
+
+
+@dataclass(frozen=True)
+class Shape:
+    type_name: str
+    table: Any
+    fields: dict[str, Column | One | Many | Page] = field(default_factory=dict)
+
+
+def _complaints_visible(row: Any, compilation: "Compilation") -> ColumnElement[bool]:
+    """domain/complaint.py's visibility, the very WHERE clause the loaders use, on this level's alias."""
+    return ClauseAdapter(row).traverse(visible_to(compilation.scope()))
+
+
+SHAPES: dict[str, Shape] = {s.type_name: s for s in [
+    Shape("Customer", t.customers, {
+        "id": global_id("Customer"), "code": plain("code"), "name": plain("name"), "kind": plain("kind"),
+        "tier": plain("tier"), "lifecycleStage": plain("stage"), "attributes": stored_json("attributes"),
+        "createdAt": instant("created_at"), "updatedAt": instant("updated_at"), "version": plain("version"),
+        "owner": One("Staff", "owner_id"),
+        "contacts": Many(t.customer_contacts, "customer_id", ("position",), target="Contact"),
+        "tags": Many(t.customer_tags, "customer_id", ("tag",), value="tag"),
+        "complaints": Page("Complaint", "customer_id", tuple(COMPLAINTS_NEWEST_FIRST), True, _complaints_visible),
+        "orders": Page("Order", "customer_id", tuple(ORDERS_NEWEST_FIRST), True),
+    }),
+    Shape("Contact", t.customer_contacts, {
+        "id": global_id("Contact"), "name": plain("name"), "email": plain("email"), "phone": plain("phone"),
+        "title": plain("title"), "primary": boolean("is_primary"),
+    }),
+    Shape("Staff", t.staff, {
+        "id": global_id("Staff"), "name": plain("name"), "email": plain("email"), "role": plain("role"),
+        "active": boolean("active"), "version": plain("version"), "department": One("Department", "department_id"),
+    }),
+    Shape("Department", t.departments, {"id": global_id("Department"), "code": plain("code"), "name": plain("name")}),
+    Shape("Complaint", t.complaints, {
+        "id": global_id("Complaint"), "number": plain("number"), "priority": plain("priority"),
+        "channel": plain("channel"), "subject": plain("subject"), "description": plain("description"),
+        "status": plain("status"), "resolution": plain("resolution"), "satisfaction": plain("satisfaction"),
+        "createdAt": instant("created_at"), "updatedAt": instant("updated_at"), "version": plain("version"),
+        "customer": One("Customer", "customer_id"), "category": One("ComplaintCategory", "category_id"),
+        "assignee": One("Staff", "assignee_id"), "department": One("Department", "department_id"),
+        "filedBy": One("Staff", "filed_by"), "order": One("Order", "order_id"),
+    }),
+    Shape("ComplaintCategory", t.complaint_categories, {
+        "id": global_id("ComplaintCategory"), "code": plain("code"), "name": plain("name"), "active": boolean("active"),
+        "parent": One("ComplaintCategory", "parent_id"),
+    }),
+    Shape("Order", t.orders, {
+        "id": global_id("Order"), "number": plain("number"), "status": plain("status"), "currency": plain("currency"),
+        "advancePayment": plain("advance_payment"), "placedAt": instant("placed_at"),
+        "createdAt": instant("created_at"), "updatedAt": instant("updated_at"), "version": plain("version"),
+        "customer": One("Customer", "customer_id"), "owner": One("Staff", "owner_id"),
+    }),
+]}
+
+
+# ------------------------------------------------------------------------------------------- compilation
+
+
+class Compilation:
+    """One statement being built: fresh aliases, and the reader's complaint scope if a level needs it."""
+
+    def __init__(self, sql: JsonSql, scope: ComplaintScope | None) -> None:
+        self.sql = sql
+        self._scope = scope
+        self._aliases = 0
+
+    def alias(self, table: Any) -> Any:
+        self._aliases += 1
+        return table.alias(f"j{self._aliases}")
+
+    def scope(self) -> ComplaintScope:
+        if self._scope is None:
+            raise NeedsScope
+        return self._scope
+
+    # -------------------------------------------------------------------------------- objects and lists
+
+    def object(self, shape: Shape, row: Any, fields: Sequence[Selected]) -> ColumnElement[Any]:
+        pairs = []
+        for selected in fields:
+            if selected.name == TYPENAME:
+                pairs.append((selected.key, literal_column(f"'{shape.type_name}'")))
+                continue
+            how = shape.fields.get(selected.name)
+            if how is None or (selected.arguments and not isinstance(how, Page)):
+                raise Unsupported(f"{shape.type_name}.{selected.name}")
+            pairs.append((selected.key, self._value(how, row, selected)))
+        return self.sql.object(pairs)
+
+    def _value(self, how: Column | One | Many | Page, row: Any, selected: Selected) -> ColumnElement[Any]:
+        if isinstance(how, One):
+            target = SHAPES[how.target]
+            other = self.alias(target.table)
+            return self.sql.embed(select(self.object(target, other, selected.fields))
+                                  .where(other.c.id == row.c[how.column]).correlate(row))
+        if isinstance(how, Many):
+            other = self.alias(how.table)
+            value = other.c[how.value] if how.value else self.object(SHAPES[how.target or ""], other, selected.fields)
+            order = [other.c[name] for name in how.order]
+            if self.sql.postgres:
+                return self.sql.embed(select(self.sql.array(value, order)).select_from(other)
+                                      .where(other.c[how.parent] == row.c.id).correlate(row))
+            ordered = select(value.label("item")).where(other.c[how.parent] == row.c.id).order_by(*order) \
+                .correlate(row).subquery(self._name())
+            item = ordered.c.item if how.value else func.json(ordered.c.item)  # objects lose their JSON type
+            return self.sql.embed(select(self.sql.array(item, [])).select_from(ordered))
+        if isinstance(how, Page):
+            target = SHAPES[how.target]
+            other = self.alias(target.table)
+            base = select(other).where(other.c[how.parent] == row.c.id)
+            if how.where is not None:
+                base = base.where(how.where(other, self))
+            keys = [SortKey(other.c[k.column.key], k.kind) for k in how.keys]
+            return self.connection(target, base.correlate(row), keys, how.descending, nested_page(selected),
+                                   selected.fields)
+        return how(self.sql, row)
+
+    def _name(self) -> str:
+        self._aliases += 1
+        return f"j{self._aliases}"
+
+    # -------------------------------------------------------------------------------------- connections
+
+    def connection(self, shape: Shape, base: Select[Any], keys: list[SortKey], descending: bool,
+                   page: PageRequest, fields: Sequence[Selected], *, after_parameters: bool = False
+                   ) -> ColumnElement[Any]:
+        """`{edges {cursor node}, pageInfo, totalCount}` of one page of `base` (a select of the whole table).
+        With `after_parameters` the cursor's values are the parameters after_0, after_1 ... (a kept plan)."""
+        if page.backward:
+            raise Unsupported("backward pages")
+        size = page.size
+        if after_parameters:
+            bound = tuple_(*[bindparam(f"after_{i}", type_=k.column.type) for i, k in enumerate(keys)])
+            row_key = tuple_(*[k.column for k in keys])
+            stmt = base.where(row_key < bound if descending else row_key > bound)
+            order = [k.column.desc() if descending else k.column.asc() for k in keys]
+        else:
+            stmt, order = after_cursor(base, keys, descending=descending, page=page)
+        paged = stmt.add_columns(func.row_number().over(order_by=order).label("page_rank"),
+                                 func.count().over().label("page_rows")) \
+            .order_by(*order).limit(size + 1).subquery(self._name())
+        rank = paged.c.page_rank
+        paged_keys = [SortKey(paged.c[k.column.key], k.kind) for k in keys]
+        on_page = rank <= size
+        last = func.min(paged.c.page_rows, size) if not self.sql.postgres else func.least(paged.c.page_rows, size)
+        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        aggregated = False  # whether anything reads the page's rows (else one row, not one per page row)
+        for selected in fields:
+            if selected.name == TYPENAME:
+                pairs.append((selected.key, literal_column(f"'{shape.type_name}Connection'")))
+            elif selected.name == "edges":
+                edge = []
+                for part in selected.fields:
+                    if part.name == "node":
+                        edge.append((part.key, self.object(shape, paged, part.fields)))
+                    elif part.name == "cursor":
+                        edge.append((part.key, self.sql.cursor(paged_keys, paged)))
+                    elif part.name == TYPENAME:
+                        edge.append((part.key, literal_column(f"'{shape.type_name}Edge'")))
+                    else:
+                        raise Unsupported(part.name)
+                pairs.append((selected.key, self.sql.array(self.sql.object(edge), [rank], on_page)))
+                aggregated = True
+            elif selected.name == "pageInfo":
+                info = []
+                for part in selected.fields:
+                    if part.name == "hasNextPage":
+                        value = self.sql.greater(func.count(), size)
+                    elif part.name == "hasPreviousPage":
+                        value = self.sql.constant(page.after is not None)
+                    elif part.name == "startCursor":
+                        value = func.max(case((and_(rank == 1, on_page), self.sql.cursor(paged_keys, paged))))
+                    elif part.name == "endCursor":
+                        value = func.max(case((rank == last, self.sql.cursor(paged_keys, paged))))
+                    elif part.name == TYPENAME:
+                        value = literal_column("'PageInfo'")
+                    else:
+                        raise Unsupported(part.name)
+                    aggregated = aggregated or part.name in ("hasNextPage", "startCursor", "endCursor")
+                    info.append((part.key, value))
+                pairs.append((selected.key, self.sql.object(info)))
+            elif selected.name == "totalCount":
+                pairs.append((selected.key, select(func.count()).select_from(base.subquery(self._name()))
+                              .scalar_subquery()))
+            else:
+                raise Unsupported(selected.name)
+        built = select(self.sql.object(pairs))
+        return self.sql.embed(built.select_from(paged) if aggregated else built)
+
+
+class NeedsScope(Exception):
+    """Raised while compiling when a level needs the reader's complaint scope: fetch it and compile again."""
+
+
+def nested_page(selected: Selected) -> PageRequest:
+    unknown = set(selected.arguments) - {"first", "after"}
+    if unknown:
+        raise Unsupported(", ".join(sorted(unknown)))
+    try:
+        return PageRequest(first=selected.arguments.get("first"), after=selected.arguments.get("after"))
+    except DomainError:
+        raise Unsupported("bad page arguments") from None  # the resolver reports it, with its path
+
+
+# ---------------------------------------------------------------------------------------------- adapter
+
+
+@dataclass
+class _Plan:
+    """A compiled selection, kept for the next request of the same shape. `scoped` plans read complaints and
+    need the reader's scope: one statement for readers who see all, one for the others."""
+
+    statement: Any = None
+    scoped: bool = False
+    by_scope: dict[bool, Any] = field(default_factory=dict)
+
+
+UNSUPPORTED = _Plan()
+PLANS_KEPT = 512
+
+
+class SqlDocumentReads(SqlReadModel):
+    """DocumentReads on SQL: the customers' pages and a customer, each one statement.
+
+    Building a statement costs milliseconds (SQLAlchemy constructs, table aliases), far more than running it,
+    so each is built once per shape of request (the selection, the filter, the sort, the page size) and kept;
+    what differs between requests of one shape goes in as named parameters: the customer's id or code, the
+    page's cursor, the reader's staff and department ids (visible_to)."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self._plans: OrderedDict[Any, _Plan] = OrderedDict()
+
+    async def customers(self, fields: Sequence[Selected], filter: CustomerFilter, sort: CustomerSort,
+                        page: PageRequest, scope_of: ScopeOf) -> bytes | None:
+        order = CUSTOMER_SORTS[sort.field]
+        params: dict[str, Any] = {}
+        if page.after is not None:
+            try:
+                values = decode_cursor(page.after, [order, SortKey(t.customers.c.id, uuid.UUID)], "after")
+            except DomainError:
+                return None  # the resolver reports it
+            params = {f"after_{i}": value for i, value in enumerate(values)}
+
+        def build(compilation: Compilation) -> ColumnElement[Any]:
+            root = compilation.alias(t.customers)
+            base = select(root).where(*[ClauseAdapter(root).traverse(c) for c in customer_filter(filter)])
+            keys = [SortKey(root.c[order.column.key], order.kind), SortKey(root.c.id, uuid.UUID)]
+            return compilation.connection(SHAPES["Customer"], base, keys, sort.descending, page, fields,
+                                          after_parameters=page.after is not None)
+
+        shape = ("customers", repr(fields), filter, sort, page.size, page.after is not None)
+        return await self._document(shape, build, params, scope_of)
+
+    async def customer(self, fields: Sequence[Selected], *, id: Any = None, code: str | None = None,
+                       scope_of: ScopeOf) -> bytes | None:
+        def build(compilation: Compilation) -> ColumnElement[Any]:
+            root = compilation.alias(t.customers)
+            match = root.c.id == bindparam("root_id", type_=root.c.id.type) if id is not None \
+                else root.c.code == bindparam("root_code", type_=root.c.code.type)
+            found = select(compilation.object(SHAPES["Customer"], root, fields)).where(match)
+            return func.coalesce(compilation.sql.embed(found), literal_column("'null'"))
+
+        params = {"root_id": id} if id is not None else {"root_code": (code or "").strip().upper()}
+        return await self._document(("customer", repr(fields), id is not None), build, params, scope_of)
+
+    async def _document(self, shape: Any, build: Callable[[Compilation], ColumnElement[Any]],
+                        params: dict[str, Any], scope_of: ScopeOf) -> bytes | None:
+        """The JSON `build` compiles, as text (the driver would parse it otherwise); None if unsupported."""
+        sql = JsonSql(self._reads.dialect)
+        plan = self._plans.get(shape)
+        if plan is not None:
+            self._plans.move_to_end(shape)
+        else:
+            plan = self._plan(sql, build)
+            self._plans[shape] = plan
+            if len(self._plans) > PLANS_KEPT:
+                self._plans.popitem(last=False)
+        if plan is UNSUPPORTED:
+            return None
+        statement = plan.statement
+        if plan.scoped:
+            scope = await scope_of()
+            statement = plan.by_scope.get(scope.sees_all)
+            if statement is None:
+                try:
+                    statement = plan.by_scope[scope.sees_all] = self._statement(build(Compilation(sql, scope)))
+                except (Unsupported, DomainError):
+                    self._plans[shape] = UNSUPPORTED
+                    return None
+            params = {**params, "scope_staff": scope.staff_id, "scope_department": scope.department_id}
+        value = await self._reads.scalar(statement, params)
+        return value.encode() if isinstance(value, str) else value
+
+    def _plan(self, sql: JsonSql, build: Callable[[Compilation], ColumnElement[Any]]) -> _Plan:
+        try:
+            try:
+                return _Plan(statement=self._statement(build(Compilation(sql, None))))
+            except NeedsScope:
+                return _Plan(scoped=True)
+        except (Unsupported, DomainError):  # the resolvers answer, and report bad arguments at their path
+            return UNSUPPORTED
+
+    @staticmethod
+    def _statement(document: ColumnElement[Any]) -> Any:
+        return select(cast(document, Text))

@@ -1,0 +1,198 @@
+"""The hot read paths answered by the database as JSON (infrastructure/db/queries/documents.py) give exactly what
+the resolvers give, field for field, for every role: same values, same formats, same visibility, same errors.
+
+Each document is asked twice: as the app serves it, and with DocumentReads replaced by a fake that declines
+every selection, so the resolvers answer it. The statements prove which path answered."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator, Sequence
+
+import pytest
+from dependency_injector import providers
+
+from application.queries.documents import Selected
+from tests.conftest import Api
+from tests.e2e.conftest import CROWD
+from tests.e2e.test_statement_counts import statements
+
+ROLES = ["admin@example.com", "sales.key@example.com", "warehouse.member@example.com", "service.member@example.com",
+         "sales.member@example.com"]
+
+
+class Declining:
+    """DocumentReads that compiles nothing: every selection goes to the resolvers."""
+
+    async def customers(self, fields: Sequence[Selected], *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def customer(self, fields: Sequence[Selected], **kwargs: Any) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def resolvers_only(api: Api) -> Iterator[None]:
+    api.container.services.document_reads.override(providers.Object(Declining()))
+    try:
+        yield
+    finally:
+        api.container.services.document_reads.reset_override()
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            if a.get(key, "<missing>") != b.get(key, "<missing>"):
+                return first_difference(a.get(key), b.get(key), f"{path}.{key}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{i}]")
+    return f"{path}: {a!r} != {b!r}"
+
+
+async def both(api: Api, document: str, variables: dict[str, Any], as_: str) -> tuple[dict, dict, int, int]:
+    with statements(api) as compiled_sql:
+        compiled = (await api.post(document, variables, as_=as_)).json()
+    with resolvers_only(api), statements(api) as resolved_sql:
+        resolved = (await api.post(document, variables, as_=as_)).json()
+    return compiled, resolved, len(compiled_sql), len(resolved_sql)
+
+
+EVERYTHING = """
+  __typename id code name kind tier lifecycleStage attributes createdAt updatedAt version tags
+  owner { __typename id name email role active version department { id code name } }
+  contacts { __typename id name email phone title primary }
+  complaints(first: 5) { __typename totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { __typename cursor node { __typename id number priority channel subject description status resolution
+      satisfaction createdAt updatedAt version customer { code } category { code name active parent { code } }
+      assignee { email } department { code } filedBy { email } order { number status } } } }
+  orders(first: 3) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id number status currency
+    advancePayment placedAt createdAt updatedAt version customer { code } owner { email } } } }
+"""
+
+LISTS = {
+    "query A": ("""query($n: Int) { customers(first: $n) { edges { node { id code name
+                   complaints(first: 10) { edges { node { number status } } } } } } }""", {"n": 50}),
+    "everything": (f"query($tag: String) {{ customers(first: 7, filter: {{tag: $tag}}) {{ totalCount "
+                   f"pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} "
+                   f"edges {{ cursor node {{ {EVERYTHING} }} }} }} }}", {}),
+    "newest first, searched": ("""query($s: String) { customers(first: 4, filter: {search: $s},
+                                  orderBy: {field: CREATED_AT, direction: DESC}) {
+                                  pageInfo { endCursor hasNextPage } edges { cursor node { code createdAt } } } }""",
+                               {"s": "crowd"}),
+    "fragments, aliases and directives": ("""query($yes: Boolean!, $no: Boolean!) {
+        first: customers(first: 3) { ...Page }
+        second: customers(first: 2, orderBy: {field: UPDATED_AT, direction: ASC}) { edges { node { ... on Customer { n: name }
+          ...Who @include(if: $yes) secret: code @skip(if: $yes) visible: code @include(if: $no) } } } }
+        fragment Page on CustomerConnection { edges { node { ...Who complaints(first: 1) { edges { node { ... on Node { id } } } } } } }
+        fragment Who on Customer { code code owner { email } }""", {"yes": True, "no": False}),
+    "empty pages": ("""{ customers(first: 0) { totalCount pageInfo { hasNextPage startCursor endCursor }
+                        edges { node { code } } } }""", {}),
+}
+
+
+@pytest.mark.parametrize("who", ROLES)
+@pytest.mark.parametrize("name", list(LISTS))
+async def test_lists_are_the_same_on_both_paths(api: Api, crowd: dict[str, Any], name: str, who: str) -> None:
+    document, variables = LISTS[name]
+    compiled, resolved, compiled_statements, resolved_statements = await both(
+        api, document, {**variables, "tag": crowd["tag"]} if "$tag" in document else variables, who)
+    assert "errors" not in compiled, compiled
+    assert compiled == resolved, first_difference(compiled, resolved)
+    # authentication, the reader's department (when complaints are read), one statement per root field
+    assert compiled_statements <= 2 + document.count("customers("), compiled_statements
+
+
+async def test_pages_follow_on_through_cursors(api: Api, crowd: dict[str, Any]) -> None:
+    document = """query($tag: String, $after: String) { customers(first: 30, after: $after, filter: {tag: $tag}) {
+        pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { code
+          complaints(first: 1, after: null) { edges { node { number } } } } } } }"""
+    seen, after = [], None
+    while True:
+        compiled, resolved, _, _ = await both(api, document, {"tag": crowd["tag"], "after": after},
+                                              "admin@example.com")
+        assert compiled == resolved
+        page = compiled["data"]["customers"]
+        seen += [e["node"]["code"] for e in page["edges"]]
+        assert page["pageInfo"]["hasPreviousPage"] is (after is not None)
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == CROWD
+
+
+async def test_nested_pages_after_a_cursor(api: Api, crowd: dict[str, Any]) -> None:
+    code = crowd["customers"][0]["code"]
+    first = (await api("query($c: String) { customer(code: $c) { complaints(first: 1) { pageInfo { endCursor } } } }",
+                       {"c": code}))["customer"]["complaints"]["pageInfo"]["endCursor"]
+    document = """query($c: String, $a: String) { customer(code: $c) { complaints(first: 5, after: $a) {
+        pageInfo { hasNextPage hasPreviousPage } edges { node { number } } } } }"""
+    compiled, resolved, _, _ = await both(api, document, {"c": code, "a": first}, "admin@example.com")
+    assert compiled == resolved
+    assert compiled["data"]["customer"]["complaints"]["pageInfo"]["hasPreviousPage"] is True
+
+
+@pytest.mark.parametrize("who", ROLES)
+async def test_one_customer_is_the_same_on_both_paths(api: Api, crowd: dict[str, Any], who: str) -> None:
+    demo = (await api('{ customer(code: "DEMO-0001") { id } }'))["customer"]["id"]
+    for variables in ({"code": crowd["customers"][3]["code"]}, {"id": demo}, {"code": "NOPE-0000"}):
+        document = f"query($id: ID, $code: String) {{ customer(id: $id, code: $code) {{ {EVERYTHING} }} }}"
+        compiled, resolved, compiled_statements, _ = await both(api, document, variables, who)
+        assert "errors" not in compiled, compiled
+        assert compiled == resolved
+        assert compiled_statements <= 3
+    assert compiled["data"] == {"customer": None}
+
+
+async def test_complaints_are_as_visible_as_through_the_resolvers(api: Api, crowd: dict[str, Any]) -> None:
+    document = """query($tag: String) { customers(first: 100, filter: {tag: $tag}) { edges { node {
+        complaints(first: 5) { totalCount edges { node { number } } } } } } }"""
+    counts = {}
+    for who in ROLES:
+        compiled, resolved, _, _ = await both(api, document, {"tag": crowd["tag"]}, who)
+        assert compiled == resolved
+        counts[who] = sum(e["node"]["complaints"]["totalCount"] for e in compiled["data"]["customers"]["edges"])
+    # filed by a sales member, handled by SERVICE, the customers owned by a sales key user
+    assert counts == {"admin@example.com": CROWD, "sales.key@example.com": CROWD,
+                      "warehouse.member@example.com": 0, "service.member@example.com": CROWD,
+                      "sales.member@example.com": CROWD}
+
+
+async def test_what_the_database_cannot_build_is_resolved(api: Api, crowd: dict[str, Any]) -> None:
+    """Money, SLA clocks, ERP data and activity are computed in Python: the page falls back, with the same answer."""
+    document = """query($tag: String) { customers(first: 3, filter: {tag: $tag}) { edges { node { code
+        orders(first: 1) { edges { node { total { amount currency } lines { sku unitCost { amount } } } } }
+        complaints(first: 1) { edges { node { sla { firstResponse { state } } } } }
+        activity(first: 1) { edges { node { kind } } } } } } }"""
+    compiled, resolved, compiled_statements, resolved_statements = await both(
+        api, document, {"tag": crowd["tag"]}, "admin@example.com")
+    assert compiled == resolved and "errors" not in compiled
+    assert compiled_statements == resolved_statements > 3
+
+
+async def test_bad_nested_arguments_are_reported_as_the_resolvers_report_them(api: Api) -> None:
+    for page in ("first: 101", "first: -1", 'after: "not-a-cursor"'):
+        document = f"{{ customers(first: 2) {{ edges {{ node {{ code complaints({page}) {{ totalCount }} }} }} }} }}"
+        compiled, resolved, _, _ = await both(api, document, {}, "admin@example.com")
+        assert compiled == resolved
+        assert {e["extensions"]["code"] for e in compiled["errors"]} <= {"LIMIT_EXCEEDED", "INVALID"}
+
+
+async def test_a_page_of_counts_and_constants_is_one_object_however_many_rows(api: Api) -> None:
+    """A nested connection selecting only totalCount or constants reads no row of its page (one object, not one
+    per row): asked of a customer with several complaints."""
+    customer = (await api("""mutation { createCustomer(input: {name: "Many Complaints", kind: COMPANY}) {
+        customer { id code } } }"""))["createCustomer"]["customer"]
+    category = (await api("{ complaintCategories { id } }"))["complaintCategories"][0]
+    for n in range(3):
+        await api("""mutation($c: FileComplaintInput!) { fileComplaint(input: $c) { userErrors { code } } }""",
+                  {"c": {"customerId": customer["id"], "categoryId": category["id"], "priority": "LOW",
+                         "channel": "EMAIL", "subject": f"Issue {n}", "description": "Again"}})
+    document = """query($code: String) { customers(first: 5, filter: {search: $code}) { edges { node { code
+        complaints(first: 2) { totalCount __typename pageInfo { hasPreviousPage } }
+        orders(first: 1) { pageInfo { __typename } } } } } }"""
+    compiled, resolved, _, _ = await both(api, document, {"code": customer["code"]}, "admin@example.com")
+    assert "errors" not in compiled, compiled
+    assert compiled == resolved
+    assert compiled["data"]["customers"]["edges"][0]["node"]["complaints"]["totalCount"] == 3
