@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cross_web import HTTPException as CrossWebHTTPException
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 
 from api.common.limits import RequestGuard
 from api.context import Context
+from api.fast_path import FastPath
 from api.schema import build_schema
 from infrastructure.auth import InvalidToken
 from infrastructure.container import Container, build_container, dispose
@@ -45,17 +46,46 @@ class GraphQLApp(GraphQL):
         super().__init__(build_schema(container.core.settings().max_query_depth, federation=True),
                          multipart_uploads_enabled=True, **kwargs)
         self.container = container
+        self.fast_path = FastPath(self.schema._schema, lambda: container.core.settings().max_query_cost)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """As strawberry's, but a malformed HTTP request gets a JSON error with a code, not plain text."""
+        """As strawberry's, but a malformed HTTP request gets a JSON error with a code, not plain text, and a
+        document the database answers whole goes by the fast path (api/fast_path.py)."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        if scope.get("method") == "POST" and _content_type(scope) == b"application/json":
+            raw = await _read_body(receive)
+            answered = await self._fast(scope, raw)
+            if answered is not None:
+                await Response(answered, 200, media_type="application/json")(scope, receive, send)
+                return
+            receive = _replay(raw, receive)
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except CrossWebHTTPException as err:
             response = Response(_error_body(err.reason, "BAD_REQUEST"), err.status_code, media_type="application/json")
         await response(scope, receive, send)
+
+    async def _fast(self, scope: Scope, raw: bytes) -> bytes | None:
+        """The fast path's answer, or None; a document it does not know yet is learnt from the regular path."""
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        actor = scope.get("state", {}).get("actor")
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str) or actor is None:
+            return None
+        name = body.get("operationName") if isinstance(body.get("operationName"), str) else None
+        if not self.fast_path.knows(body["query"], name):
+            scope["state"]["learn"] = (body["query"], name)
+            return None
+        services = self.container.services
+        try:
+            return await self.fast_path.answer(body, actor, services.organisation_queries(), services.document_reads())
+        except Exception:  # noqa: BLE001 - the regular path answers, and reports a fault as it does
+            log.debug("fast path declined on a fault", exc_info=True)
+            return None
 
     def encode_json(self, data: object) -> str:
         """orjson: fast, and writes the JSON the database built (api/common/compiled.py) as it is. Text, not
@@ -88,6 +118,9 @@ class GraphQLApp(GraphQL):
         return await super().on_ws_connect(context)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
+        learn = request.scope.get("state", {}).pop("learn", None)
+        if learn is not None and not result.errors and result.data is not None:
+            self.fast_path.learn(*learn)
         response = await super().process_result(request, result)
         for error in response.get("errors") or []:
             ext = error.setdefault("extensions", {})  # type: ignore[union-attr]
@@ -95,6 +128,36 @@ class GraphQLApp(GraphQL):
                 # request-level errors (syntax, validation, variables) have no path; resolver faults do
                 ext["code"] = "INTERNAL_ERROR" if error.get("path") else "GRAPHQL_VALIDATION_FAILED"  # type: ignore[union-attr]
         return response
+
+
+def _content_type(scope: Scope) -> bytes:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower()
+    return b""
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body = bytearray()
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the regular path: the body read already, then whatever comes next (a disconnect)."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return again
 
 
 class Authenticate:

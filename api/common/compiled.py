@@ -48,7 +48,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
 
-class _Declined(Exception):
+class Declined(Exception):
     pass
 
 
@@ -59,16 +59,16 @@ def selection(info: Info[Any, Any]) -> tuple[Selected, ...] | None:
     parent = raw.parent_type
     definition = parent.fields[raw.field_name]
     try:
-        return _children(list(raw.field_nodes), get_named_type(definition.type), raw.fragments,
+        return children(list(raw.field_nodes), get_named_type(definition.type), raw.fragments,
                          raw.variable_values or {})
-    except _Declined:
+    except Declined:
         return None
 
 
-def _children(nodes: list[FieldNode], parent: Any, fragments: dict[str, Any],
+def children(nodes: list[FieldNode], parent: Any, fragments: dict[str, Any],
               variables: dict[str, Any]) -> tuple[Selected, ...]:
     if not isinstance(parent, GraphQLObjectType):
-        raise _Declined
+        raise Declined
     groups: dict[str, list[FieldNode]] = {}
     for node in nodes:
         if node.selection_set is not None:
@@ -82,18 +82,18 @@ def _children(nodes: list[FieldNode], parent: Any, fragments: dict[str, Any],
             continue
         definition = parent.fields.get(name)
         if definition is None:
-            raise _Declined
+            raise Declined
         named = get_named_type(definition.type)
         arguments = {}
         for argument in first.arguments or ():
             argument_definition = definition.args.get(argument.name.value)
             if argument_definition is None:
-                raise _Declined
+                raise Declined
             value = value_from_ast(argument.value, argument_definition.type, variables)
             if value is Undefined:
-                raise _Declined
+                raise Declined
             arguments[argument.name.value] = value
-        below = _children(group, named, fragments, variables) if first.selection_set is not None else ()
+        below = children(group, named, fragments, variables) if first.selection_set is not None else ()
         found.append(Selected(key, name, named.name, arguments, below))
     return tuple(found)
 
@@ -111,7 +111,7 @@ def _collect(selections: SelectionSetNode, parent: GraphQLObjectType, fragments:
         elif isinstance(node, FragmentSpreadNode):
             fragment = fragments.get(node.name.value)
             if fragment is None:
-                raise _Declined
+                raise Declined
             if _applies(fragment.type_condition.name.value, parent):
                 _collect(fragment.selection_set, parent, fragments, variables, groups)
 
@@ -124,11 +124,11 @@ def _included(node: Any, variables: dict[str, Any]) -> bool:
     for directive in node.directives or ():
         name = directive.name.value
         if name not in ("skip", "include"):
-            raise _Declined  # a directive this path does not know
+            raise Declined  # a directive this path does not know
         condition = next((a for a in directive.arguments if a.name.value == "if"), None)
         value = value_from_ast(condition.value, GraphQLBoolean, variables) if condition else Undefined
         if value is Undefined:
-            raise _Declined
+            raise Declined
         if (name == "skip") == bool(value):
             return False
     return True

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -11,6 +13,22 @@ from api.customers.inputs import CustomerFilter, CustomerOrder, SortDirection
 from api.customers.types import Customer
 from application.queries.views import CustomerFilter as CustomerFilterQuery
 from application.queries.views import CustomerSort, CustomerSortField
+
+
+def sort_of(order_by: CustomerOrder | None) -> CustomerSort:
+    if order_by is None:
+        return CustomerSort()
+    return CustomerSort(CustomerSortField(order_by.field.value), order_by.direction is SortDirection.DESC)
+
+
+def customers_arguments(arguments: dict[str, Any]) -> tuple[CustomerFilterQuery, CustomerSort]:
+    """`customers`' filter and orderBy as graphql-core coerced them (plain dicts), as the read model takes them
+    (for api/fast_path.py, which has no resolver to convert them)."""
+    given, order = arguments.get("filter"), arguments.get("orderBy")
+    query = CustomerFilter(search=given.get("search"), stages=given.get("stages"), tiers=given.get("tiers"),
+                           owner_id=given.get("ownerId"), tag=given.get("tag")).to_query() \
+        if given is not None else CustomerFilterQuery()
+    return query, sort_of(CustomerOrder(field=order["field"], direction=order["direction"]) if order else None)
 
 
 @strawberry.type
@@ -48,8 +66,7 @@ class CustomerQuery:
 
         async def run():  # type: ignore[no-untyped-def]
             query = filter.to_query() if filter else CustomerFilterQuery()
-            sort = (CustomerSort(CustomerSortField(order_by.field.value), order_by.direction is SortDirection.DESC)
-                    if order_by else CustomerSort())
+            sort = sort_of(order_by)
             page = page_request(first, after, last, before)
             fields = selection(info)
             if fields is not None and not page.backward:

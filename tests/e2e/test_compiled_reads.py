@@ -52,8 +52,14 @@ def first_difference(a: Any, b: Any, path: str = "") -> str:
 
 
 async def both(api: Api, document: str, variables: dict[str, Any], as_: str) -> tuple[dict, dict, int, int]:
+    """The document as served (asked twice: a document the regular path answered without errors is answered by
+    the fast path next time, api/fast_path.py) and as the resolvers answer it."""
     with statements(api) as compiled_sql:
         compiled = (await api.post(document, variables, as_=as_)).json()
+    with statements(api) as fast_sql:
+        fast = (await api.post(document, variables, as_=as_)).json()
+    assert fast == compiled, first_difference(fast, compiled)
+    assert len(fast_sql) <= len(compiled_sql)
     with resolvers_only(api), statements(api) as resolved_sql:
         resolved = (await api.post(document, variables, as_=as_)).json()
     return compiled, resolved, len(compiled_sql), len(resolved_sql)
@@ -196,3 +202,21 @@ async def test_a_page_of_counts_and_constants_is_one_object_however_many_rows(ap
     assert "errors" not in compiled, compiled
     assert compiled == resolved
     assert compiled["data"]["customers"]["edges"][0]["node"]["complaints"]["totalCount"] == 3
+
+
+async def test_the_fast_path_keeps_every_limit_and_error(api: Api) -> None:
+    """A document learnt with harmless variables is refused as before when other variables make it too costly,
+    do not coerce or page badly."""
+    document = """query($n: Int, $m: Int) { customers(first: $n) { edges { node { code complaints(first: $m) {
+        edges { node { customer { complaints(first: $m) { totalCount } } } } } } } } }"""
+    for _ in range(2):
+        await api(document, {"n": 1, "m": 1})
+    refused = await api.errors(document, {"n": 100, "m": 100})
+    assert [e["extensions"]["code"] for e in refused] == ["LIMIT_EXCEEDED"]
+    assert refused[0]["extensions"]["cost"] == 100 + 100 * 100 + 100 * 100 * 100
+    bad = (await api.post(document, {"n": "many", "m": 1})).json()
+    assert bad["data"] is None and bad["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    too_many = await api.errors(document, {"n": 1, "m": 101})
+    assert {e["extensions"]["code"] for e in too_many} == {"LIMIT_EXCEEDED"}
+    assert too_many[0]["path"][:3] == ["customers", "edges", 0]
+    assert (await api(document, {"n": 2, "m": 1}))["customers"]["edges"][1]["node"]["code"]

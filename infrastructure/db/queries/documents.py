@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, case, cast, func, literal_column, select, true, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.util import ClauseAdapter
 
 from application.queries.complaints import ComplaintScope
@@ -44,6 +45,7 @@ from infrastructure.db.reads import SqlReadModel
 
 NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")  # GraphQL names: safe to write into the SQL as key literals
 TYPENAME = "__typename"
+PLACEHOLDER = uuid.UUID(int=0)
 
 
 class Unsupported(Exception):
@@ -266,9 +268,10 @@ SHAPES: dict[str, Shape] = {s.type_name: s for s in [
 class Compilation:
     """One statement being built: fresh aliases, and the reader's complaint scope if a level needs it."""
 
-    def __init__(self, sql: JsonSql, scope: ComplaintScope | None) -> None:
+    def __init__(self, sql: JsonSql, sees_all: bool = False) -> None:
         self.sql = sql
-        self._scope = scope
+        self._sees_all = sees_all
+        self.scoped = False  # whether the statement reads complaints (and so takes the reader's scope)
         self._aliases = 0
 
     def alias(self, table: Any) -> Any:
@@ -276,9 +279,10 @@ class Compilation:
         return table.alias(f"j{self._aliases}")
 
     def scope(self) -> ComplaintScope:
-        if self._scope is None:
-            raise NeedsScope
-        return self._scope
+        """A stand-in for the reader's scope: its ids are the parameters scope_staff and scope_department, given
+        per request; only whether the reader sees every complaint shapes the statement."""
+        self.scoped = True
+        return ComplaintScope(PLACEHOLDER, PLACEHOLDER, self._sees_all)
 
     # -------------------------------------------------------------------------------- objects and lists
 
@@ -395,10 +399,6 @@ class Compilation:
         return self.sql.embed(built.select_from(paged) if aggregated else built)
 
 
-class NeedsScope(Exception):
-    """Raised while compiling when a level needs the reader's complaint scope: fetch it and compile again."""
-
-
 def nested_page(selected: Selected) -> PageRequest:
     unknown = set(selected.arguments) - {"first", "after"}
     if unknown:
@@ -490,23 +490,26 @@ class SqlDocumentReads(SqlReadModel):
             scope = await scope_of()
             statement = plan.by_scope.get(scope.sees_all)
             if statement is None:
-                try:
-                    statement = plan.by_scope[scope.sees_all] = self._statement(build(Compilation(sql, scope)))
-                except (Unsupported, DomainError):
-                    self._plans[shape] = UNSUPPORTED
-                    return None
+                statement = plan.by_scope[scope.sees_all] = self._statement(build(Compilation(sql, scope.sees_all)))
             params = {**params, "scope_staff": scope.staff_id, "scope_department": scope.department_id}
-        value = await self._reads.scalar(statement, params)
+        try:
+            value = await self._reads.scalar(statement, params)
+        except OperationalError as err:
+            if "parser stack overflow" not in str(err):
+                raise
+            self._plans[shape] = UNSUPPORTED  # nested too deeply for SQLite's parser: the resolvers answer
+            return None
         return value.encode() if isinstance(value, str) else value
 
     def _plan(self, sql: JsonSql, build: Callable[[Compilation], ColumnElement[Any]]) -> _Plan:
+        compilation = Compilation(sql)
         try:
-            try:
-                return _Plan(statement=self._statement(build(Compilation(sql, None))))
-            except NeedsScope:
-                return _Plan(scoped=True)
+            statement = self._statement(build(compilation))
         except (Unsupported, DomainError):  # the resolvers answer, and report bad arguments at their path
             return UNSUPPORTED
+        if compilation.scoped:  # the statement for readers who do not see every complaint
+            return _Plan(scoped=True, by_scope={False: statement})
+        return _Plan(statement=statement)
 
     @staticmethod
     def _statement(document: ColumnElement[Any]) -> Any:

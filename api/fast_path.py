@@ -1,0 +1,159 @@
+"""Whole operations the database answers, served without the GraphQL executor.
+
+A query whose every root field is a hot read path (`customers`, `customer`) and whose whole selection compiles
+into SQL (infrastructure/db/queries/documents.py) needs nothing from strawberry or graphql-core's executor but
+its arguments: per request the executor's context, extensions and field resolution only cost time (about as
+much as the statement itself). Such a document is learnt the first time the regular path answers it without
+an error (so it was parsed, validated and within every limit); from then on a request for it is answered
+here: its variables coerced and the query cost checked as the regular path does, its arguments read, each
+root field's JSON built by one statement, and the response written around them.
+
+Anything unusual goes back to the regular path, which then answers or reports it as ever: variables that do
+not coerce, a cost over budget, bad page arguments or ids, a selection the compiler declines, any fault.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+import orjson
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_named_type,
+    parse,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+
+from api.common.compiled import Declined, children
+from api.common.cost import estimate_cost
+from api.common.relay import decode_id, page_request
+from api.complaints.loaders import scope_of
+from api.customers.queries import customers_arguments
+from application.queries.complaints import ComplaintScope
+from application.queries.documents import DocumentReads, Selected
+from application.queries.views import OrganisationQueries
+from domain.organisation import Staff
+from domain.shared import DomainError
+
+log = logging.getLogger("crm.api")
+KEPT = 256
+
+
+@dataclass(frozen=True)
+class _Root:
+    key: str
+    node: FieldNode
+    definition: GraphQLField
+
+
+@dataclass(frozen=True)
+class _Operation:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    roots: tuple[_Root, ...]
+
+
+class _Request:
+    """One request's reader and the lazily looked-up complaint scope."""
+
+    def __init__(self, actor: Staff, organisation: OrganisationQueries, documents: DocumentReads) -> None:
+        self.actor, self.organisation, self.documents = actor, organisation, documents
+        self._scope: ComplaintScope | None = None
+
+    async def scope(self) -> ComplaintScope:
+        if self._scope is None:
+            self._scope = await scope_of(self.organisation, self.actor)
+        return self._scope
+
+
+async def _customers(request: _Request, arguments: dict[str, Any], fields: tuple[Selected, ...]) -> bytes | None:
+    page = page_request(arguments.get("first"), arguments.get("after"), arguments.get("last"), arguments.get("before"))
+    if page.backward:
+        return None
+    query, sort = customers_arguments(arguments)
+    return await request.documents.customers(fields, query, sort, page, scope_of=request.scope)
+
+
+async def _customer(request: _Request, arguments: dict[str, Any], fields: tuple[Selected, ...]) -> bytes | None:
+    id, code = arguments.get("id"), arguments.get("code")
+    if (id is None) == (code is None):
+        return None
+    raw_id = decode_id(id, "Customer", "id") if id is not None else None
+    return await request.documents.customer(fields, id=raw_id, code=code, scope_of=request.scope)
+
+
+ANSWERS: dict[str, Callable[[_Request, dict[str, Any], tuple[Selected, ...]], Awaitable[bytes | None]]] = {
+    "customers": _customers,
+    "customer": _customer,
+}
+
+
+class FastPath:
+    def __init__(self, schema: GraphQLSchema, max_cost: Callable[[], int]) -> None:
+        self._schema = schema
+        self._max_cost = max_cost
+        self._operations: OrderedDict[tuple[str, str | None], _Operation | None] = OrderedDict()
+
+    def knows(self, query: str, operation_name: str | None) -> bool:
+        return (query, operation_name) in self._operations
+
+    def learn(self, query: str, operation_name: str | None) -> None:
+        """The regular path answered this document without an error: keep whether it can be answered here."""
+        self._operations[(query, operation_name)] = self._analyse(query, operation_name)
+        if len(self._operations) > KEPT:
+            self._operations.popitem(last=False)
+
+    def _analyse(self, query: str, operation_name: str | None) -> _Operation | None:
+        document = parse(query)
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+        if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY or chosen[0].directives:
+            return None
+        operation = chosen[0]
+        query_type = self._schema.query_type
+        assert query_type is not None
+        roots = []
+        for node in operation.selection_set.selections:
+            if not isinstance(node, FieldNode) or node.directives or node.name.value not in ANSWERS:
+                return None
+            roots.append(_Root(node.alias.value if node.alias else node.name.value, node,
+                               query_type.fields[node.name.value]))
+        if len({r.key for r in roots}) != len(roots):
+            return None
+        return _Operation(document, operation, tuple(roots))
+
+    async def answer(self, body: dict[str, Any], actor: Staff, organisation: OrganisationQueries,
+                     documents: DocumentReads) -> bytes | None:
+        """The response body, or None: the regular path answers."""
+        query, name = body.get("query"), body.get("operationName")
+        known = self._operations.get((query, name)) if isinstance(query, str) else None  # type: ignore[arg-type]
+        if known is None or not isinstance(body.get("variables") or {}, dict):
+            return None
+        inputs = body.get("variables") or {}
+        variables = get_variable_values(self._schema, known.operation.variable_definitions or (), inputs)
+        if isinstance(variables, list):
+            return None
+        try:
+            if estimate_cost(self._schema, known.document, name, inputs) > self._max_cost():
+                return None
+            fragments = {d.name.value: d for d in known.document.definitions if hasattr(d, "type_condition")}
+            request = _Request(actor, organisation, documents)
+            parts = []
+            for root in known.roots:
+                arguments = get_argument_values(root.definition, root.node, variables)
+                fields = children([root.node], get_named_type(root.definition.type), fragments, variables.coerced)
+                answer = await ANSWERS[root.node.name.value](request, arguments, fields)
+                if answer is None:
+                    return None
+                parts.append(orjson.dumps(root.key) + b":" + answer)
+        except (Declined, DomainError, GraphQLError):
+            return None
+        return b'{"data":{' + b",".join(parts) + b"}}"
