@@ -64,8 +64,17 @@ class ComplaintLoaders:
         return await self._scope
 
 
+# A department's code never changes (departments come with the migrations; no operation renames one), so each
+# process looks a department's code up once, not on every request that reads complaints.
+_DEPARTMENT_CODES: dict[uuid.UUID, str | None] = {}
+
+
 async def scope_of(organisation: OrganisationQueries, actor: Any) -> ComplaintScope:
     if actor is None:  # pragma: no cover - every operation is authenticated
         raise PermissionError("no actor")
-    (department,) = await organisation.departments_by_ids([actor.department_id])
-    return ComplaintScope.of(actor, department.code if department else None)
+    if actor.department_id not in _DEPARTMENT_CODES:
+        (department,) = await organisation.departments_by_ids([actor.department_id])
+        if department is None:
+            return ComplaintScope.of(actor, None)
+        _DEPARTMENT_CODES[actor.department_id] = department.code
+    return ComplaintScope.of(actor, _DEPARTMENT_CODES[actor.department_id])

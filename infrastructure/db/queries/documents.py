@@ -39,7 +39,7 @@ from infrastructure.db.queries.complaints import NEWEST_FIRST as COMPLAINTS_NEWE
 from infrastructure.db.queries.complaints import visible_to
 from infrastructure.db.queries.customers import SORTS as CUSTOMER_SORTS
 from infrastructure.db.queries.customers import customer_filter
-from infrastructure.db.queries.keyset import SortKey, after_cursor, decode_cursor
+from infrastructure.db.queries.keyset import SortKey, decode_cursor
 from infrastructure.db.queries.orders import NEWEST_FIRST as ORDERS_NEWEST_FIRST
 from infrastructure.db.reads import SqlReadModel
 
@@ -132,11 +132,11 @@ class JsonSql:
             case((micro == "000000", literal_column("''")), else_=func.concat(literal_column("'.'"), micro)),
             literal_column("'+00:00'")))
 
-    def cursor(self, keys: list[SortKey], row: Any) -> ColumnElement[Any]:
+    def cursor(self, keys: list[SortKey]) -> ColumnElement[Any]:
         """keyset.encode_cursor of the row's sort values."""
         values = []
         for key in keys:
-            column = row.c[key.column.key]
+            column = key.column
             values.append(self.isoformat(column) if key.kind is datetime else
                           self.uuid_text(column) if key.kind is uuid.UUID else column)
         if self.postgres:  # as json.dumps writes it: no spaces (json_build_array's text has them)
@@ -318,12 +318,12 @@ class Compilation:
         if isinstance(how, Page):
             target = SHAPES[how.target]
             other = self.alias(target.table)
-            base = select(other).where(other.c[how.parent] == row.c.id)
+            criteria = [other.c[how.parent] == row.c.id]
             if how.where is not None:
-                base = base.where(how.where(other, self))
+                criteria.append(how.where(other, self))
             keys = [SortKey(other.c[k.column.key], k.kind) for k in how.keys]
-            return self.connection(target, base.correlate(row), keys, how.descending, nested_page(selected),
-                                   selected.fields)
+            return self.connection(target, other, criteria, keys, how.descending, nested_page(selected),
+                                   selected.fields, correlate=row)
         return how(self.sql, row)
 
     def _name(self) -> str:
@@ -332,28 +332,45 @@ class Compilation:
 
     # -------------------------------------------------------------------------------------- connections
 
-    def connection(self, shape: Shape, base: Select[Any], keys: list[SortKey], descending: bool,
-                   page: PageRequest, fields: Sequence[Selected], *, after_parameters: bool = False
-                   ) -> ColumnElement[Any]:
-        """`{edges {cursor node}, pageInfo, totalCount}` of one page of `base` (a select of the whole table).
-        With `after_parameters` the cursor's values are the parameters after_0, after_1 ... (a kept plan)."""
+    def connection(self, shape: Shape, source: Any, criteria: list[ColumnElement[bool]], keys: list[SortKey],
+                   descending: bool, page: PageRequest, fields: Sequence[Selected], *, correlate: Any = None,
+                   after_parameters: bool = False) -> ColumnElement[Any]:
+        """`{edges {cursor node}, pageInfo, totalCount}` of one page of `source`'s rows that meet `criteria`.
+
+        The page is one subquery that builds each row's node object (and cursor, if asked for) in page order and
+        stops after `size + 1` rows; the connection object aggregates it. With `after_parameters` the cursor's
+        values are the parameters after_0, after_1 ... (a kept plan)."""
         if page.backward:
             raise Unsupported("backward pages")
         size = page.size
+        order = [k.column.desc() if descending else k.column.asc() for k in keys]
+        where = list(criteria)
         if after_parameters:
             bound = tuple_(*[bindparam(f"after_{i}", type_=k.column.type) for i, k in enumerate(keys)])
             row_key = tuple_(*[k.column for k in keys])
-            stmt = base.where(row_key < bound if descending else row_key > bound)
-            order = [k.column.desc() if descending else k.column.asc() for k in keys]
-        else:
-            stmt, order = after_cursor(base, keys, descending=descending, page=page)
-        paged = stmt.add_columns(func.row_number().over(order_by=order).label("page_rank"),
-                                 func.count().over().label("page_rows")) \
-            .order_by(*order).limit(size + 1).subquery(self._name())
+            where.append(row_key < bound if descending else row_key > bound)
+        elif page.after is not None:
+            values = decode_cursor(page.after, keys, "after")
+            row_key, bound = tuple_(*[k.column for k in keys]), tuple_(*values)
+            where.append(row_key < bound if descending else row_key > bound)
+        # what the page's rows must carry: each selected node, the cursor, the row count (for endCursor)
+        columns: dict[str, ColumnElement[Any]] = {"page_rank": func.row_number().over(order_by=order)}
+        wanted = {part.name for f in fields for part in f.fields if f.name in ("edges", "pageInfo")}
+        if wanted & {"cursor", "startCursor", "endCursor"}:
+            columns["page_cursor"] = self.sql.cursor(keys)
+        if "endCursor" in wanted:
+            columns["page_rows"] = func.count().over()
+        nodes: dict[tuple[str, str], str] = {}
+        for f in fields:
+            for part in (f.fields if f.name == "edges" else ()):
+                if part.name == "node":
+                    nodes[(f.key, part.key)] = name = f"page_node{len(nodes)}"
+                    columns[name] = self.object(shape, source, part.fields)
+        inner = select(*[value.label(name) for name, value in columns.items()]).select_from(source).where(*where) \
+            .order_by(*order).limit(size + 1)
+        paged = (inner.correlate(correlate) if correlate is not None else inner).subquery(self._name())
         rank = paged.c.page_rank
-        paged_keys = [SortKey(paged.c[k.column.key], k.kind) for k in keys]
         on_page = rank <= size
-        last = func.min(paged.c.page_rows, size) if not self.sql.postgres else func.least(paged.c.page_rows, size)
         pairs: list[tuple[str, ColumnElement[Any]]] = []
         aggregated = False  # whether anything reads the page's rows (else one row, not one per page row)
         for selected in fields:
@@ -363,9 +380,9 @@ class Compilation:
                 edge = []
                 for part in selected.fields:
                     if part.name == "node":
-                        edge.append((part.key, self.object(shape, paged, part.fields)))
+                        edge.append((part.key, self.sql.stored_json(paged.c[nodes[(selected.key, part.key)]])))
                     elif part.name == "cursor":
-                        edge.append((part.key, self.sql.cursor(paged_keys, paged)))
+                        edge.append((part.key, paged.c.page_cursor))
                     elif part.name == TYPENAME:
                         edge.append((part.key, literal_column(f"'{shape.type_name}Edge'")))
                     else:
@@ -380,9 +397,11 @@ class Compilation:
                     elif part.name == "hasPreviousPage":
                         value = self.sql.constant(page.after is not None)
                     elif part.name == "startCursor":
-                        value = func.max(case((and_(rank == 1, on_page), self.sql.cursor(paged_keys, paged))))
+                        value = func.max(case((and_(rank == 1, on_page), paged.c.page_cursor)))
                     elif part.name == "endCursor":
-                        value = func.max(case((rank == last, self.sql.cursor(paged_keys, paged))))
+                        last = func.least(paged.c.page_rows, size) if self.sql.postgres \
+                            else func.min(paged.c.page_rows, size)
+                        value = func.max(case((rank == last, paged.c.page_cursor)))
                     elif part.name == TYPENAME:
                         value = literal_column("'PageInfo'")
                     else:
@@ -391,7 +410,8 @@ class Compilation:
                     info.append((part.key, value))
                 pairs.append((selected.key, self.sql.object(info)))
             elif selected.name == "totalCount":
-                pairs.append((selected.key, select(func.count()).select_from(base.subquery(self._name()))
+                counted = select(func.count()).select_from(source).where(*criteria)
+                pairs.append((selected.key, (counted.correlate(correlate) if correlate is not None else counted)
                               .scalar_subquery()))
             else:
                 raise Unsupported(selected.name)
@@ -451,9 +471,9 @@ class SqlDocumentReads(SqlReadModel):
 
         def build(compilation: Compilation) -> ColumnElement[Any]:
             root = compilation.alias(t.customers)
-            base = select(root).where(*[ClauseAdapter(root).traverse(c) for c in customer_filter(filter)])
+            criteria = [ClauseAdapter(root).traverse(c) for c in customer_filter(filter)]
             keys = [SortKey(root.c[order.column.key], order.kind), SortKey(root.c.id, uuid.UUID)]
-            return compilation.connection(SHAPES["Customer"], base, keys, sort.descending, page, fields,
+            return compilation.connection(SHAPES["Customer"], root, criteria, keys, sort.descending, page, fields,
                                           after_parameters=page.after is not None)
 
         shape = ("customers", repr(fields), filter, sort, page.size, page.after is not None)
