@@ -19,10 +19,13 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from domain.money import Money
 
 
 def _base64url(text: str | None) -> str | None:
@@ -41,10 +44,16 @@ def _isoformat(stored: str | None) -> str | None:
     return None if stored is None else datetime.fromisoformat(stored).replace(tzinfo=UTC).isoformat()
 
 
+def _money(stored: str | None, currency: str | None) -> str | None:
+    if stored is None or currency is None:
+        return None
+    return f"{Money(Decimal(stored), currency).amount:f}"
+
+
 # What PostgreSQL writes in SQL and SQLite lacks, for JSON built in the database (queries/documents.py):
-# base64url, a stored UUID's text, a global ID, a stored instant as isoformat() in UTC.
+# base64url, a stored UUID's text, a global ID, a stored instant as isoformat() in UTC, a Money amount.
 SQLITE_FUNCTIONS = {"crm_b64": (1, _base64url), "crm_uuid": (1, _uuid_text), "crm_gid": (2, _global_id),
-                    "crm_iso": (1, _isoformat)}
+                    "crm_iso": (1, _isoformat), "crm_money": (2, _money)}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -145,8 +145,8 @@ async def test_nodes_and_entities_cost_the_same_for_any_number_of_ids(api: Api, 
 
 @pytest.mark.parametrize("path", ["compiled", "resolved"])
 async def test_total_count_is_only_computed_when_selected(api: Api, crowd: dict[str, Any], path: str) -> None:
-    # activity is resolved field by field, so with it the page takes the resolvers' path
-    extra = "activity(first: 1) { edges { node { kind } } }" if path == "resolved" else ""
+    # stage history is resolved field by field, so with it the page takes the resolvers' path
+    extra = "stageHistory { to }" if path == "resolved" else ""
     with statements(api) as without:
         await api("query($tag: String) { customers(first: 10, filter: {tag: $tag}) { "
                   f"edges {{ node {{ code {extra} complaints(first: 1) {{ edges {{ node {{ number }} }} }} }} }} }} }}",

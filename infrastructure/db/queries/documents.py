@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, case, cast, func, literal_column, select, true, tuple_
+from sqlalchemy import ColumnElement, Numeric, Select, Text, and_, or_, bindparam, case, cast, func, literal_column, select, true, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.util import ClauseAdapter
@@ -33,6 +33,7 @@ from application.queries.complaints import ComplaintScope
 from application.queries.documents import ScopeOf, Selected
 from application.queries.pagination import PageRequest
 from application.queries.views import CustomerFilter, CustomerSort
+from domain.money import DEFAULT_MINOR_UNIT, MINOR_UNITS
 from domain.shared import DomainError
 from infrastructure.db import tables as t
 from infrastructure.db.queries.complaints import NEWEST_FIRST as COMPLAINTS_NEWEST_FIRST
@@ -147,6 +148,18 @@ class JsonSql:
             array = func.json_array(*values)
         return self.base64url(array)
 
+    def money(self, amount: ColumnElement[Any], currency: ColumnElement[Any]) -> ColumnElement[Any]:
+        """domain/money.py's amount: half-even to the currency's minor unit, with exactly its decimals."""
+        if not self.postgres:
+            return func.crm_money(amount, currency)
+        scale = case(*[(currency == code, digits) for code, digits in MINOR_UNITS.items()],
+                     else_=DEFAULT_MINOR_UNIT)
+        factor = func.power(cast(10, Numeric), scale)
+        scaled = amount * factor
+        whole = func.trunc(scaled)
+        even = case((and_(func.abs(scaled - whole) == 0.5, func.mod(whole, 2) == 0), whole), else_=func.round(scaled))
+        return cast(func.round(even / factor, scale), Text)
+
     def greater(self, left: ColumnElement[Any], right: int) -> ColumnElement[Any]:
         return self.boolean(left > right) if not self.postgres else left > right
 
@@ -206,18 +219,38 @@ class Page:
     keys: tuple[SortKey, ...]
     descending: bool
     where: Callable[[Any, "Compilation"], ColumnElement[bool]] | None = None
+    filters: tuple[tuple[str, str], ...] = ()  # filter input keys this page takes: (key, column) for `IN`
+
+
+@dataclass(frozen=True)
+class MoneyOf:
+    """A Money object {amount, currency}: the amount rounded half-even to the currency's minor unit, written
+    with exactly its decimals, as domain/money.py and the Decimal scalar write it."""
+
+    amount: str
+    currency: str
 
 
 @dataclass(frozen=True)
 class Shape:
     type_name: str
     table: Any
-    fields: dict[str, Column | One | Many | Page] = field(default_factory=dict)
+    fields: dict[str, Column | One | Many | Page | MoneyOf] = field(default_factory=dict)
 
 
 def _complaints_visible(row: Any, compilation: "Compilation") -> ColumnElement[bool]:
     """domain/complaint.py's visibility, the very WHERE clause the loaders use, on this level's alias."""
     return ClauseAdapter(row).traverse(visible_to(compilation.scope()))
+
+
+def _activity_visible(row: Any, compilation: "Compilation") -> ColumnElement[bool]:
+    """Complaint entries only of complaints the reader may see (as SqlCustomerQueries.activity)."""
+    scope = compilation.scope()
+    if scope.sees_all:
+        return true()
+    cm = t.complaints
+    visible = select(cm.c.id).where(cm.c.customer_id == row.c.customer_id, visible_to(scope)).correlate(row)
+    return or_(row.c.subject_type.is_(None), row.c.subject_type != "Complaint", row.c.subject_id.in_(visible))
 
 
 SHAPES: dict[str, Shape] = {s.type_name: s for s in [
@@ -228,8 +261,12 @@ SHAPES: dict[str, Shape] = {s.type_name: s for s in [
         "owner": One("Staff", "owner_id"),
         "contacts": Many(t.customer_contacts, "customer_id", ("position",), target="Contact"),
         "tags": Many(t.customer_tags, "customer_id", ("tag",), value="tag"),
-        "complaints": Page("Complaint", "customer_id", tuple(COMPLAINTS_NEWEST_FIRST), True, _complaints_visible),
-        "orders": Page("Order", "customer_id", tuple(ORDERS_NEWEST_FIRST), True),
+        "complaints": Page("Complaint", "customer_id", tuple(COMPLAINTS_NEWEST_FIRST), True, _complaints_visible,
+                           filters=(("statuses", "status"), ("priorities", "priority"))),
+        "orders": Page("Order", "customer_id", tuple(ORDERS_NEWEST_FIRST), True, filters=(("statuses", "status"),)),
+        "activity": Page("Activity", "customer_id", (SortKey(t.customer_activity.c.at, datetime),
+                                                     SortKey(t.customer_activity.c.id, uuid.UUID)), True,
+                         _activity_visible),
     }),
     Shape("Contact", t.customer_contacts, {
         "id": global_id("Contact"), "name": plain("name"), "email": plain("email"), "phone": plain("phone"),
@@ -238,6 +275,10 @@ SHAPES: dict[str, Shape] = {s.type_name: s for s in [
     Shape("Staff", t.staff, {
         "id": global_id("Staff"), "name": plain("name"), "email": plain("email"), "role": plain("role"),
         "active": boolean("active"), "version": plain("version"), "department": One("Department", "department_id"),
+    }),
+    Shape("Activity", t.customer_activity, {
+        "at": instant("at"), "kind": plain("kind"), "summary": plain("summary"),
+        "department": One("Department", "department_id"), "actor": One("Staff", "actor_id"),
     }),
     Shape("Department", t.departments, {"id": global_id("Department"), "code": plain("code"), "name": plain("name")}),
     Shape("Complaint", t.complaints, {
@@ -256,6 +297,7 @@ SHAPES: dict[str, Shape] = {s.type_name: s for s in [
     Shape("Order", t.orders, {
         "id": global_id("Order"), "number": plain("number"), "status": plain("status"), "currency": plain("currency"),
         "advancePayment": plain("advance_payment"), "placedAt": instant("placed_at"),
+        "total": MoneyOf("total_amount", "currency"),
         "createdAt": instant("created_at"), "updatedAt": instant("updated_at"), "version": plain("version"),
         "customer": One("Customer", "customer_id"), "owner": One("Staff", "owner_id"),
     }),
@@ -298,7 +340,7 @@ class Compilation:
             pairs.append((selected.key, self._value(how, row, selected)))
         return self.sql.object(pairs)
 
-    def _value(self, how: Column | One | Many | Page, row: Any, selected: Selected) -> ColumnElement[Any]:
+    def _value(self, how: Column | One | Many | Page | MoneyOf, row: Any, selected: Selected) -> ColumnElement[Any]:
         if isinstance(how, One):
             target = SHAPES[how.target]
             other = self.alias(target.table)
@@ -315,10 +357,22 @@ class Compilation:
                 .correlate(row).subquery(self._name())
             item = ordered.c.item if how.value else func.json(ordered.c.item)  # objects lose their JSON type
             return self.sql.embed(select(self.sql.array(item, [])).select_from(ordered))
+        if isinstance(how, MoneyOf):
+            pairs = []
+            for part in selected.fields:
+                if part.name == "amount":
+                    pairs.append((part.key, self.sql.money(row.c[how.amount], row.c[how.currency])))
+                elif part.name == "currency":
+                    pairs.append((part.key, row.c[how.currency]))
+                elif part.name == TYPENAME:
+                    pairs.append((part.key, literal_column("'Money'")))
+                else:
+                    raise Unsupported(part.name)
+            return self.sql.object(pairs)
         if isinstance(how, Page):
             target = SHAPES[how.target]
             other = self.alias(target.table)
-            criteria = [other.c[how.parent] == row.c.id]
+            criteria = [other.c[how.parent] == row.c.id, *page_filter(how, other, selected)]
             if how.where is not None:
                 criteria.append(how.where(other, self))
             keys = [SortKey(other.c[k.column.key], k.kind) for k in how.keys]
@@ -419,8 +473,22 @@ class Compilation:
         return self.sql.embed(built.select_from(paged) if aggregated else built)
 
 
+def page_filter(how: Page, row: Any, selected: Selected) -> list[ColumnElement[bool]]:
+    """The nested page's `filter` argument as criteria: only the keys the page lists, each an `IN`."""
+    given = selected.arguments.get("filter") or {}
+    columns = dict(how.filters)
+    criteria = []
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key not in columns or not isinstance(value, list):
+            raise Unsupported(f"filter {key}")
+        criteria.append(row.c[columns[key]].in_([getattr(v, "value", v) for v in value]))
+    return criteria
+
+
 def nested_page(selected: Selected) -> PageRequest:
-    unknown = set(selected.arguments) - {"first", "after"}
+    unknown = set(selected.arguments) - {"first", "after", "filter"}
     if unknown:
         raise Unsupported(", ".join(sorted(unknown)))
     try:
