@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    Node,
+    VariableNode,
+    Visitor,
+    visit,
     GraphQLError,
     GraphQLField,
     GraphQLSchema,
@@ -44,7 +49,8 @@ from domain.organisation import Staff
 from domain.shared import DomainError
 
 log = logging.getLogger("crm.api")
-KEPT = 256
+KEPT = 256  # documents
+KEPT_PER_OPERATION = 64  # costs and selections per document
 
 
 @dataclass(frozen=True)
@@ -54,11 +60,36 @@ class _Root:
     definition: GraphQLField
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Operation:
     document: DocumentNode
     operation: OperationDefinitionNode
     roots: tuple[_Root, ...]
+    fragments: dict[str, FragmentDefinitionNode]
+    # The variables the query cost depends on (page sizes, and all below the root fields), and those the
+    # selections below the root fields depend on: a request repeating their values reuses what was worked out
+    # (a customer looked up by id is the same selection whatever the id).
+    cost_variables: tuple[str, ...]
+    selection_variables: tuple[str, ...]
+    costs: dict[tuple[str, ...], int] = field(default_factory=dict)
+    selections: dict[tuple[int, tuple[str, ...]], tuple[Selected, ...]] = field(default_factory=dict)
+
+    def remember(self, kept: dict[Any, Any], key: Any, value: Any) -> Any:
+        if len(kept) >= KEPT_PER_OPERATION:
+            kept.clear()
+        kept[key] = value
+        return value
+
+
+def _variables(node: Node) -> set[str]:
+    found: set[str] = set()
+
+    class Names(Visitor):
+        def enter_variable(self, variable: VariableNode, *_: Any) -> None:
+            found.add(variable.name.value)
+
+    visit(node, Names())
+    return found
 
 
 class _Request:
@@ -121,14 +152,24 @@ class FastPath:
         query_type = self._schema.query_type
         assert query_type is not None
         roots = []
+        paging, below = set(), set()
         for node in operation.selection_set.selections:
             if not isinstance(node, FieldNode) or node.directives or node.name.value not in ANSWERS:
                 return None
             roots.append(_Root(node.alias.value if node.alias else node.name.value, node,
                                query_type.fields[node.name.value]))
+            for argument in node.arguments or ():
+                if argument.name.value in ("first", "last"):
+                    paging |= _variables(argument)
+            if node.selection_set is not None:
+                below |= _variables(node.selection_set)
         if len({r.key for r in roots}) != len(roots):
             return None
-        return _Operation(document, operation, tuple(roots))
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        for fragment in fragments.values():
+            below |= _variables(fragment)
+        return _Operation(document, operation, tuple(roots), fragments, tuple(sorted(paging | below)),
+                          tuple(sorted(below)))
 
     async def answer(self, body: dict[str, Any], actor: Staff, organisation: OrganisationQueries,
                      documents: DocumentReads) -> bytes | None:
@@ -142,14 +183,21 @@ class FastPath:
         if isinstance(variables, list):
             return None
         try:
-            if estimate_cost(self._schema, known.document, name, inputs) > self._max_cost():
+            cost_key = tuple(repr(inputs.get(n)) for n in known.cost_variables)
+            cost = known.costs.get(cost_key)
+            if cost is None:
+                cost = known.remember(known.costs, cost_key, estimate_cost(self._schema, known.document, name, inputs))
+            if cost > self._max_cost():
                 return None
-            fragments = {d.name.value: d for d in known.document.definitions if hasattr(d, "type_condition")}
+            selection_key = tuple(repr(variables.coerced.get(n)) for n in known.selection_variables)
             request = _Request(actor, organisation, documents)
             parts = []
-            for root in known.roots:
+            for number, root in enumerate(known.roots):
                 arguments = get_argument_values(root.definition, root.node, variables)
-                fields = children([root.node], get_named_type(root.definition.type), fragments, variables.coerced)
+                fields = known.selections.get((number, selection_key))
+                if fields is None:
+                    fields = known.remember(known.selections, (number, selection_key), children(
+                        [root.node], get_named_type(root.definition.type), known.fragments, variables.coerced))
                 answer = await ANSWERS[root.node.name.value](request, arguments, fields)
                 if answer is None:
                     return None

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.organisation import Staff
@@ -16,6 +16,7 @@ from infrastructure.db.reads import Reads
 from infrastructure.db.repositories.organisation import staff_from_row
 
 ISSUER = "crm"
+STAFF_BY_ID = select(t.staff).where(t.staff.c.id == bindparam("staff_id"))  # built once: it runs every request
 AUDIENCE = "crm-api"
 ALGORITHM = "HS256"
 
@@ -81,7 +82,7 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("expected a Bearer token")
         staff_id = self._tokens.subject(token.strip())
-        rows = await self._reads.all(select(t.staff).where(t.staff.c.id == staff_id))
+        rows = await self._reads.all(STAFF_BY_ID, {"staff_id": staff_id})
         row = rows[0] if rows else None
         if row is None or not row.active:
             raise InvalidToken("unknown or deactivated staff member")

@@ -11,6 +11,7 @@ visibility rules: the complaint scope goes into the statement as the same WHERE 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from application.queries.complaints import ComplaintScope
@@ -28,6 +29,11 @@ class Selected:
     type_name: str
     arguments: dict[str, Any] = field(default_factory=dict)
     fields: tuple["Selected", ...] = ()
+
+    @cached_property
+    def signature(self) -> str:
+        """What the field asks for, as text: equal for equal selections (a key for what is compiled of it)."""
+        return repr(self)
 
 
 ScopeOf = Callable[[], Awaitable[ComplaintScope]]  # the reader's complaint scope, looked up only if needed

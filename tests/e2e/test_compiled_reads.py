@@ -247,3 +247,18 @@ async def test_the_fast_path_keeps_every_limit_and_error(api: Api) -> None:
     assert {e["extensions"]["code"] for e in too_many} == {"LIMIT_EXCEEDED"}
     assert too_many[0]["path"][:3] == ["customers", "edges", 0]
     assert (await api(document, {"n": 2, "m": 1}))["customers"]["edges"][1]["node"]["code"]
+
+
+async def test_the_fast_path_reports_bad_ids_as_the_regular_path_does(api: Api, crowd: dict[str, Any]) -> None:
+    document = "query($id: ID) { customer(id: $id) { code contacts { name } } }"
+    good = crowd["customers"][0]
+    for _ in range(2):  # learnt, then answered by the fast path
+        assert (await api(document, {"id": good["id"]}))["customer"]["code"] == good["code"]
+    order = (await api("{ orders(first: 1) { edges { node { id } } } }"))["orders"]["edges"][0]["node"]["id"]
+    for bad in (order, "not-an-id"):
+        errors = await api.errors(document, {"id": bad})
+        assert [e["extensions"]["code"] for e in errors] == ["INVALID"]
+    both_given = await api.errors("query($id: ID) { customer(id: $id, code: \"X\") { code } }", {"id": good["id"]})
+    assert [e["extensions"]["code"] for e in both_given] == ["INVALID"]
+    neither = await api.errors(document, {"id": None})
+    assert [e["extensions"]["code"] for e in neither] == ["INVALID"]

@@ -544,7 +544,7 @@ class SqlDocumentReads(SqlReadModel):
             return compilation.connection(SHAPES["Customer"], root, criteria, keys, sort.descending, page, fields,
                                           after_parameters=page.after is not None)
 
-        shape = ("customers", repr(fields), filter, sort, page.size, page.after is not None)
+        shape = ("customers", tuple(f.signature for f in fields), filter, sort, page.size, page.after is not None)
         return await self._document(shape, build, params, scope_of)
 
     async def customer(self, fields: Sequence[Selected], *, id: Any = None, code: str | None = None,
@@ -557,7 +557,8 @@ class SqlDocumentReads(SqlReadModel):
             return func.coalesce(compilation.sql.embed(found), literal_column("'null'"))
 
         params = {"root_id": id} if id is not None else {"root_code": (code or "").strip().upper()}
-        return await self._document(("customer", repr(fields), id is not None), build, params, scope_of)
+        return await self._document(("customer", tuple(f.signature for f in fields), id is not None), build, params,
+                                    scope_of)
 
     async def _document(self, shape: Any, build: Callable[[Compilation], ColumnElement[Any]],
                         params: dict[str, Any], scope_of: ScopeOf) -> bytes | None:
