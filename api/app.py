@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from cross_web import HTTPException as CrossWebHTTPException
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -55,13 +55,12 @@ class GraphQLApp(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        if scope.get("method") == "POST" and _content_type(scope) == b"application/json":
-            raw = await _read_body(receive)
+        raw = scope.get("state", {}).get("json_body")  # a JSON POST's body, as RequestGuard read it
+        if raw is not None:
             answered = await self._fast(scope, raw)
             if answered is not None:
                 await Response(answered, 200, media_type="application/json")(scope, receive, send)
                 return
-            receive = _replay(raw, receive)
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except CrossWebHTTPException as err:
@@ -129,36 +128,6 @@ class GraphQLApp(GraphQL):
                 # request-level errors (syntax, validation, variables) have no path; resolver faults do
                 ext["code"] = "INTERNAL_ERROR" if error.get("path") else "GRAPHQL_VALIDATION_FAILED"  # type: ignore[union-attr]
         return response
-
-
-def _content_type(scope: Scope) -> bytes:
-    for name, value in scope.get("headers") or ():
-        if name == b"content-type":
-            return value.split(b";")[0].strip().lower()
-    return b""
-
-
-async def _read_body(receive: Receive) -> bytes:
-    body = bytearray()
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body", False):
-            return bytes(body)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """`receive` for the regular path: the body read already, then whatever comes next (a disconnect)."""
-    sent = False
-
-    async def again() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return again
 
 
 class Authenticate:

@@ -56,8 +56,7 @@ class Settings:
             secret_key=env.get("CRM_SECRET_KEY", DEFAULT_SECRET),
             env=env.get("CRM_ENV", "development"),
             **_relay_settings(env),
-            **_query_limits(env),
-            **_pool_settings(env),
+            **_whole_numbers(env),
             **_external_systems(env),
         )
         settings.validate()
@@ -102,22 +101,14 @@ def _external_systems(env: dict[str, str]) -> dict[str, ExternalSystem]:
         raise SettingsError(str(err)) from None
 
 
-def _pool_settings(env: dict[str, str]) -> dict[str, object]:
-    """CRM_DB_POOL_SIZE and CRM_DB_MAX_OVERFLOW (only those set)."""
-    found: dict[str, object] = {}
-    for variable, name in (("CRM_DB_POOL_SIZE", "db_pool_size"), ("CRM_DB_MAX_OVERFLOW", "db_max_overflow")):
-        if variable in env:
-            try:
-                found[name] = int(env[variable])
-            except ValueError:
-                raise SettingsError(f"{variable} must be a whole number, not {env[variable]!r}") from None
-    return found
+WHOLE_NUMBERS = {"CRM_DB_POOL_SIZE": "db_pool_size", "CRM_DB_MAX_OVERFLOW": "db_max_overflow",
+                 "CRM_MAX_QUERY_COST": "max_query_cost", "CRM_MAX_QUERY_FIELDS": "max_query_fields"}
 
 
-def _query_limits(env: dict[str, str]) -> dict[str, int]:
-    """CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS (only those set)."""
+def _whole_numbers(env: dict[str, str]) -> dict[str, int]:
+    """The settings that are whole numbers (WHOLE_NUMBERS), only those set."""
     found: dict[str, int] = {}
-    for variable, name in (("CRM_MAX_QUERY_COST", "max_query_cost"), ("CRM_MAX_QUERY_FIELDS", "max_query_fields")):
+    for variable, name in WHOLE_NUMBERS.items():
         if variable in env:
             try:
                 found[name] = int(env[variable])

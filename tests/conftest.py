@@ -6,23 +6,25 @@ an unreachable server fails the run, it is never skipped.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from api.app import create_app
 from application.demo import seed_demo
 from infrastructure.container import Container, build_container, dispose
 from infrastructure.db.engine import create_engine
 from infrastructure.db.migrate import upgrade
+from infrastructure.db.reads import current_request
 from infrastructure.settings import Settings
 
 BACKENDS = [b.strip() for b in os.environ.get("CRM_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
@@ -161,6 +163,24 @@ async def api(app: Any, container: Container) -> AsyncIterator[Api]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield Api(client, container)
+
+
+@contextlib.contextmanager
+def statements(api: Api) -> Iterator[list[str]]:
+    """The SQL that HTTP requests run on the read engine, where every query goes, while the block runs (not what
+    background tasks run meanwhile, such as the LISTEN relay reading notified events back)."""
+    seen: list[str] = []
+    engine = api.container.core.read_engine().sync_engine
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if current_request() is not None:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def unique(prefix: str = "t") -> str:

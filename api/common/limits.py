@@ -40,6 +40,7 @@ class RequestGuard:
         if problem:
             await self._refuse(send, 400, problem)
             return
+        scope.setdefault("state", {})["json_body"] = bytes(body)  # read once: the fast path looks at it too
         replayed = False
 
         async def replay() -> Message:

@@ -12,9 +12,8 @@ import pytest
 from dependency_injector import providers
 
 from application.queries.documents import Selected
-from tests.conftest import Api
+from tests.conftest import Api, statements
 from tests.e2e.conftest import CROWD
-from tests.e2e.test_statement_counts import statements
 
 ROLES = ["admin@example.com", "sales.key@example.com", "warehouse.member@example.com", "service.member@example.com",
          "sales.member@example.com"]

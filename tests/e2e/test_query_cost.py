@@ -3,23 +3,21 @@ LIMIT_EXCEEDED and the figure; realistic documents, and the introspection Graphi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 from graphql import get_introspection_query, parse
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
-from sqlalchemy import event
 
 from api.common.cost import estimate_cost
 from api.common.documents import is_cached, parsed_documents
 from api.schema import build_schema
 from infrastructure.settings import Settings, SettingsError
-from tests.conftest import Api
+from tests.conftest import Api, statements
 
 BUDGET = Settings().max_query_cost
 MAX_FIELDS = Settings().max_query_fields
@@ -32,22 +30,6 @@ CUSTOMER_ACTIVITY_CUSTOMER_ACTIVITY = """{ customers(first: 100) { edges { node 
 # the most ordinary big page: 100 customers with 100 complaints each, 100 + 10,000 rows
 CUSTOMERS_WITH_COMPLAINTS = """{ customers(first: 100) { totalCount edges { node { code
   complaints(first: 100) { totalCount edges { node { number status } } } } } } }"""
-
-
-@contextlib.contextmanager
-def statements(api: Api) -> Iterator[list[str]]:
-    """The SQL run on the read engine while the block runs."""
-    seen: list[str] = []
-    engine = api.container.core.read_engine().sync_engine
-
-    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def touching(seen: list[str], *tables: str) -> list[str]:

@@ -3,37 +3,16 @@ same number of SQL statements for 1, 10 or 100 parents (DataLoaders keyed by rel
 connections as one windowed query per level). A regression to one query per parent fails here at once."""
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import event
 
-from infrastructure.db.reads import current_request
-from tests.conftest import Api
+from tests.conftest import Api, statements
 from tests.e2e.conftest import CROWD
 
 SIZES = (1, 10, 100)
 # what any of these documents may cost at most (authentication, the reader's department, one per relation)
 MOST = 16
-
-
-@contextlib.contextmanager
-def statements(api: Api) -> Iterator[list[str]]:
-    """The SQL that HTTP requests run on the read engine, where every query goes, while the block runs (not
-    what background tasks run meanwhile, such as the LISTEN relay reading notified events back)."""
-    seen: list[str] = []
-    engine = api.container.core.read_engine().sync_engine
-
-    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if current_request() is not None:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def count(api: Api, document: str, variables: dict[str, Any], as_: str) -> tuple[int, dict[str, Any]]:

@@ -2,35 +2,15 @@
 and the same visibility as `node`."""
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
-from typing import Any, Iterator
-
-from sqlalchemy import event
 
 from api.common.relay import to_global_id
-from tests.conftest import Api
+from tests.conftest import Api, statements
 
 ENTITIES = """query($representations: [_Any!]!) { _entities(representations: $representations) {
   __typename ... on Customer { id code } ... on Order { id number } ... on Complaint { id number }
   ... on Staff { id email } } }"""
-
-
-@contextlib.contextmanager
-def statements(api: Api) -> Iterator[list[str]]:
-    """The SQL run on the read engine (where every query goes) while the block runs."""
-    seen: list[str] = []
-    engine = api.container.core.read_engine().sync_engine
-
-    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def touching(seen: list[str], table: str) -> list[str]:

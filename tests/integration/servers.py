@@ -4,8 +4,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
+from typing import Awaitable, Callable
 
 import httpx
+
+from application.demo import seed_demo
+from application.organisation import find_active_staff_by_email
+from infrastructure.container import build_container, dispose
+from infrastructure.db.migrate import upgrade
+from infrastructure.settings import Settings
+from tests.conftest import Database, fresh_database
 
 
 def free_port() -> int:
@@ -26,3 +34,18 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes], attempts: int =
                 pass
             await asyncio.sleep(0.05)
     raise AssertionError(f"{url} did not become ready")
+
+
+async def seeded_postgres() -> tuple[Database, Callable[[], Awaitable[None]], str]:
+    """A fresh, migrated PostgreSQL database with the demo data, its cleanup, and an admin's bearer token."""
+    db, cleanup = await fresh_database("postgresql")
+    container = build_container(Settings(database_url=db.url, env="test"))
+    try:
+        await upgrade(container.core.engine())
+        await seed_demo(container.services.uow, container.gateways.clock(), container.services.due_dates())
+        admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
+        assert admin is not None
+        token = container.services.tokens().issue(admin.id)
+    finally:
+        await dispose(container)
+    return db, cleanup, token

@@ -14,12 +14,11 @@ import httpx
 import pytest
 import websockets
 
-from application.demo import seed_demo
 from infrastructure.container import build_container, dispose
 from infrastructure.db.migrate import upgrade
 from infrastructure.settings import Settings
 from tests.conftest import BACKENDS, fresh_database
-from tests.integration.servers import free_port, wait_ready
+from tests.integration.servers import free_port, seeded_postgres, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS,
@@ -33,16 +32,7 @@ PROGRESS = ("mutation($input: RecordProgressInput!) { recordProgress(input: $inp
 
 @pytest.fixture(scope="module")
 async def two_servers() -> AsyncIterator[tuple[list[str], str]]:
-    db, cleanup = await fresh_database("postgresql")
-    container = build_container(Settings(database_url=db.url, env="test"))
-    await upgrade(container.core.engine())
-    await seed_demo(container.services.uow, container.gateways.clock(), container.services.due_dates())
-    from application.organisation import find_active_staff_by_email
-
-    admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
-    assert admin is not None
-    token = container.services.tokens().issue(admin.id)
-    await dispose(container)
+    db, cleanup, token = await seeded_postgres()
 
     env = {**os.environ, "CRM_DATABASE_URL": db.url, "CRM_ENV": "test"}
     ports = [free_port(), free_port()]

@@ -11,13 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from application.demo import seed_demo
-from application.organisation import find_active_staff_by_email
-from infrastructure.container import build_container, dispose
-from infrastructure.db.migrate import upgrade
-from infrastructure.settings import Settings
-from tests.conftest import BACKENDS, fresh_database
-from tests.integration.servers import free_port, wait_ready
+from tests.conftest import BACKENDS
+from tests.integration.servers import free_port, seeded_postgres, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,14 +32,7 @@ def children(pid: int) -> list[int]:
 
 @pytest.mark.skipif("postgresql" not in BACKENDS, reason="several processes serve PostgreSQL only")
 async def test_two_workers_share_the_port() -> None:
-    db, cleanup = await fresh_database("postgresql")
-    container = build_container(Settings(database_url=db.url, env="test"))
-    await upgrade(container.core.engine())
-    await seed_demo(container.services.uow, container.gateways.clock(), container.services.due_dates())
-    admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
-    assert admin is not None
-    token = container.services.tokens().issue(admin.id)
-    await dispose(container)
+    db, cleanup, token = await seeded_postgres()
     port = free_port()
     env = {**os.environ, "CRM_DATABASE_URL": db.url, "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
            "CRM_DB_MAX_OVERFLOW": "1"}
