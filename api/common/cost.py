@@ -12,9 +12,9 @@ with `LIMIT_EXCEEDED` and its figure in `extensions`:
   resolved; the default page size when neither is given) for each row of the connection it sits in; a
   batch look-up (`nodes(ids)`, `_entities(representations)`) reads one row per id. The estimate is the sum
   of those products over every path, fragments, inline fragments and aliases included: for
-  `customers(first: 100) { complaints(first: 100) { ... } }` it is 100 + 100 x 100 = 10,100. Other fields
-  (single objects, and the fixed short lists such as `departments` or an order's `lines`) add no rows and
-  do not multiply. `@skip`/`@include` with a known condition are honoured.
+  `customers(first: 100) { complaints(first: 100) { ... } }` it is 100 + 100 x 100 = 10,100. The Kanban's
+  columns multiply by their number (one per board status, each paging its own orders). Other fields (single
+  objects, and the short lists such as `departments` or an order's `lines`) add no rows and do not multiply. `@skip`/`@include` with a known condition are honoured.
 
 The limits come from the request's settings (`CRM_MAX_QUERY_COST`, `CRM_MAX_QUERY_FIELDS`), else the
 defaults in `infrastructure/settings.py`.
@@ -49,12 +49,15 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from application.queries.pagination import DEFAULT_PAGE_SIZE
+from domain.order import BOARD_STATUSES
 from infrastructure.settings import Settings
 
 _DEFAULTS = Settings()
 
 # Batch look-ups: (type, field) of a list field that returns one item per element of this argument.
 SIZED_BY_ARGUMENT = {("Query", "nodes"): "ids", ("Query", "_entities"): "representations"}
+# lists whose length the domain fixes: the Kanban has one column per board status, each with its own page
+FIXED_LISTS = {("OrderBoard", "columns"): len(BOARD_STATUSES)}
 
 
 def count_fields(document: DocumentNode) -> int:
@@ -178,6 +181,9 @@ class _Estimator:
             sizes = [_whole(_argument(node, name, self.variables)) for name in ("first", "last")]
             given = [size for size in sizes if size is not None]
             return max(given) if given else DEFAULT_PAGE_SIZE
+        fixed = FIXED_LISTS.get((parent.name, node.name.value))
+        if fixed is not None:
+            return fixed
         sized_by = SIZED_BY_ARGUMENT.get((parent.name, node.name.value))
         if sized_by is not None:
             items = _argument(node, sized_by, self.variables)

@@ -237,3 +237,13 @@ def test_entities_count_one_row_per_representation() -> None:
       complaints(first: 100) { totalCount } } } }"""
     representations = [{"__typename": "Customer", "id": str(i)} for i in range(7)]
     assert estimate_cost(schema, parse(query), variables={"r": representations}) == 7 + 7 * 100
+
+
+async def test_the_kanbans_columns_multiply_their_pages(api: Api) -> None:
+    """orderBoard has one column per board status, each paging its own orders: seven pages, not one."""
+    columns = len((await api("{ orderBoard { columns { status } } }"))["orderBoard"]["columns"])
+    document = """{ orderBoard { columns { orders(first: 100) { edges { node { number
+        complaints(first: 100) { totalCount } } } } } } }"""
+    refused = await refusal(api, document)
+    assert refused["extensions"]["cost"] == columns + columns * (100 + 100 * 100)
+    await api("{ orderBoard { columns { orders(first: 100) { edges { node { number } } } } } }")
