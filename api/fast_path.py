@@ -42,6 +42,7 @@ from api.common.cost import estimate_cost
 from api.common.relay import decode_id, page_request
 from api.complaints.loaders import scope_of
 from api.customers.queries import customers_arguments
+from api.orders.queries import board_filter
 from application.queries.complaints import ComplaintScope
 from application.queries.documents import DocumentReads, Selected
 from application.queries.views import OrganisationQueries
@@ -121,9 +122,14 @@ async def _customer(request: _Request, arguments: dict[str, Any], fields: tuple[
     return await request.documents.customer(fields, id=raw_id, code=code, scope_of=request.scope)
 
 
+async def _order_board(request: _Request, arguments: dict[str, Any], fields: tuple[Selected, ...]) -> bytes | None:
+    return await request.documents.board(fields, board_filter(arguments), scope_of=request.scope)
+
+
 ANSWERS: dict[str, Callable[[_Request, dict[str, Any], tuple[Selected, ...]], Awaitable[bytes | None]]] = {
     "customers": _customers,
     "customer": _customer,
+    "orderBoard": _order_board,
 }
 
 

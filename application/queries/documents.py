@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from application.queries.complaints import ComplaintScope
+from application.queries.orders import OrderFilter
 from application.queries.pagination import PageRequest
 from application.queries.views import CustomerFilter, CustomerSort
 
@@ -47,3 +48,6 @@ class DocumentReads(Protocol):
     async def customer(self, fields: Sequence[Selected], *, id: Any = None, code: str | None = None,
                        scope_of: ScopeOf) -> bytes | None:
         """One customer (by id or code) as JSON text (`null` when there is none), or None as above."""
+
+    async def board(self, fields: Sequence[Selected], filter: OrderFilter, scope_of: ScopeOf) -> bytes | None:
+        """The order Kanban as JSON text, or None as above."""

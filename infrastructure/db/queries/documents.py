@@ -32,8 +32,10 @@ from sqlalchemy.sql.util import ClauseAdapter
 from application.queries.complaints import ComplaintScope
 from application.queries.documents import ScopeOf, Selected
 from application.queries.pagination import PageRequest
+from application.queries.orders import OrderFilter
 from application.queries.views import CustomerFilter, CustomerSort
 from domain.money import DEFAULT_MINOR_UNIT, MINOR_UNITS
+from domain.order import BOARD_STATUSES
 from domain.shared import DomainError
 from infrastructure.db import tables as t
 from infrastructure.db.queries.complaints import NEWEST_FIRST as COMPLAINTS_NEWEST_FIRST
@@ -42,6 +44,7 @@ from infrastructure.db.queries.customers import SORTS as CUSTOMER_SORTS
 from infrastructure.db.queries.customers import customer_filter
 from infrastructure.db.queries.keyset import SortKey, decode_cursor
 from infrastructure.db.queries.orders import NEWEST_FIRST as ORDERS_NEWEST_FIRST
+from infrastructure.db.queries.orders import order_filter
 from infrastructure.db.reads import SqlReadModel
 
 NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")  # GraphQL names: safe to write into the SQL as key literals
@@ -86,6 +89,10 @@ class JsonSql:
         if where is not None:
             aggregate = aggregate.filter(where)
         return func.coalesce(aggregate, literal_column("'[]'"))
+
+    def items(self, values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        """A JSON array of these values, in this order."""
+        return func.json_build_array(*values) if self.postgres else func.json_array(*values)
 
     def embed(self, subquery: Select[Any]) -> ColumnElement[Any]:
         """A scalar subquery's JSON as a value inside an object (SQLite forgets it is JSON otherwise)."""
@@ -354,7 +361,7 @@ class Compilation:
                 return self.sql.embed(select(self.sql.array(value, order)).select_from(other)
                                       .where(other.c[how.parent] == row.c.id).correlate(row))
             ordered = select(value.label("item")).where(other.c[how.parent] == row.c.id).order_by(*order) \
-                .correlate(row).subquery(self._name())
+                .correlate(row).subquery(self.name())
             item = ordered.c.item if how.value else func.json(ordered.c.item)  # objects lose their JSON type
             return self.sql.embed(select(self.sql.array(item, [])).select_from(ordered))
         if isinstance(how, MoneyOf):
@@ -380,7 +387,7 @@ class Compilation:
                                    selected.fields, correlate=row)
         return how(self.sql, row)
 
-    def _name(self) -> str:
+    def name(self) -> str:
         self._aliases += 1
         return f"j{self._aliases}"
 
@@ -422,7 +429,7 @@ class Compilation:
                     columns[name] = self.object(shape, source, part.fields)
         inner = select(*[value.label(name) for name, value in columns.items()]).select_from(source).where(*where) \
             .order_by(*order).limit(size + 1)
-        paged = (inner.correlate(correlate) if correlate is not None else inner).subquery(self._name())
+        paged = (inner.correlate(correlate) if correlate is not None else inner).subquery(self.name())
         rank = paged.c.page_rank
         on_page = rank <= size
         pairs: list[tuple[str, ColumnElement[Any]]] = []
@@ -471,6 +478,72 @@ class Compilation:
                 raise Unsupported(selected.name)
         built = select(self.sql.object(pairs))
         return self.sql.embed(built.select_from(paged) if aggregated else built)
+
+
+def board(compilation: Compilation, filter: OrderFilter, fields: Sequence[Selected]) -> ColumnElement[Any]:
+    """The order Kanban (OrderBoard): one column per board status the filter admits, each with its count, its
+    totals per currency (Money, ordered by currency) and its own page of orders, newest first."""
+    sql = compilation.sql
+    statuses = [s.value for s in BOARD_STATUSES if not filter.statuses or s.value in filter.statuses]
+    pairs: list[tuple[str, ColumnElement[Any]]] = []
+    for selected in fields:
+        if selected.name == TYPENAME:
+            pairs.append((selected.key, literal_column("'OrderBoard'")))
+        elif selected.name == "columns":
+            pairs.append((selected.key, sql.items([_board_column(compilation, filter, status, selected.fields)
+                                                   for status in statuses])))
+        else:
+            raise Unsupported(selected.name)
+    return sql.object(pairs)
+
+
+def _board_column(compilation: Compilation, filter: OrderFilter, status: str,
+                  fields: Sequence[Selected]) -> ColumnElement[Any]:
+    sql = compilation.sql
+
+    def of_column() -> tuple[Any, list[ColumnElement[bool]]]:
+        rows = compilation.alias(t.orders)
+        return rows, [rows.c.status == status, *[ClauseAdapter(rows).traverse(c) for c in order_filter(filter)]]
+
+    pairs: list[tuple[str, ColumnElement[Any]]] = []
+    for selected in fields:
+        if selected.name == TYPENAME:
+            value: ColumnElement[Any] = literal_column("'OrderBoardColumn'")
+        elif selected.name == "status":
+            value = literal_column(f"'{status}'") if NAME.match(status) else _unsupported(status)
+        elif selected.name == "count":
+            rows, criteria = of_column()
+            value = select(func.count()).select_from(rows).where(*criteria).scalar_subquery()
+        elif selected.name == "totals":
+            if not sql.postgres:
+                raise Unsupported("exact sums of text amounts")  # SQLite: the resolvers sum them exactly
+            rows, criteria = of_column()
+            grouped = select(rows.c.currency, func.sum(rows.c.total_amount).label("total")).where(*criteria) \
+                .group_by(rows.c.currency).subquery(compilation.name())
+            money = []
+            for part in selected.fields:
+                if part.name == "amount":
+                    money.append((part.key, sql.money(grouped.c.total, grouped.c.currency)))
+                elif part.name == "currency":
+                    money.append((part.key, grouped.c.currency))
+                elif part.name == TYPENAME:
+                    money.append((part.key, literal_column("'Money'")))
+                else:
+                    raise Unsupported(part.name)
+            value = sql.embed(select(sql.array(sql.object(money), [grouped.c.currency])).select_from(grouped))
+        elif selected.name == "orders":
+            rows, criteria = of_column()
+            keys = [SortKey(rows.c[k.column.key], k.kind) for k in ORDERS_NEWEST_FIRST]
+            value = compilation.connection(SHAPES["Order"], rows, criteria, keys, True, nested_page(selected),
+                                           selected.fields)
+        else:
+            raise Unsupported(selected.name)
+        pairs.append((selected.key, value))
+    return sql.object(pairs)
+
+
+def _unsupported(what: str) -> ColumnElement[Any]:
+    raise Unsupported(what)
 
 
 def page_filter(how: Page, row: Any, selected: Selected) -> list[ColumnElement[bool]]:
@@ -559,6 +632,10 @@ class SqlDocumentReads(SqlReadModel):
         params = {"root_id": id} if id is not None else {"root_code": (code or "").strip().upper()}
         return await self._document(("customer", tuple(f.signature for f in fields), id is not None), build, params,
                                     scope_of)
+
+    async def board(self, fields: Sequence[Selected], filter: OrderFilter, scope_of: ScopeOf) -> bytes | None:
+        return await self._document(("board", tuple(f.signature for f in fields), filter),
+                                    lambda compilation: board(compilation, filter, fields), {}, scope_of)
 
     async def _document(self, shape: Any, build: Callable[[Compilation], ColumnElement[Any]],
                         params: dict[str, Any], scope_of: ScopeOf) -> bytes | None:

@@ -25,19 +25,25 @@ ORDER_COLUMNS = [o.c.id, o.c.number, o.c.customer_id, o.c.owner_id, o.c.status, 
 NEWEST_FIRST = [SortKey(o.c.created_at, datetime), SortKey(o.c.id, uuid.UUID)]
 
 
-def filtered(query: Any, filter: OrderFilter) -> Any:
-    """`query` over orders narrowed by the OrderFilter (shared by the list, the board and its columns)."""
+def order_filter(filter: OrderFilter) -> list[Any]:
+    """The OrderFilter as WHERE criteria on `orders` (shared by the list, the board and its columns)."""
+    criteria = []
     if filter.statuses:
-        query = query.where(o.c.status.in_(filter.statuses))
+        criteria.append(o.c.status.in_(filter.statuses))
     if filter.customer_id is not None:
-        query = query.where(o.c.customer_id == filter.customer_id)
+        criteria.append(o.c.customer_id == filter.customer_id)
     if filter.owner_id is not None:
-        query = query.where(o.c.owner_id == filter.owner_id)
+        criteria.append(o.c.owner_id == filter.owner_id)
     if filter.placed_from is not None:
-        query = query.where(o.c.placed_at >= filter.placed_from)
+        criteria.append(o.c.placed_at >= filter.placed_from)
     if filter.placed_to is not None:
-        query = query.where(o.c.placed_at < filter.placed_to)
-    return query
+        criteria.append(o.c.placed_at < filter.placed_to)
+    return criteria
+
+
+def filtered(query: Any, filter: OrderFilter) -> Any:
+    """`query` over orders narrowed by the OrderFilter."""
+    return query.where(*order_filter(filter))
 
 
 def order_view(r: Any) -> OrderView:
