@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import ColumnElement, Numeric, Select, Text, and_, or_, bindparam, case, cast, func, literal_column, select, true, tuple_
+from sqlalchemy import ColumnElement, Integer, Numeric, Select, Text, and_, or_, bindparam, case, cast, func, literal_column, select, true, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.util import ClauseAdapter
@@ -485,25 +485,33 @@ def board(compilation: Compilation, filter: OrderFilter, fields: Sequence[Select
     totals per currency (Money, ordered by currency) and its own page of orders, newest first."""
     sql = compilation.sql
     statuses = [s.value for s in BOARD_STATUSES if not filter.statuses or s.value in filter.statuses]
+    # one GROUP BY status, currency for the whole board (a CTE, computed once), as the resolvers' board() does
+    rows = compilation.alias(t.orders)
+    cells = select(rows.c.status, rows.c.currency, func.count().label("n"),
+                   func.sum(rows.c.total_amount).label("total")) \
+        .where(*[ClauseAdapter(rows).traverse(c) for c in order_filter(filter)]) \
+        .group_by(rows.c.status, rows.c.currency).cte(compilation.name())
     pairs: list[tuple[str, ColumnElement[Any]]] = []
     for selected in fields:
         if selected.name == TYPENAME:
             pairs.append((selected.key, literal_column("'OrderBoard'")))
         elif selected.name == "columns":
-            pairs.append((selected.key, sql.items([_board_column(compilation, filter, status, selected.fields)
+            pairs.append((selected.key, sql.items([_board_column(compilation, filter, cells, status, selected.fields)
                                                    for status in statuses])))
         else:
             raise Unsupported(selected.name)
     return sql.object(pairs)
 
 
-def _board_column(compilation: Compilation, filter: OrderFilter, status: str,
+def _board_column(compilation: Compilation, filter: OrderFilter, cells: Any, status: str,
                   fields: Sequence[Selected]) -> ColumnElement[Any]:
     sql = compilation.sql
 
     def of_column() -> tuple[Any, list[ColumnElement[bool]]]:
         rows = compilation.alias(t.orders)
         return rows, [rows.c.status == status, *[ClauseAdapter(rows).traverse(c) for c in order_filter(filter)]]
+
+    mine = cells.c.status == status
 
     pairs: list[tuple[str, ColumnElement[Any]]] = []
     for selected in fields:
@@ -512,25 +520,21 @@ def _board_column(compilation: Compilation, filter: OrderFilter, status: str,
         elif selected.name == "status":
             value = literal_column(f"'{status}'") if NAME.match(status) else _unsupported(status)
         elif selected.name == "count":
-            rows, criteria = of_column()
-            value = select(func.count()).select_from(rows).where(*criteria).scalar_subquery()
+            value = select(cast(func.coalesce(func.sum(cells.c.n), 0), Integer)).where(mine).scalar_subquery()
         elif selected.name == "totals":
             if not sql.postgres:
                 raise Unsupported("exact sums of text amounts")  # SQLite: the resolvers sum them exactly
-            rows, criteria = of_column()
-            grouped = select(rows.c.currency, func.sum(rows.c.total_amount).label("total")).where(*criteria) \
-                .group_by(rows.c.currency).subquery(compilation.name())
             money = []
             for part in selected.fields:
                 if part.name == "amount":
-                    money.append((part.key, sql.money(grouped.c.total, grouped.c.currency)))
+                    money.append((part.key, sql.money(cells.c.total, cells.c.currency)))
                 elif part.name == "currency":
-                    money.append((part.key, grouped.c.currency))
+                    money.append((part.key, cells.c.currency))
                 elif part.name == TYPENAME:
                     money.append((part.key, literal_column("'Money'")))
                 else:
                     raise Unsupported(part.name)
-            value = sql.embed(select(sql.array(sql.object(money), [grouped.c.currency])).select_from(grouped))
+            value = sql.embed(select(sql.array(sql.object(money), [cells.c.currency])).where(mine))
         elif selected.name == "orders":
             rows, criteria = of_column()
             keys = [SortKey(rows.c[k.column.key], k.kind) for k in ORDERS_NEWEST_FIRST]
