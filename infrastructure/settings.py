@@ -56,7 +56,7 @@ class Settings:
             secret_key=env.get("CRM_SECRET_KEY", DEFAULT_SECRET),
             env=env.get("CRM_ENV", "development"),
             **_relay_settings(env),
-            **_whole_numbers(env),
+            **_numbers(env),
             **_external_systems(env),
         )
         settings.validate()
@@ -101,36 +101,32 @@ def _external_systems(env: dict[str, str]) -> dict[str, ExternalSystem]:
         raise SettingsError(str(err)) from None
 
 
-WHOLE_NUMBERS = {"CRM_DB_POOL_SIZE": "db_pool_size", "CRM_DB_MAX_OVERFLOW": "db_max_overflow",
-                 "CRM_MAX_QUERY_COST": "max_query_cost", "CRM_MAX_QUERY_FIELDS": "max_query_fields"}
+NUMBERS: dict[str, tuple[str, type]] = {
+    "CRM_DB_POOL_SIZE": ("db_pool_size", int), "CRM_DB_MAX_OVERFLOW": ("db_max_overflow", int),
+    "CRM_MAX_QUERY_COST": ("max_query_cost", int), "CRM_MAX_QUERY_FIELDS": ("max_query_fields", int),
+    "CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
+    "CRM_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int), "CRM_WEBHOOK_FIRST_RETRY": ("webhook_first_retry", float),
+}
 
 
-def _whole_numbers(env: dict[str, str]) -> dict[str, int]:
-    """The settings that are whole numbers (WHOLE_NUMBERS), only those set."""
-    found: dict[str, int] = {}
-    for variable, name in WHOLE_NUMBERS.items():
+def _numbers(env: dict[str, str]) -> dict[str, object]:
+    """The numeric settings (NUMBERS), only those set."""
+    found: dict[str, object] = {}
+    for variable, (name, kind) in NUMBERS.items():
         if variable in env:
             try:
-                found[name] = int(env[variable])
+                found[name] = kind(env[variable])
             except ValueError:
-                raise SettingsError(f"{variable} must be a whole number, not {env[variable]!r}") from None
+                what = "a whole number" if kind is int else "a number"
+                raise SettingsError(f"{variable} must be {what}, not {env[variable]!r}") from None
     return found
 
 
 def _relay_settings(env: dict[str, str]) -> dict[str, object]:
-    """CRM_BROKER_URL, CRM_BROKER_EXCHANGE and the relay's knobs (only those set)."""
+    """CRM_BROKER_URL and CRM_BROKER_EXCHANGE (only those set); the relay's numeric knobs are in NUMBERS."""
     found: dict[str, object] = {}
     if env.get("CRM_BROKER_URL", "").strip():
         found["broker_url"] = env["CRM_BROKER_URL"].strip()
     if "CRM_BROKER_EXCHANGE" in env:
         found["broker_exchange"] = env["CRM_BROKER_EXCHANGE"].strip()
-    numbers = {"CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
-               "CRM_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
-               "CRM_WEBHOOK_FIRST_RETRY": ("webhook_first_retry", float)}
-    for variable, (name, kind) in numbers.items():
-        if variable in env:
-            try:
-                found[name] = kind(env[variable])
-            except ValueError:
-                raise SettingsError(f"{variable} must be a number, not {env[variable]!r}") from None
     return found
