@@ -36,11 +36,11 @@ class RequestGuard:
             if len(body) > self.max_bytes:
                 await self._refuse(send, 413, "Request too large.")
                 return
-        problem = self._problem(bytes(body))
+        problem, parsed = self._parsed(bytes(body))
         if problem:
             await self._refuse(send, 400, problem)
             return
-        scope.setdefault("state", {})["json_body"] = bytes(body)  # read once: the fast path looks at it too
+        scope.setdefault("state", {})["json_body"] = parsed  # parsed once: the fast path (api/app.py) reads it
         replayed = False
 
         async def replay() -> Message:
@@ -53,16 +53,17 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
     @staticmethod
-    def _problem(body: bytes) -> str | None:
+    def _parsed(body: bytes) -> tuple[str | None, object]:
+        """What is wrong with the body, if anything; else the parsed JSON (None when it is not JSON at all:
+        the GraphQL view answers that itself)."""
         if any(escape in body for escape in NUL_ESCAPES):
-            return "Text may not contain NUL characters."
+            return "Text may not contain NUL characters.", None
         try:
-            json.loads(body)
+            return None, json.loads(body)
         except RecursionError:
-            return "The request is nested too deeply."
+            return "The request is nested too deeply.", None
         except ValueError:
-            return None  # not JSON at all: the GraphQL view answers that itself
-        return None
+            return None, None
 
     @staticmethod
     async def _refuse(send: Send, status: int, message: str) -> None:
