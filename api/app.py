@@ -23,6 +23,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api.common.limits import RequestGuard
+from api.common.sign_in import PendingSignIn
 from api.context import Context
 from api.fast_path import FastPath
 from api.schema import build_schema
@@ -36,6 +37,11 @@ log = logging.getLogger("crm.api")
 
 def _error_body(message: str, code: str) -> bytes:
     return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+
+
+def _unauthenticated() -> Response:
+    return Response(_error_body("Authentication required.", "UNAUTHENTICATED"), 401,
+                    headers={"WWW-Authenticate": 'Bearer realm="crm"'}, media_type="application/json")
 
 
 class GraphQLApp(GraphQL):
@@ -54,11 +60,19 @@ class GraphQLApp(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        body = scope.get("state", {}).get("json_body")  # a JSON POST's body, as RequestGuard parsed it
+        state = scope.get("state", {})
+        body = state.get("json_body")  # a JSON POST's body, as RequestGuard parsed it
         if body is not None:
             answered = await self._fast(scope, body)
             if answered is not None:
                 await Response(answered, 200, media_type="application/json")(scope, receive, send)
+                return
+        sign_in: PendingSignIn | None = state.pop("sign_in", None)
+        if sign_in is not None:  # nothing runs for a request before its sign-in is confirmed
+            try:
+                state["actor"] = await sign_in.confirmed()
+            except InvalidToken:
+                await _unauthenticated()(scope, receive, send)
                 return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
@@ -68,7 +82,9 @@ class GraphQLApp(GraphQL):
 
     async def _fast(self, scope: Scope, body: object) -> bytes | None:
         """The fast path's answer, or None; a document it does not know yet is learnt from the regular path."""
-        actor = scope.get("state", {}).get("actor")
+        state = scope.get("state", {})
+        sign_in: PendingSignIn | None = state.get("sign_in")
+        actor = state.get("actor") or (sign_in.last_known if sign_in is not None else None)
         if not isinstance(body, dict) or not isinstance(body.get("query"), str) or actor is None:
             return None
         name = body.get("operationName") if isinstance(body.get("operationName"), str) else None
@@ -77,7 +93,8 @@ class GraphQLApp(GraphQL):
             return None
         services = self.container.services
         try:
-            return await self.fast_path.answer(body, actor, services.organisation_queries(), services.document_reads())
+            return await self.fast_path.answer(body, actor, services.organisation_queries(), services.document_reads(),
+                                               sign_in)
         except Exception:  # noqa: BLE001 - the regular path answers, and reports a fault as it does
             log.debug("fast path declined on a fault", exc_info=True)
             return None
@@ -151,15 +168,18 @@ class Authenticate:
             return
         # one database connection for the whole request: authentication and every resolver's reads
         async with request_connection(self.container.core.read_engine()):
+            authenticator = self.container.services.authenticator()
+            state = scope.setdefault("state", {})
             try:
-                actor = await self.container.services.authenticator().authenticate(
-                    request.headers.get("authorization"))
+                staff_id = authenticator.subject(request.headers.get("authorization"))
+                known = authenticator.last_known(staff_id) if request.method == "POST" else None
+                if known is not None:  # checked with the first read (api/common/sign_in.py)
+                    state["sign_in"] = PendingSignIn(authenticator, staff_id, known)
+                else:
+                    state["actor"] = await authenticator.confirm(staff_id)
             except InvalidToken:
-                await Response(_error_body("Authentication required.", "UNAUTHENTICATED"), 401,
-                               headers={"WWW-Authenticate": 'Bearer realm="crm"'},
-                               media_type="application/json")(scope, receive, send)
+                await _unauthenticated()(scope, receive, send)
                 return
-            scope.setdefault("state", {})["actor"] = actor
             await self.app(scope, receive, send)
 
 

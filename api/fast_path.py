@@ -40,11 +40,12 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from api.common.compiled import Declined, children
 from api.common.cost import estimate_cost
 from api.common.relay import decode_id, page_request
+from api.common.sign_in import PendingSignIn
 from api.complaints.loaders import scope_of
 from api.customers.queries import customers_arguments
 from api.orders.queries import board_filter
 from application.queries.complaints import ComplaintScope
-from application.queries.documents import DocumentReads, Selected
+from application.queries.documents import DocumentReads, Selected, SignIn
 from application.queries.views import OrganisationQueries
 from domain.organisation import Staff
 from domain.shared import DomainError
@@ -94,11 +95,17 @@ def _variables(node: Node) -> set[str]:
 
 
 class _Request:
-    """One request's reader and the lazily looked-up complaint scope."""
+    """One request's reader, the lazily looked-up complaint scope, and the sign-in to check (if pending) with
+    the first document read."""
 
-    def __init__(self, actor: Staff, organisation: OrganisationQueries, documents: DocumentReads) -> None:
+    def __init__(self, actor: Staff, organisation: OrganisationQueries, documents: DocumentReads,
+                 sign_in: PendingSignIn | None) -> None:
         self.actor, self.organisation, self.documents = actor, organisation, documents
+        self.sign_in = sign_in
         self._scope: ComplaintScope | None = None
+
+    def check(self) -> SignIn | None:
+        return self.sign_in.with_first_read() if self.sign_in is not None else None
 
     async def scope(self) -> ComplaintScope:
         if self._scope is None:
@@ -111,7 +118,7 @@ async def _customers(request: _Request, arguments: dict[str, Any], fields: tuple
     if page.backward:
         return None
     query, sort = customers_arguments(arguments)
-    return await request.documents.customers(fields, query, sort, page, scope_of=request.scope)
+    return await request.documents.customers(fields, query, sort, page, scope_of=request.scope, sign_in=request.check())
 
 
 async def _customer(request: _Request, arguments: dict[str, Any], fields: tuple[Selected, ...]) -> bytes | None:
@@ -119,11 +126,13 @@ async def _customer(request: _Request, arguments: dict[str, Any], fields: tuple[
     if (id is None) == (code is None):
         return None
     raw_id = decode_id(id, "Customer", "id") if id is not None else None
-    return await request.documents.customer(fields, id=raw_id, code=code, scope_of=request.scope)
+    return await request.documents.customer(fields, id=raw_id, code=code, scope_of=request.scope,
+                                            sign_in=request.check())
 
 
 async def _order_board(request: _Request, arguments: dict[str, Any], fields: tuple[Selected, ...]) -> bytes | None:
-    return await request.documents.board(fields, board_filter(arguments), scope_of=request.scope)
+    return await request.documents.board(fields, board_filter(arguments), scope_of=request.scope,
+                                         sign_in=request.check())
 
 
 ANSWERS: dict[str, Callable[[_Request, dict[str, Any], tuple[Selected, ...]], Awaitable[bytes | None]]] = {
@@ -178,8 +187,9 @@ class FastPath:
                           tuple(sorted(below)))
 
     async def answer(self, body: dict[str, Any], actor: Staff, organisation: OrganisationQueries,
-                     documents: DocumentReads) -> bytes | None:
-        """The response body, or None: the regular path answers."""
+                     documents: DocumentReads, sign_in: PendingSignIn | None = None) -> bytes | None:
+        """The response body, or None: the regular path answers. With a pending `sign_in`, `actor` is the member
+        as last admitted, and the first document read checks the sign-in (api/common/sign_in.py)."""
         query, name = body.get("query"), body.get("operationName")
         known = self._operations.get((query, name)) if isinstance(query, str) else None  # type: ignore[arg-type]
         if known is None or not isinstance(body.get("variables") or {}, dict):
@@ -196,7 +206,7 @@ class FastPath:
             if cost > self._max_cost():
                 return None
             selection_key = tuple(repr(variables.coerced.get(n)) for n in known.selection_variables)
-            request = _Request(actor, organisation, documents)
+            request = _Request(actor, organisation, documents, sign_in)
             parts = []
             for number, root in enumerate(known.roots):
                 arguments = get_argument_values(root.definition, root.node, variables)
@@ -210,4 +220,6 @@ class FastPath:
                 parts.append(orjson.dumps(root.key) + b":" + answer)
         except (Declined, DomainError, GraphQLError):
             return None
+        if sign_in is not None and sign_in.actor is None:
+            return None  # no document checked it: not an answer to give
         return b'{"data":{' + b",".join(parts) + b"}}"

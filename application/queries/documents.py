@@ -10,6 +10,7 @@ visibility rules: the complaint scope goes into the statement as the same WHERE 
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Awaitable, Callable, Protocol, Sequence
@@ -18,6 +19,7 @@ from application.queries.complaints import ComplaintScope
 from application.queries.orders import OrderFilter
 from application.queries.pagination import PageRequest
 from application.queries.views import CustomerFilter, CustomerSort
+from domain.organisation import Staff
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,25 @@ class Selected:
 ScopeOf = Callable[[], Awaitable[ComplaintScope]]  # the reader's complaint scope, looked up only if needed
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """A request's sign-in still to be checked: the staff member its token names, read in the same statement as
+    a document, so that a hot read costs one round trip, authentication included. `accept` gets that member as
+    stored (None when there is none) before the document is used, and raises to refuse it."""
+
+    staff_id: uuid.UUID
+    accept: Callable[[Staff | None], None]
+
+
 class DocumentReads(Protocol):
     async def customers(self, fields: Sequence[Selected], filter: CustomerFilter, sort: CustomerSort,
-                        page: PageRequest, scope_of: ScopeOf) -> bytes | None:
+                        page: PageRequest, scope_of: ScopeOf, sign_in: SignIn | None = None) -> bytes | None:
         """The customers connection as JSON text, or None when the selection needs the resolvers."""
 
     async def customer(self, fields: Sequence[Selected], *, id: Any = None, code: str | None = None,
-                       scope_of: ScopeOf) -> bytes | None:
+                       scope_of: ScopeOf, sign_in: SignIn | None = None) -> bytes | None:
         """One customer (by id or code) as JSON text (`null` when there is none), or None as above."""
 
-    async def board(self, fields: Sequence[Selected], filter: OrderFilter, scope_of: ScopeOf) -> bytes | None:
+    async def board(self, fields: Sequence[Selected], filter: OrderFilter, scope_of: ScopeOf,
+                    sign_in: SignIn | None = None) -> bytes | None:
         """The order Kanban as JSON text, or None as above."""

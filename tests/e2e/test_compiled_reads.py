@@ -287,3 +287,68 @@ async def test_the_order_board_is_the_same_on_both_paths(api: Api, crowd: dict[s
         assert compiled_statements == resolved_statements  # SQLite: exact sums of text amounts stay in the resolvers
     else:
         assert compiled_statements < resolved_statements
+
+
+# ------------------------------------------------------------------ the sign-in checked with the first read
+
+CONTACTS = "query($id: ID!) { customer(id: $id) { code contacts { name } } }"
+PAGE_WITH_COMPLAINTS = """query($tag: String) { customers(first: 5, filter: {tag: $tag}) { edges { node { code
+  complaints(first: 3) { edges { node { number } } } } } } }"""
+
+
+async def new_member(api: Api, department: str) -> tuple[str, str]:
+    """A fresh staff member (MEMBER of `department`): their e-mail and id."""
+    email = f"{__import__('uuid').uuid4().hex[:8]}@signin.example"
+    departments = {d["code"]: d["id"] for d in (await api("{ departments { id code } }"))["departments"]}
+    created = await api("""mutation($input: CreateStaffInput!) { createStaff(input: $input) { staff { id } } }""",
+                        {"input": {"name": "Signin", "email": email, "departmentId": departments[department],
+                                   "role": "MEMBER"}})
+    return email, created["createStaff"]["staff"]["id"]
+
+
+async def update_staff(api: Api, staff_id: str, **changes: Any) -> None:
+    if "departmentId" in changes:
+        departments = {d["code"]: d["id"] for d in (await api("{ departments { id code } }"))["departments"]}
+        changes["departmentId"] = departments[changes["departmentId"]]
+    result = await api("""mutation($input: UpdateStaffInput!) { updateStaff(input: $input) { userErrors { code } } }""",
+                       {"input": {"id": staff_id, **changes}})
+    assert result["updateStaff"]["userErrors"] == []
+
+
+async def test_a_hot_read_checks_its_sign_in_in_the_same_statement(api: Api, crowd: dict[str, Any]) -> None:
+    email, _ = await new_member(api, "SALES")
+    variables = {"id": crowd["customers"][0]["id"]}
+    first = await api(CONTACTS, variables, as_=email)  # the regular path: the sign-in read on its own
+    with statements(api) as seen:
+        again = await api(CONTACTS, variables, as_=email)
+    assert again == first and again["customer"]["contacts"]
+    assert len(seen) == 1 and "signing_in" in seen[0], seen
+
+
+async def test_a_deactivated_members_hot_read_stops_at_once(api: Api, crowd: dict[str, Any]) -> None:
+    email, staff_id = await new_member(api, "SALES")
+    variables = {"id": crowd["customers"][0]["id"]}
+    for _ in range(2):  # learnt, then answered by the fast path
+        assert (await api(CONTACTS, variables, as_=email))["customer"]["contacts"]
+    await update_staff(api, staff_id, active=False)
+    for _ in range(2):
+        response = await api.post(CONTACTS, variables, as_=email)
+        assert response.status_code == 401 and response.json()["data"] is None, response.text
+    await update_staff(api, staff_id, active=True)
+    assert (await api(CONTACTS, variables, as_=email))["customer"]["contacts"]
+
+
+async def test_a_member_moved_to_another_department_is_answered_as_who_they_are_now(
+        api: Api, crowd: dict[str, Any]) -> None:
+    """The crowd's complaints are handled by SERVICE: a WAREHOUSE member sees none of them, and once moved to
+    SERVICE all of them, on the very next request, although the fast path last admitted them as WAREHOUSE."""
+    email, staff_id = await new_member(api, "WAREHOUSE")
+
+    def complaints(data: dict[str, Any]) -> list[int]:
+        return [len(e["node"]["complaints"]["edges"]) for e in data["customers"]["edges"]]
+
+    for _ in range(2):
+        assert complaints(await api(PAGE_WITH_COMPLAINTS, {"tag": crowd["tag"]}, as_=email)) == [0] * 5
+    await update_staff(api, staff_id, departmentId="SERVICE")
+    assert complaints(await api(PAGE_WITH_COMPLAINTS, {"tag": crowd["tag"]}, as_=email)) == [1] * 5
+    assert complaints(await api(PAGE_WITH_COMPLAINTS, {"tag": crowd["tag"]}, as_=email)) == [1] * 5

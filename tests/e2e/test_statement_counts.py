@@ -16,6 +16,9 @@ MOST = 16
 
 
 async def count(api: Api, document: str, variables: dict[str, Any], as_: str) -> tuple[int, dict[str, Any]]:
+    """Statements of the request in the steady state: once asked before, so what a process learns once (the
+    reader's department, a document's compiled form, its sign-in checked with the first read) is not counted."""
+    await api(document, variables, as_=as_)
     with statements(api) as seen:
         data = await api(document, variables, as_=as_)
     return len(seen), data

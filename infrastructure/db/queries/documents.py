@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.util import ClauseAdapter
 
 from application.queries.complaints import ComplaintScope
-from application.queries.documents import ScopeOf, Selected
+from application.queries.documents import ScopeOf, Selected, SignIn
 from application.queries.pagination import PageRequest
 from application.queries.orders import OrderFilter
 from application.queries.views import CustomerFilter, CustomerSort
@@ -46,6 +46,7 @@ from infrastructure.db.queries.keyset import SortKey, decode_cursor
 from infrastructure.db.queries.orders import NEWEST_FIRST as ORDERS_NEWEST_FIRST
 from infrastructure.db.queries.orders import order_filter
 from infrastructure.db.reads import SqlReadModel
+from infrastructure.db.repositories.organisation import staff_from_row
 
 NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")  # GraphQL names: safe to write into the SQL as key literals
 TYPENAME = "__typename"
@@ -576,11 +577,24 @@ def nested_page(selected: Selected) -> PageRequest:
 @dataclass
 class _Plan:
     """A compiled selection, kept for the next request of the same shape. `scoped` plans read complaints and
-    need the reader's scope: one statement for readers who see all, one for the others."""
+    need the reader's scope: one document for readers who see all, one for the others. Each document runs
+    alone or, while the request's sign-in is still to be checked, beside the staff row it names."""
 
-    statement: Any = None
     scoped: bool = False
-    by_scope: dict[bool, Any] = field(default_factory=dict)
+    documents: dict[bool | None, ColumnElement[Any]] = field(default_factory=dict)  # by sees_all (None: unscoped)
+    statements: dict[tuple[bool | None, bool], Any] = field(default_factory=dict)  # by (that, signed)
+
+    def statement(self, key: bool | None, signed: bool) -> Any:
+        statement = self.statements.get((key, signed))
+        if statement is None:
+            document = cast(self.documents[key], Text).label("document")
+            if signed:  # the staff row under a name of its own: the document's staff subqueries stay uncorrelated
+                staff = t.staff.alias("signing_in")
+                statement = select(staff, document).where(staff.c.id == bindparam("signing_in", type_=staff.c.id.type))
+            else:
+                statement = select(document)
+            self.statements[(key, signed)] = statement
+        return statement
 
 
 UNSUPPORTED = _Plan()
@@ -600,7 +614,7 @@ class SqlDocumentReads(SqlReadModel):
         self._plans: OrderedDict[Any, _Plan] = OrderedDict()
 
     async def customers(self, fields: Sequence[Selected], filter: CustomerFilter, sort: CustomerSort,
-                        page: PageRequest, scope_of: ScopeOf) -> bytes | None:
+                        page: PageRequest, scope_of: ScopeOf, sign_in: SignIn | None = None) -> bytes | None:
         order = CUSTOMER_SORTS[sort.field]
         params: dict[str, Any] = {}
         if page.after is not None:
@@ -618,10 +632,10 @@ class SqlDocumentReads(SqlReadModel):
                                           after_parameters=page.after is not None)
 
         shape = ("customers", tuple(f.signature for f in fields), filter, sort, page.size, page.after is not None)
-        return await self._document(shape, build, params, scope_of)
+        return await self._document(shape, build, params, scope_of, sign_in)
 
     async def customer(self, fields: Sequence[Selected], *, id: Any = None, code: str | None = None,
-                       scope_of: ScopeOf) -> bytes | None:
+                       scope_of: ScopeOf, sign_in: SignIn | None = None) -> bytes | None:
         def build(compilation: Compilation) -> ColumnElement[Any]:
             root = compilation.alias(t.customers)
             match = root.c.id == bindparam("root_id", type_=root.c.id.type) if id is not None \
@@ -631,15 +645,17 @@ class SqlDocumentReads(SqlReadModel):
 
         params = {"root_id": id} if id is not None else {"root_code": (code or "").strip().upper()}
         return await self._document(("customer", tuple(f.signature for f in fields), id is not None), build, params,
-                                    scope_of)
+                                    scope_of, sign_in)
 
-    async def board(self, fields: Sequence[Selected], filter: OrderFilter, scope_of: ScopeOf) -> bytes | None:
+    async def board(self, fields: Sequence[Selected], filter: OrderFilter, scope_of: ScopeOf,
+                    sign_in: SignIn | None = None) -> bytes | None:
         return await self._document(("board", tuple(f.signature for f in fields), filter),
-                                    lambda compilation: board(compilation, filter, fields), {}, scope_of)
+                                    lambda compilation: board(compilation, filter, fields), {}, scope_of, sign_in)
 
     async def _document(self, shape: Any, build: Callable[[Compilation], ColumnElement[Any]],
-                        params: dict[str, Any], scope_of: ScopeOf) -> bytes | None:
-        """The JSON `build` compiles, as text (the driver would parse it otherwise); None if unsupported."""
+                        params: dict[str, Any], scope_of: ScopeOf, sign_in: SignIn | None) -> bytes | None:
+        """The JSON `build` compiles, as text (the driver would parse it otherwise); None if unsupported. With a
+        `sign_in`, the staff row it names is read in the same statement and handed to it first."""
         sql = JsonSql(self._reads.dialect)
         plan = self._plans.get(shape)
         if plan is not None:
@@ -651,15 +667,21 @@ class SqlDocumentReads(SqlReadModel):
                 self._plans.popitem(last=False)
         if plan is UNSUPPORTED:
             return None
-        statement = plan.statement
+        key: bool | None = None
         if plan.scoped:
             scope = await scope_of()
-            statement = plan.by_scope.get(scope.sees_all)
-            if statement is None:
-                statement = plan.by_scope[scope.sees_all] = self._statement(build(Compilation(sql, scope.sees_all)))
+            key = scope.sees_all
+            if key not in plan.documents:
+                plan.documents[key] = build(Compilation(sql, scope.sees_all))
             params = {**params, "scope_staff": scope.staff_id, "scope_department": scope.department_id}
+        statement = plan.statement(key, signed=sign_in is not None)
         try:
-            value = await self._reads.scalar(statement, params)
+            if sign_in is None:
+                value = await self._reads.scalar(statement, params)
+            else:
+                rows = await self._reads.all(statement, {**params, "signing_in": sign_in.staff_id})
+                sign_in.accept(staff_from_row(rows[0]) if rows else None)
+                value = rows[0].document
         except OperationalError as err:
             if "parser stack overflow" not in str(err):
                 raise
@@ -667,16 +689,12 @@ class SqlDocumentReads(SqlReadModel):
             return None
         return value.encode() if isinstance(value, str) else value
 
-    def _plan(self, sql: JsonSql, build: Callable[[Compilation], ColumnElement[Any]]) -> _Plan:
+    @staticmethod
+    def _plan(sql: JsonSql, build: Callable[[Compilation], ColumnElement[Any]]) -> _Plan:
         compilation = Compilation(sql)
         try:
-            statement = self._statement(build(compilation))
+            document = build(compilation)
         except (Unsupported, DomainError):  # the resolvers answer, and report bad arguments at their path
             return UNSUPPORTED
-        if compilation.scoped:  # the statement for readers who do not see every complaint
-            return _Plan(scoped=True, by_scope={False: statement})
-        return _Plan(statement=statement)
-
-    @staticmethod
-    def _statement(document: ColumnElement[Any]) -> Any:
-        return select(cast(document, Text))
+        # a scoped plan's first document is for readers who do not see every complaint
+        return _Plan(scoped=True, documents={False: document}) if compilation.scoped else _Plan(documents={None: document})
