@@ -21,12 +21,20 @@ write one.
 
 With no pre-ping, a connection the server dropped while it idled in the pool surfaces as a disconnect error
 on its first statement; a read is safe to repeat, so it is retried once on a fresh connection.
+
+The hot read paths' one statement per request (queries/documents.py) runs straight on the driver where that
+is asyncpg (`Reads.driver_rows`): for a one-row answer SQLAlchemy's per-execution work (an execution context,
+the cursor adapted through a greenlet, result objects) costs five times what asyncpg's own does. It is
+compiled by SQLAlchemy once, observers of the engine's cursor events (statement counts, tracing) see it as
+any other, and on any error it runs again through SQLAlchemy, which then reports, invalidates and retries as
+everywhere else.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from contextvars import ContextVar
+from types import SimpleNamespace
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -128,6 +136,10 @@ async def _on_own_connection(engine: AsyncEngine, work: Callable[[AsyncConnectio
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+DRIVER_SQL_KEPT = 1024
+_DRIVER_SQL: dict[int, tuple[Any, str | None, Callable[[dict[str, Any]], list[Any]] | None]] = {}  # by id(statement)
+
+
 class Reads:
     """A read model's door to the database: the request's connection when there is one, else its own."""
 
@@ -153,6 +165,59 @@ class Reads:
             return list((await conn.execute(stmt, params)).all())
 
         return await self.run(rows)
+
+    async def driver_rows(self, stmt: Any, params: dict[str, Any]) -> list[Any]:
+        """`stmt`'s rows (attributes by column name) as `all` gives them, run on the driver itself where that
+        is asyncpg (see the module's docstring); `stmt` should be one built once and run many times."""
+        sql, arguments_of = self._driver_sql(stmt) if self.dialect == "postgresql" else (None, None)
+        if sql is None or arguments_of is None:
+            return await self.all(stmt, params)
+
+        async def rows(conn: AsyncConnection) -> list[Any]:
+            arguments = arguments_of(params)
+            engine = conn.sync_connection
+            assert engine is not None
+            observed = bool(engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute)
+            if observed:
+                context = SimpleNamespace()  # what observers may note on the execution, as on SQLAlchemy's
+                engine.dispatch.before_cursor_execute(engine, None, sql, tuple(arguments), context, False)
+            try:
+                driver = (await conn.get_raw_connection()).driver_connection
+                records = await driver.fetch(sql, *arguments)  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - SQLAlchemy runs it again, and reports and recovers as it does
+                return list((await conn.execute(stmt, params)).all())
+            if observed:
+                engine.dispatch.after_cursor_execute(engine, None, sql, tuple(arguments), context, False)
+            return [SimpleNamespace(**record) for record in records]
+
+        return await self.run(rows)
+
+    def _driver_sql(self, stmt: Any) -> tuple[str | None, Callable[[dict[str, Any]], list[Any]] | None]:
+        """`stmt` compiled for the driver: its SQL, and what turns named parameters into the driver's
+        positional ones (the values it was built with where not given, through their types' bind processors);
+        (None, None) for a statement only SQLAlchemy can run (an IN list it expands per execution)."""
+        known = _DRIVER_SQL.get(id(stmt))
+        if known is None or known[0] is not stmt:
+            compiled = stmt.compile(dialect=self.engine.dialect)
+            if compiled.post_compile_params:
+                known = _DRIVER_SQL[id(stmt)] = (stmt, None, None)
+                return None, None
+            names = tuple(compiled.positiontup or ())
+            processors = compiled._bind_processors  # noqa: SLF001 - what SQLAlchemy's execution applies
+            defaults = compiled.params  # the values it was built with (None for those always given)
+
+            def arguments(params: dict[str, Any]) -> list[Any]:
+                values = []
+                for name in names:
+                    value = params[name] if name in params else defaults[name]
+                    processor = processors.get(name)
+                    values.append(processor(value) if processor is not None and value is not None else value)
+                return values
+
+            if len(_DRIVER_SQL) >= DRIVER_SQL_KEPT:
+                _DRIVER_SQL.clear()
+            known = _DRIVER_SQL[id(stmt)] = (stmt, compiled.string, arguments)
+        return known[1], known[2]
 
     async def scalar(self, stmt: Any, params: dict[str, Any] | None = None) -> Any:
         """The one value of `stmt`; `params` give its named parameters other values than it was built with."""

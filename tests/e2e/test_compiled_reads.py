@@ -8,11 +8,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator, Sequence
 
+import asyncpg
 import pytest
 from dependency_injector import providers
 
 from application.queries.documents import Selected
-from tests.conftest import Api, statements
+from tests.conftest import Api, Database, statements
 from tests.e2e.conftest import CROWD
 
 ROLES = ["admin@example.com", "sales.key@example.com", "warehouse.member@example.com", "service.member@example.com",
@@ -352,3 +353,24 @@ async def test_a_member_moved_to_another_department_is_answered_as_who_they_are_
     await update_staff(api, staff_id, departmentId="SERVICE")
     assert complaints(await api(PAGE_WITH_COMPLAINTS, {"tag": crowd["tag"]}, as_=email)) == [1] * 5
     assert complaints(await api(PAGE_WITH_COMPLAINTS, {"tag": crowd["tag"]}, as_=email)) == [1] * 5
+
+
+async def test_a_hot_read_whose_pooled_connection_was_dropped_is_answered_on_a_fresh_one(
+        api: Api, crowd: dict[str, Any], database: Database) -> None:
+    """Reads run straight on the driver (infrastructure/db/reads.py), without a pre-ping: a connection the
+    server dropped while it idled in the pool fails its first statement, and the read is repeated on a new one."""
+    if database.backend != "postgresql":
+        pytest.skip("a server that drops connections is PostgreSQL's")
+    variables = {"id": crowd["customers"][1]["id"]}
+    expected = await api(CONTACTS, variables)
+    await api(CONTACTS, variables)
+    admin = await asyncpg.connect(database.url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        dropped = await admin.fetchval("""SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'
+              AND query NOT ILIKE 'listen%'""")  # the pool's idle connections, not the LISTEN relay's
+    finally:
+        await admin.close()
+    assert dropped >= 1
+    for _ in range(3):
+        assert await api(CONTACTS, variables) == expected

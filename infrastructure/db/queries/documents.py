@@ -677,11 +677,12 @@ class SqlDocumentReads(SqlReadModel):
         statement = plan.statement(key, signed=sign_in is not None)
         try:
             if sign_in is None:
-                value = await self._reads.scalar(statement, params)
+                (row,) = await self._reads.driver_rows(statement, params)
             else:
-                rows = await self._reads.all(statement, {**params, "signing_in": sign_in.staff_id})
+                rows = await self._reads.driver_rows(statement, {**params, "signing_in": sign_in.staff_id})
                 sign_in.accept(staff_from_row(rows[0]) if rows else None)
-                value = rows[0].document
+                row = rows[0]
+            value = row.document
         except OperationalError as err:
             if "parser stack overflow" not in str(err):
                 raise
