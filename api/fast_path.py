@@ -42,6 +42,7 @@ from api.common.cost import estimate_cost
 from api.common.relay import decode_id, page_request
 from api.common.sign_in import PendingSignIn
 from api.complaints.loaders import scope_of
+from api.complaints.queries import complaints_filter
 from api.customers.queries import customers_arguments
 from api.orders.queries import board_filter
 from application.queries.complaints import ComplaintScope
@@ -130,6 +131,14 @@ async def _customer(request: _Request, arguments: dict[str, Any], fields: tuple[
                                             sign_in=request.check())
 
 
+async def _complaints(request: _Request, arguments: dict[str, Any], fields: tuple[Selected, ...]) -> bytes | None:
+    page = page_request(arguments.get("first"), arguments.get("after"), arguments.get("last"), arguments.get("before"))
+    if page.backward:
+        return None
+    return await request.documents.complaints(fields, complaints_filter(arguments), page, scope_of=request.scope,
+                                              sign_in=request.check())
+
+
 async def _order_board(request: _Request, arguments: dict[str, Any], fields: tuple[Selected, ...]) -> bytes | None:
     return await request.documents.board(fields, board_filter(arguments), scope_of=request.scope,
                                          sign_in=request.check())
@@ -139,6 +148,7 @@ ANSWERS: dict[str, Callable[[_Request, dict[str, Any], tuple[Selected, ...]], Aw
     "customers": _customers,
     "customer": _customer,
     "orderBoard": _order_board,
+    "complaints": _complaints,
 }
 
 

@@ -47,6 +47,7 @@ MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 # With at most MAX_HOLIDAYS holidays a calendar with one window a week can be idle for at most
 # MAX_HOLIDAYS + 1 weeks; a walk that finds nothing for longer can never find anything.
 MAX_IDLE_DAYS = 7 * (MAX_HOLIDAYS + 2)
+OPENINGS_KEPT = 4096  # days of openings a calendar keeps (above: forgotten, and computed again)
 
 _ONE_MINUTE = timedelta(minutes=1)
 _ZERO = timedelta(0)
@@ -129,6 +130,10 @@ class BusinessCalendar:
         for window in sorted(self.windows):
             days.setdefault(window.weekday, []).append(window)
         return {weekday: tuple(windows) for weekday, windows in days.items()}
+
+    @cached_property
+    def _openings_by_day(self) -> dict[date, tuple[tuple[datetime, datetime], ...]]:
+        return {}  # filled by _openings
 
     @property
     def sorted_holidays(self) -> list[date]:
@@ -258,6 +263,28 @@ def _local_to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
+def _openings(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """The day's non-empty windows as UTC instants, kept on the calendar: a page of SLA clocks walks the same
+    days for every complaint."""
+    days = calendar._openings_by_day
+    found = days.get(day)
+    if found is None:
+        found = ()
+        if day not in calendar.holidays:
+            zone, midnight = calendar.zone, datetime.combine(day, time())
+            windows = []
+            for window in calendar._by_weekday.get(day.isoweekday(), ()):
+                opening = _local_to_utc(midnight + timedelta(minutes=window.start_minute), zone)
+                closing = _local_to_utc(midnight + timedelta(minutes=window.start_minute + window.length_minutes), zone)
+                if closing > opening:  # empty only when wholly inside a DST gap
+                    windows.append((opening, closing))
+            found = tuple(windows)
+        if len(days) >= OPENINGS_KEPT:
+            days.clear()
+        days[day] = found
+    return found
+
+
 def working_windows(calendar: BusinessCalendar, since: datetime, until: datetime | None = None) -> Iterator[tuple[datetime, datetime]]:
     """The calendar's open intervals [opening, closing) as UTC instants, in order, starting
     with the first that closes after `since`; stops after the local day of `until` (endless
@@ -265,20 +292,14 @@ def working_windows(calendar: BusinessCalendar, since: datetime, until: datetime
     since = _utc(since)
     zone = calendar.zone
     last_day = _utc(until).astimezone(zone).date() if until is not None else None
-    by_weekday = calendar._by_weekday
     day = since.astimezone(zone).date() - timedelta(days=1)  # an overnight window may reach `since`
     idle_days = 0
     while last_day is None or day <= last_day:
-        open_today = False
-        if day not in calendar.holidays:
-            midnight = datetime.combine(day, time())
-            for window in by_weekday.get(day.isoweekday(), ()):
-                opening = _local_to_utc(midnight + timedelta(minutes=window.start_minute), zone)
-                closing = _local_to_utc(midnight + timedelta(minutes=window.start_minute + window.length_minutes), zone)
-                if closing > opening:  # empty only when wholly inside a DST gap
-                    open_today = True
-                    if closing > since:
-                        yield opening, closing
+        today = _openings(calendar, day)
+        open_today = bool(today)
+        for opening, closing in today:
+            if closing > since:
+                yield opening, closing
         idle_days = 0 if open_today else idle_days + 1
         if idle_days > MAX_IDLE_DAYS:
             raise NoWorkingTimeAhead(f"Calendar {calendar.name!r} has no working time for over {MAX_IDLE_DAYS} days.")

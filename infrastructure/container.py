@@ -78,7 +78,7 @@ class Services(containers.DeclarativeContainer):
     order_queries = providers.Singleton(SqlOrderQueries, core.read_engine)
     workflow_queries = providers.Singleton(SqlWorkflowQueries, core.read_engine)
     complaint_queries = providers.Singleton(SqlComplaintQueries, core.read_engine)
-    document_reads = providers.Singleton(SqlDocumentReads, core.read_engine)  # JSON built by the database
+    document_reads = providers.Singleton(SqlDocumentReads, core.read_engine, gateways.clock.provider)  # JSON built by the database
     event_queries = providers.Singleton(SqlEventQueries, core.read_engine)  # the outbox as a feed
     due_dates = providers.Singleton(DepartmentCalendarDueDates, core.read_engine)  # department calendars
     events = providers.Callable(lambda publisher: publisher, gateways.publisher)

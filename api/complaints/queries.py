@@ -3,11 +3,12 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from api.common.compiled import Precompiled, selection
 from api.common.errors import api_error, forbidden, read
 from api.common.relay import Connection, decode_id, decode_optional_id, page_request
 from api.complaints.inputs import ComplaintFilter
@@ -32,6 +33,12 @@ async def list_complaints(info: Info[Context, None], filter: ComplaintFilter | N
         query = filter.to_query() if filter else ComplaintFilterQuery()
         request = page_request(first, after, last, before)
         if parent is None:
+            fields = selection(info)
+            if fields is not None and not request.backward:
+                document = await ctx.documents.complaints(fields, query, request,
+                                                          scope_of=ctx.complaint_loaders.scope)
+                if document is not None:
+                    return Precompiled(document)
             return await ctx.complaints.list(await ctx.complaint_loaders.scope(), query, request, ctx.clock.now())
         kind, parent_id = parent
         # the parent's own id wins over one in the filter
@@ -43,7 +50,22 @@ async def list_complaints(info: Info[Context, None], filter: ComplaintFilter | N
 
         return await ctx.loader_for(("complaints", kind, query, request), fetch).load(parent_id)
 
-    return Connection.from_page(await read(run), Complaint.from_view)
+    found = await read(run)
+    if isinstance(found, Precompiled):
+        return found  # type: ignore[return-value]
+    return Connection.from_page(found, Complaint.from_view)
+
+
+def complaints_filter(arguments: dict[str, Any]) -> ComplaintFilterQuery:
+    """`complaints`' filter as graphql-core coerced it (a plain dict), as the read model takes it (for
+    api/fast_path.py, which has no resolver to convert it)."""
+    given = arguments.get("filter")
+    if given is None:
+        return ComplaintFilterQuery()
+    return ComplaintFilter(statuses=given.get("statuses"), priorities=given.get("priorities"),
+                           category_ids=given.get("categoryIds"), assignee_id=given.get("assigneeId"),
+                           department_id=given.get("departmentId"), customer_id=given.get("customerId"),
+                           sla_at_risk=given.get("slaAtRisk"), search=given.get("search")).to_query()
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Awaitable, Callable, Protocol, Sequence
 
-from application.queries.complaints import ComplaintScope
+from application.queries.complaints import ComplaintFilter, ComplaintScope
 from application.queries.orders import OrderFilter
 from application.queries.pagination import PageRequest
 from application.queries.views import CustomerFilter, CustomerSort
@@ -60,6 +60,11 @@ class DocumentReads(Protocol):
     async def customer(self, fields: Sequence[Selected], *, id: Any = None, code: str | None = None,
                        scope_of: ScopeOf, sign_in: SignIn | None = None) -> bytes | None:
         """One customer (by id or code) as JSON text (`null` when there is none), or None as above."""
+
+    async def complaints(self, fields: Sequence[Selected], filter: ComplaintFilter, page: PageRequest,
+                         scope_of: ScopeOf, sign_in: SignIn | None = None) -> bytes | None:
+        """The complaints connection (the reader's, newest first) as JSON text, or None as above; SLA clocks are
+        computed at the adapter's clock, as the resolvers compute them."""
 
     async def board(self, fields: Sequence[Selected], filter: OrderFilter, scope_of: ScopeOf,
                     sign_in: SignIn | None = None) -> bytes | None:

@@ -68,6 +68,40 @@ def visible_to(scope: ComplaintScope) -> ColumnElement[bool]:
                c.c.customer_id.in_(owned))
 
 
+def complaint_criteria(filter: ComplaintFilter, now: Any) -> list[ColumnElement[bool]]:
+    """The filter as criteria on `complaints` (visibility apart: `visible_to`); `now` is the request's clock, a
+    datetime or a parameter (queries/documents.py keeps statements for later requests)."""
+    criteria: list[ColumnElement[bool]] = []
+    if filter.statuses:
+        criteria.append(c.c.status.in_(filter.statuses))
+    if filter.priorities:
+        criteria.append(c.c.priority.in_(filter.priorities))
+    if filter.category_ids:
+        criteria.append(c.c.category_id.in_(filter.category_ids))
+    if filter.assignee_id is not None:
+        criteria.append(c.c.assignee_id == filter.assignee_id)
+    if filter.department_id is not None:
+        criteria.append(c.c.department_id == filter.department_id)
+    if filter.customer_id is not None:
+        criteria.append(c.c.customer_id == filter.customer_id)
+    if filter.order_id is not None:
+        criteria.append(c.c.order_id == filter.order_id)
+    if filter.sla_at_risk is True:
+        criteria.append(c.c.sla_at_risk_at <= now)
+    elif filter.sla_at_risk is False:
+        criteria.append(or_(c.c.sla_at_risk_at.is_(None), c.c.sla_at_risk_at > now))
+    if filter.search:
+        term = filter.search.strip()
+        cu = t.customers
+        criteria.append(or_(
+            c.c.number.icontains(term, autoescape=True),
+            c.c.subject.icontains(term, autoescape=True),
+            c.c.customer_id.in_(select(cu.c.id).where(or_(cu.c.name.icontains(term, autoescape=True),
+                                                          cu.c.code.icontains(term, autoescape=True)))),
+        ))
+    return criteria
+
+
 class SqlComplaintQueries(SqlReadModel):
     # ------------------------------------------------------------------------------ complaints
 
@@ -84,35 +118,7 @@ class SqlComplaintQueries(SqlReadModel):
 
     @staticmethod
     def _filtered(scope: ComplaintScope, filter: ComplaintFilter, now: datetime) -> Any:
-        query = select(*COMPLAINT_COLUMNS).where(visible_to(scope))
-        if filter.statuses:
-            query = query.where(c.c.status.in_(filter.statuses))
-        if filter.priorities:
-            query = query.where(c.c.priority.in_(filter.priorities))
-        if filter.category_ids:
-            query = query.where(c.c.category_id.in_(filter.category_ids))
-        if filter.assignee_id is not None:
-            query = query.where(c.c.assignee_id == filter.assignee_id)
-        if filter.department_id is not None:
-            query = query.where(c.c.department_id == filter.department_id)
-        if filter.customer_id is not None:
-            query = query.where(c.c.customer_id == filter.customer_id)
-        if filter.order_id is not None:
-            query = query.where(c.c.order_id == filter.order_id)
-        if filter.sla_at_risk is True:
-            query = query.where(c.c.sla_at_risk_at <= now)
-        elif filter.sla_at_risk is False:
-            query = query.where(or_(c.c.sla_at_risk_at.is_(None), c.c.sla_at_risk_at > now))
-        if filter.search:
-            term = filter.search.strip()
-            cu = t.customers
-            query = query.where(or_(
-                c.c.number.icontains(term, autoescape=True),
-                c.c.subject.icontains(term, autoescape=True),
-                c.c.customer_id.in_(select(cu.c.id).where(or_(cu.c.name.icontains(term, autoescape=True),
-                                                              cu.c.code.icontains(term, autoescape=True)))),
-            ))
-        return query
+        return select(*COMPLAINT_COLUMNS).where(visible_to(scope), *complaint_criteria(filter, now))
 
     async def by_ids(self, ids: list[uuid.UUID], scope: ComplaintScope) -> list[ComplaintView | None]:
         rows = await self._all(select(*COMPLAINT_COLUMNS).where(c.c.id.in_(ids), visible_to(scope)))

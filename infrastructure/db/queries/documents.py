@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
+import orjson
 from sqlalchemy import ColumnElement, Integer, Numeric, Select, Text, and_, or_, bindparam, case, cast, func, literal_column, select, true, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.util import ClauseAdapter
 
-from application.queries.complaints import ComplaintScope
+from application.ports import Clock
+from application.queries.complaints import ComplaintFilter, ComplaintScope
 from application.queries.documents import ScopeOf, Selected, SignIn
 from application.queries.pagination import PageRequest
 from application.queries.orders import OrderFilter
@@ -37,15 +39,17 @@ from application.queries.views import CustomerFilter, CustomerSort
 from domain.money import DEFAULT_MINOR_UNIT, MINOR_UNITS
 from domain.order import BOARD_STATUSES
 from domain.shared import DomainError
+from domain.sla import SlaEvaluation, SlaTarget, SlaTargetState, evaluate_sla
 from infrastructure.db import tables as t
 from infrastructure.db.queries.complaints import NEWEST_FIRST as COMPLAINTS_NEWEST_FIRST
-from infrastructure.db.queries.complaints import visible_to
+from infrastructure.db.queries.complaints import SqlComplaintQueries, complaint_criteria, visible_to
 from infrastructure.db.queries.customers import SORTS as CUSTOMER_SORTS
 from infrastructure.db.queries.customers import customer_filter
 from infrastructure.db.queries.keyset import SortKey, decode_cursor
 from infrastructure.db.queries.orders import NEWEST_FIRST as ORDERS_NEWEST_FIRST
 from infrastructure.db.queries.orders import order_filter
 from infrastructure.db.reads import SqlReadModel
+from infrastructure.db.repositories.complaints import policy_from_snapshot
 from infrastructure.db.repositories.organisation import staff_from_row
 
 NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")  # GraphQL names: safe to write into the SQL as key literals
@@ -240,10 +244,22 @@ class MoneyOf:
 
 
 @dataclass(frozen=True)
+class SlaClocks:
+    """Complaint.sla: three clocks on business calendars, computed in Python at request time (domain/sla.py), not
+    in SQL. The statement writes a marker with what they need in the field's place (`CLOCKS`), and the adapter
+    puts the clocks there before it hands the document over."""
+
+
+CLOCKS = "crm:sla"  # the marker's key: not a GraphQL name, so no alias can look like it
+SLA_STATUS_FIELDS = {"escalationLevel", "firstResponse", "resolution", "nextUpdate", TYPENAME}
+SLA_TARGET_FIELDS = {"state", "dueAt", "metAt", "remainingMinutes", TYPENAME}
+
+
+@dataclass(frozen=True)
 class Shape:
     type_name: str
     table: Any
-    fields: dict[str, Column | One | Many | Page | MoneyOf] = field(default_factory=dict)
+    fields: dict[str, Column | One | Many | Page | MoneyOf | SlaClocks] = field(default_factory=dict)
 
 
 def _complaints_visible(row: Any, compilation: "Compilation") -> ColumnElement[bool]:
@@ -296,7 +312,7 @@ SHAPES: dict[str, Shape] = {s.type_name: s for s in [
         "createdAt": instant("created_at"), "updatedAt": instant("updated_at"), "version": plain("version"),
         "customer": One("Customer", "customer_id"), "category": One("ComplaintCategory", "category_id"),
         "assignee": One("Staff", "assignee_id"), "department": One("Department", "department_id"),
-        "filedBy": One("Staff", "filed_by"), "order": One("Order", "order_id"),
+        "filedBy": One("Staff", "filed_by"), "order": One("Order", "order_id"), "sla": SlaClocks(),
     }),
     Shape("ComplaintCategory", t.complaint_categories, {
         "id": global_id("ComplaintCategory"), "code": plain("code"), "name": plain("name"), "active": boolean("active"),
@@ -322,6 +338,7 @@ class Compilation:
         self.sql = sql
         self._sees_all = sees_all
         self.scoped = False  # whether the statement reads complaints (and so takes the reader's scope)
+        self.clocks: list[Selected] = []  # the `sla` selections whose markers the statement writes, by number
         self._aliases = 0
 
     def alias(self, table: Any) -> Any:
@@ -348,7 +365,10 @@ class Compilation:
             pairs.append((selected.key, self._value(how, row, selected)))
         return self.sql.object(pairs)
 
-    def _value(self, how: Column | One | Many | Page | MoneyOf, row: Any, selected: Selected) -> ColumnElement[Any]:
+    def _value(self, how: Column | One | Many | Page | MoneyOf | SlaClocks, row: Any,
+               selected: Selected) -> ColumnElement[Any]:
+        if isinstance(how, SlaClocks):
+            return self._clocks_marker(row, selected)
         if isinstance(how, One):
             target = SHAPES[how.target]
             other = self.alias(target.table)
@@ -391,6 +411,21 @@ class Compilation:
     def name(self) -> str:
         self._aliases += 1
         return f"j{self._aliases}"
+
+    def _clocks_marker(self, row: Any, selected: Selected) -> ColumnElement[Any]:
+        """{CLOCKS: [selection number, id, policy terms, filed at, escalation level]} in the `sla` field's place."""
+        for part in selected.fields:
+            if part.name not in SLA_STATUS_FIELDS or part.arguments or (
+                    part.name != TYPENAME and part.name != "escalationLevel"
+                    and not {p.name for p in part.fields} <= SLA_TARGET_FIELDS):
+                raise Unsupported(f"SlaStatus.{part.name}")
+        self.clocks.append(selected)
+        sql = self.sql
+        inputs = sql.items([literal_column(str(len(self.clocks) - 1)), sql.uuid_text(row.c.id),
+                            sql.stored_json(row.c.sla_terms), sql.isoformat(row.c.created_at),
+                            row.c.escalation_level])
+        marker = literal_column(f"'{CLOCKS}'")
+        return func.json_build_object(marker, inputs) if sql.postgres else func.json_object(marker, inputs)
 
     # -------------------------------------------------------------------------------------- connections
 
@@ -571,6 +606,38 @@ def nested_page(selected: Selected) -> PageRequest:
         raise Unsupported("bad page arguments") from None  # the resolver reports it, with its path
 
 
+def sla_status(selected: Selected, evaluation: SlaEvaluation | None, escalation_level: int) -> dict[str, Any]:
+    """SlaStatus as the resolvers write it (api/complaints/types.py: SlaStatus, SlaTarget.of)."""
+    status: dict[str, Any] = {}
+    for part in selected.fields:
+        if part.name == TYPENAME:
+            status[part.key] = "SlaStatus"
+        elif part.name == "escalationLevel":
+            status[part.key] = escalation_level
+        else:
+            target = getattr(evaluation, _TARGETS[part.name]) if evaluation is not None else None
+            status[part.key] = _sla_target(part, target)
+    return status
+
+
+_TARGETS = {"firstResponse": "first_response", "resolution": "resolution", "nextUpdate": "next_update"}
+
+
+def _sla_target(selected: Selected, target: SlaTarget | None) -> dict[str, Any]:
+    if target is None or target.state is SlaTargetState.NOT_APPLICABLE:
+        values: dict[str, Any] = {"state": SlaTargetState.NOT_APPLICABLE.value, "dueAt": None, "metAt": None,
+                                  "remainingMinutes": None}
+    else:
+        values = {"state": target.state.value, "dueAt": _iso(target.due_at), "metAt": _iso(target.met_at),
+                  "remainingMinutes": None if target.state is SlaTargetState.MET else target.remaining_minutes}
+    values[TYPENAME] = "SlaTarget"
+    return {part.key: values[part.name] for part in selected.fields}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
 # ---------------------------------------------------------------------------------------------- adapter
 
 
@@ -582,6 +649,7 @@ class _Plan:
 
     scoped: bool = False
     documents: dict[bool | None, ColumnElement[Any]] = field(default_factory=dict)  # by sees_all (None: unscoped)
+    clocks: dict[bool | None, list[Selected]] = field(default_factory=dict)  # each document's SLA selections
     statements: dict[tuple[bool | None, bool], Any] = field(default_factory=dict)  # by (that, signed)
 
     def statement(self, key: bool | None, signed: bool) -> Any:
@@ -609,9 +677,11 @@ class SqlDocumentReads(SqlReadModel):
     what differs between requests of one shape goes in as named parameters: the customer's id or code, the
     page's cursor, the reader's staff and department ids (visible_to)."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, clock: Callable[[], Clock]) -> None:
         super().__init__(engine)
         self._plans: OrderedDict[Any, _Plan] = OrderedDict()
+        self._complaints = SqlComplaintQueries(engine)  # what SLA clocks need besides the document
+        self._clock = clock  # the clock as configured now (tests replace it), as the resolvers' context has it
 
     async def customers(self, fields: Sequence[Selected], filter: CustomerFilter, sort: CustomerSort,
                         page: PageRequest, scope_of: ScopeOf, sign_in: SignIn | None = None) -> bytes | None:
@@ -647,6 +717,31 @@ class SqlDocumentReads(SqlReadModel):
         return await self._document(("customer", tuple(f.signature for f in fields), id is not None), build, params,
                                     scope_of, sign_in)
 
+    async def complaints(self, fields: Sequence[Selected], filter: ComplaintFilter, page: PageRequest,
+                         scope_of: ScopeOf, sign_in: SignIn | None = None) -> bytes | None:
+        params: dict[str, Any] = {}
+        keys = COMPLAINTS_NEWEST_FIRST
+        if page.after is not None:
+            try:
+                values = decode_cursor(page.after, keys, "after")
+            except DomainError:
+                return None  # the resolver reports it
+            params = {f"after_{i}": value for i, value in enumerate(values)}
+        if filter.sla_at_risk is not None:
+            params["now"] = self._clock().now()
+
+        def build(compilation: Compilation) -> ColumnElement[Any]:
+            root = compilation.alias(t.complaints)
+            now = bindparam("now", type_=t.complaints.c.sla_at_risk_at.type)
+            criteria = [ClauseAdapter(root).traverse(c) for c in complaint_criteria(filter, now)]
+            criteria.append(_complaints_visible(root, compilation))
+            return compilation.connection(SHAPES["Complaint"], root, criteria,
+                                          [SortKey(root.c[k.column.key], k.kind) for k in keys], True, page, fields,
+                                          after_parameters=page.after is not None)
+
+        shape = ("complaints", tuple(f.signature for f in fields), filter, page.size, page.after is not None)
+        return await self._document(shape, build, params, scope_of, sign_in)
+
     async def board(self, fields: Sequence[Selected], filter: OrderFilter, scope_of: ScopeOf,
                     sign_in: SignIn | None = None) -> bytes | None:
         return await self._document(("board", tuple(f.signature for f in fields), filter),
@@ -672,7 +767,9 @@ class SqlDocumentReads(SqlReadModel):
             scope = await scope_of()
             key = scope.sees_all
             if key not in plan.documents:
-                plan.documents[key] = build(Compilation(sql, scope.sees_all))
+                compilation = Compilation(sql, scope.sees_all)
+                plan.documents[key] = build(compilation)
+                plan.clocks[key] = compilation.clocks
             params = {**params, "scope_staff": scope.staff_id, "scope_department": scope.department_id}
         statement = plan.statement(key, signed=sign_in is not None)
         try:
@@ -688,7 +785,41 @@ class SqlDocumentReads(SqlReadModel):
                 raise
             self._plans[shape] = UNSUPPORTED  # nested too deeply for SQLite's parser: the resolvers answer
             return None
+        if plan.clocks.get(key):
+            return await self._with_clocks(value, plan.clocks[key])
         return value.encode() if isinstance(value, str) else value
+
+    async def _with_clocks(self, document: str | bytes, clocks: list[Selected]) -> bytes:
+        """The document with each SLA marker replaced by the clocks it stands for, computed as the resolvers
+        compute them (domain/sla.py on the complaint's policy terms, calendar and history, at the clock's now)."""
+        tree = orjson.loads(document)
+        markers: list[tuple[Any, Any, list[Any]]] = []  # (container, key, marker inputs)
+
+        def find(node: Any) -> None:
+            items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+            for key, value in items:
+                if isinstance(value, dict) and CLOCKS in value:
+                    markers.append((node, key, value[CLOCKS]))
+                else:
+                    find(value)
+
+        find(tree)
+        policies = {raw_id: policy_from_snapshot(terms) for _, _, (_, raw_id, terms, _, _) in markers if terms}
+        ids = [uuid.UUID(raw_id) for raw_id in policies]
+        histories = dict(zip(policies, await self._complaints.sla_history(ids))) if ids else {}
+        calendar_ids = sorted({p.calendar_id for p in policies.values()})
+        calendars = dict(zip(calendar_ids, await self._complaints.calendars_by_ids(calendar_ids))) if calendar_ids else {}
+        now = self._clock().now()
+        for node, key, (number, raw_id, _, filed_at, level) in markers:
+            policy = policies.get(raw_id)
+            calendar = calendars.get(policy.calendar_id) if policy else None
+            evaluation = None
+            if policy is not None and calendar is not None:
+                history = histories[raw_id]
+                evaluation = evaluate_sla(policy, calendar, datetime.fromisoformat(filed_at), history.status_changes,
+                                          history.progress, now)
+            node[key] = sla_status(clocks[number], evaluation, level)
+        return orjson.dumps(tree)
 
     @staticmethod
     def _plan(sql: JsonSql, build: Callable[[Compilation], ColumnElement[Any]]) -> _Plan:
@@ -697,5 +828,5 @@ class SqlDocumentReads(SqlReadModel):
             document = build(compilation)
         except (Unsupported, DomainError):  # the resolvers answer, and report bad arguments at their path
             return UNSUPPORTED
-        # a scoped plan's first document is for readers who do not see every complaint
-        return _Plan(scoped=True, documents={False: document}) if compilation.scoped else _Plan(documents={None: document})
+        key = False if compilation.scoped else None  # a scoped plan's first is for readers who do not see all
+        return _Plan(scoped=compilation.scoped, documents={key: document}, clocks={key: compilation.clocks})
