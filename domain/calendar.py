@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
@@ -134,6 +135,10 @@ class BusinessCalendar:
     @cached_property
     def _openings_by_day(self) -> dict[date, tuple[tuple[datetime, datetime], ...]]:
         return {}  # filled by _openings
+
+    @cached_property
+    def _timelines(self) -> list["_Timeline"]:
+        return []  # the one _timeline keeps (a list, so it can be replaced on this frozen instance)
 
     @property
     def sorted_holidays(self) -> list[date]:
@@ -331,6 +336,75 @@ def next_working_start(calendar: BusinessCalendar, at: datetime) -> datetime:
     raise AssertionError("working_windows without `until` never ends")  # pragma: no cover
 
 
+class _Timeline:
+    """A calendar's openings from one local day on, as sorted lists with running totals of business time, so
+    that adding and measuring business time are two binary searches however far they reach (a complaint open
+    for months walked every window of those months, for each of its clocks, on every read).
+
+    Windows never overlap (`define` refuses it), so openings and closings are both in order; empty windows
+    (inside a DST gap) are left out. It is extended day by day as far as a question needs, with the same
+    guard as `working_windows`: no window for over MAX_IDLE_DAYS days means none will ever come."""
+
+    def __init__(self, calendar: BusinessCalendar, first_day: date) -> None:
+        self.calendar = calendar
+        self.first_day = self.next_day = first_day
+        self.openings: list[datetime] = []
+        self.closings: list[datetime] = []
+        self.before: list[timedelta] = [_ZERO]  # business time before window i (one more entry than windows)
+        self._idle_days = 0
+
+    def _add_day(self) -> None:
+        day = self.next_day
+        today = _openings(self.calendar, day)
+        for opening, closing in today:
+            self.openings.append(opening)
+            self.closings.append(closing)
+            self.before.append(self.before[-1] + (closing - opening))
+        self._idle_days = 0 if today else self._idle_days + 1
+        if self._idle_days > MAX_IDLE_DAYS:
+            raise NoWorkingTimeAhead(
+                f"Calendar {self.calendar.name!r} has no working time for over {MAX_IDLE_DAYS} days.")
+        try:
+            self.next_day = day + timedelta(days=1)
+        except OverflowError:
+            raise NoWorkingTimeAhead(
+                f"Calendar {self.calendar.name!r} has no working time before the end of time.") from None
+
+    def cover(self, last_day: date) -> None:
+        """Every window of the local days up to `last_day`."""
+        while self.next_day <= last_day:
+            self._add_day()
+
+    def first_closing_after(self, at: datetime) -> int:
+        while not self.closings or self.closings[-1] <= at:
+            self._add_day()
+        return bisect_right(self.closings, at)
+
+    def reach(self, total: timedelta) -> None:
+        """Windows until the running total reaches `total`."""
+        while self.before[-1] < total:
+            self._add_day()
+
+
+TIMELINE_WINDOWS_KEPT = 100_000  # beyond: started again from the day asked about
+TIMELINE_LEAD = timedelta(days=42)
+
+
+def _timeline(calendar: BusinessCalendar, since: datetime) -> _Timeline:
+    """The calendar's timeline, starting early enough for `since` (an overnight window of the day before may
+    still be open)."""
+    first_day = since.astimezone(calendar.zone).date() - timedelta(days=1)
+    kept = calendar._timelines
+    if not kept or kept[0].first_day > first_day or len(kept[0].openings) > TIMELINE_WINDOWS_KEPT:
+        # started some weeks early: a page of complaints asks about ever earlier filings, newest first
+        try:
+            first_day -= TIMELINE_LEAD
+        except OverflowError:
+            pass
+        kept[:] = [_Timeline(calendar, first_day)]
+    return kept[0]
+
+
 # ---------------------------------------------------------------------------------- arithmetic
 
 
@@ -343,16 +417,16 @@ def add_business_time(calendar: BusinessCalendar, start: datetime, amount: timed
     at = _utc(start)
     if amount < _ZERO:
         raise ValueError("Cannot add negative business time.")
-    left = amount
-    if not left:
+    if not amount:
         return at
-    for opening, closing in working_windows(calendar, at):
-        opening = max(opening, at)
-        span = closing - opening
-        if left <= span:
-            return opening + left
-        left -= span
-    raise AssertionError("working_windows without `until` never ends")  # pragma: no cover
+    timeline = _timeline(calendar, at)
+    i = timeline.first_closing_after(at)
+    opening = timeline.openings[i]
+    # the business time on the timeline by which `amount` is used up, and the window it falls in
+    goal = timeline.before[i] + (max(opening, at) - opening) + amount
+    timeline.reach(goal)
+    k = bisect_left(timeline.before, goal, lo=i + 1) - 1
+    return timeline.openings[k] + (goal - timeline.before[k])
 
 
 def add_business_minutes(calendar: BusinessCalendar, start: datetime, minutes: int) -> datetime:
@@ -367,11 +441,17 @@ def business_time_between(calendar: BusinessCalendar, start: datetime, end: date
     low, high = _utc(start), _utc(end)
     if high < low:
         return -business_time_between(calendar, high, low)
-    total = _ZERO
-    for opening, closing in working_windows(calendar, low, until=high):
-        if opening >= high:
-            break
-        total += min(closing, high) - max(opening, low)
+    timeline = _timeline(calendar, low)
+    timeline.cover(high.astimezone(calendar.zone).date())
+    i = bisect_right(timeline.closings, low)  # the first window closing after `low`
+    j = bisect_left(timeline.openings, high, lo=i)  # the first opening at or after `high`: not counted
+    if j <= i:
+        return _ZERO
+    total = timeline.before[j] - timeline.before[i]
+    if timeline.openings[i] < low:
+        total -= low - timeline.openings[i]
+    if timeline.closings[j - 1] > high:
+        total -= timeline.closings[j - 1] - high
     return total
 
 

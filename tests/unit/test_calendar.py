@@ -443,3 +443,38 @@ def test_excluding_pauses_matches_subtracting_their_union(cal: BusinessCalendar,
 def test_measuring_agrees_with_counting_minute_by_minute(cal: BusinessCalendar, start: datetime, span: int) -> None:
     counted = sum(is_working_time(cal, start + timedelta(minutes=i)) for i in range(span))
     assert business_minutes_between(cal, start, start + timedelta(minutes=span)) == counted
+
+
+# The arithmetic answers from running totals over the calendar's windows (domain/calendar.py `_Timeline`); these
+# are the plain walks over `working_windows` it replaced, window by window, kept as the reference.
+
+def walked_add(cal: BusinessCalendar, start: datetime, amount: timedelta) -> datetime:
+    at, left = start.astimezone(UTC), amount
+    if not left:
+        return at
+    for opening, closing in working_windows(cal, at):
+        opening = max(opening, at)
+        if left <= closing - opening:
+            return opening + left
+        left -= closing - opening
+    raise AssertionError("unreachable")
+
+
+def walked_between(cal: BusinessCalendar, low: datetime, high: datetime) -> timedelta:
+    total = timedelta(0)
+    for opening, closing in working_windows(cal, low, until=high):
+        if opening >= high:
+            break
+        total += min(closing, high) - max(opening, low)
+    return total
+
+
+@PROPERTY
+@given(calendars(), st.lists(st.tuples(instants, st.integers(0, 30 * 24 * 3600)), min_size=1, max_size=6))
+def test_adding_and_measuring_agree_with_walking_the_windows(cal: BusinessCalendar, asked: list) -> None:
+    """In any order of questions (the calendar keeps what it worked out between them): the same answers."""
+    for start, seconds in asked:
+        amount = timedelta(seconds=seconds)
+        assert add_business_time(cal, start, amount) == walked_add(cal, start, amount)
+        end = start + amount
+        assert business_time_between(cal, start, end) == walked_between(cal, start, end)

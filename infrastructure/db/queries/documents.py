@@ -796,11 +796,14 @@ class SqlDocumentReads(SqlReadModel):
         markers: list[tuple[Any, Any, list[Any]]] = []  # (container, key, marker inputs)
 
         def find(node: Any) -> None:
-            items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-            for key, value in items:
-                if isinstance(value, dict) and CLOCKS in value:
-                    markers.append((node, key, value[CLOCKS]))
-                else:
+            for key, value in node.items() if type(node) is dict else enumerate(node):
+                kind = type(value)
+                if kind is dict:
+                    if CLOCKS in value:
+                        markers.append((node, key, value[CLOCKS]))
+                    else:
+                        find(value)
+                elif kind is list:
                     find(value)
 
         find(tree)
