@@ -83,8 +83,10 @@ def create_engine(url: str, *, for_writes: bool = True, echo: bool = False, pool
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
+    # asyncpg keeps a connection's prepared statements only up to 15 kB of SQL by default; a compiled document
+    # (queries/documents.py) is larger and would be parsed and planned again on every request
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
-                               pool_timeout=30)
+                               pool_timeout=30, connect_args={"max_cacheable_statement_size": 1024 * 1024})
 
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:

@@ -164,12 +164,15 @@ class JsonSql:
         """domain/money.py's amount: half-even to the currency's minor unit, with exactly its decimals."""
         if not self.postgres:
             return func.crm_money(amount, currency)
-        scale = case(*[(currency == code, digits) for code, digits in MINOR_UNITS.items()],
-                     else_=DEFAULT_MINOR_UNIT)
-        factor = func.power(cast(10, Numeric), scale)
+        # constants written into the SQL, not bound: a page of orders would otherwise bind hundreds of them
+        scale = case(*[(currency == literal_column(f"'{code}'"), literal_column(str(int(digits))))
+                       for code, digits in MINOR_UNITS.items() if code.isalnum()],
+                     else_=literal_column(str(int(DEFAULT_MINOR_UNIT))))
+        factor = func.power(cast(literal_column("10"), Numeric), scale)
         scaled = amount * factor
         whole = func.trunc(scaled)
-        even = case((and_(func.abs(scaled - whole) == 0.5, func.mod(whole, 2) == 0), whole), else_=func.round(scaled))
+        even = case((and_(func.abs(scaled - whole) == literal_column("0.5"), func.mod(whole, literal_column("2")) == 0),
+                     whole), else_=func.round(scaled))
         return cast(func.round(even / factor, scale), Text)
 
     def greater(self, left: ColumnElement[Any], right: int) -> ColumnElement[Any]:
