@@ -25,8 +25,21 @@ from graphql import (
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_camel_case
 
 from application.queries.documents import Selected
+
+
+def input_query(arguments: dict[str, Any], name: str, input_type: Any, absent: Any) -> Any:
+    """An input-object argument as graphql-core coerced it (a dict keyed by GraphQL names) turned into what the
+    resolver's strawberry input gives: the input's `to_query()`, or `absent` without the argument (for
+    api/fast_path.py, which has no resolver to convert it)."""
+    given = arguments.get(name)
+    if given is None:
+        return absent
+    fields = input_type.__strawberry_definition__.fields
+    return input_type(**{f.python_name: given.get(f.graphql_name or to_camel_case(f.python_name))
+                         for f in fields}).to_query()
 
 
 class Precompiled:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from api.common.compiled import Precompiled, selection
+from api.common.compiled import Precompiled, input_query, selection
 from api.common.errors import api_error, forbidden, read
 from api.common.relay import Connection, decode_id, decode_optional_id, page_request
 from api.complaints.inputs import ComplaintFilter
@@ -57,15 +57,7 @@ async def list_complaints(info: Info[Context, None], filter: ComplaintFilter | N
 
 
 def complaints_filter(arguments: dict[str, Any]) -> ComplaintFilterQuery:
-    """`complaints`' filter as graphql-core coerced it (a plain dict), as the read model takes it (for
-    api/fast_path.py, which has no resolver to convert it)."""
-    given = arguments.get("filter")
-    if given is None:
-        return ComplaintFilterQuery()
-    return ComplaintFilter(statuses=given.get("statuses"), priorities=given.get("priorities"),
-                           category_ids=given.get("categoryIds"), assignee_id=given.get("assigneeId"),
-                           department_id=given.get("departmentId"), customer_id=given.get("customerId"),
-                           sla_at_risk=given.get("slaAtRisk"), search=given.get("search")).to_query()
+    return input_query(arguments, "filter", ComplaintFilter, ComplaintFilterQuery())
 
 
 @strawberry.type

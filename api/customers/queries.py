@@ -5,7 +5,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.common.compiled import Precompiled, selection
+from api.common.compiled import Precompiled, input_query, selection
 from api.common.errors import api_error, read
 from api.common.relay import Connection, decode_id, page_request
 from api.context import Context
@@ -24,10 +24,8 @@ def sort_of(order_by: CustomerOrder | None) -> CustomerSort:
 def customers_arguments(arguments: dict[str, Any]) -> tuple[CustomerFilterQuery, CustomerSort]:
     """`customers`' filter and orderBy as graphql-core coerced them (plain dicts), as the read model takes them
     (for api/fast_path.py, which has no resolver to convert them)."""
-    given, order = arguments.get("filter"), arguments.get("orderBy")
-    query = CustomerFilter(search=given.get("search"), stages=given.get("stages"), tiers=given.get("tiers"),
-                           owner_id=given.get("ownerId"), tag=given.get("tag")).to_query() \
-        if given is not None else CustomerFilterQuery()
+    order = arguments.get("orderBy")
+    query = input_query(arguments, "filter", CustomerFilter, CustomerFilterQuery())
     return query, sort_of(CustomerOrder(field=order["field"], direction=order["direction"]) if order else None)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.common.compiled import Precompiled, selection
+from api.common.compiled import Precompiled, input_query, selection
 from api.common.errors import api_error, read
 from api.common.money import Money
 from api.common.relay import Connection, decode_id, page_request
@@ -36,14 +36,7 @@ async def list_orders(info: Info[Context, None], filter: OrderFilter | None, fir
 
 
 def board_filter(arguments: dict[str, Any]) -> OrderFilterQuery:
-    """orderBoard's filter as graphql-core coerced it (a plain dict), as the read model takes it (for
-    api/fast_path.py, which has no resolver to convert it)."""
-    given = arguments.get("filter")
-    if given is None:
-        return OrderFilterQuery()
-    return OrderFilter(statuses=given.get("statuses"), customer_id=given.get("customerId"),
-                       owner_id=given.get("ownerId"), placed_from=given.get("placedFrom"),
-                       placed_to=given.get("placedTo")).to_query()
+    return input_query(arguments, "filter", OrderFilter, OrderFilterQuery())
 
 
 @strawberry.type

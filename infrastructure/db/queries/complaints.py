@@ -22,7 +22,7 @@ from application.queries.pagination import Page, PageRequest
 from domain.calendar import BusinessCalendar
 from domain.sla import SlaPolicy
 from infrastructure.db import tables as t
-from infrastructure.db.queries.customers import in_order
+from infrastructure.db.queries.customers import contains_text, in_order
 from infrastructure.db.queries.keyset import SortKey, paginate, paginate_each
 from infrastructure.db.repositories.complaints import calendar_from_row, policy_from_row, policy_from_snapshot
 from infrastructure.db.reads import SqlReadModel
@@ -71,21 +71,12 @@ def visible_to(scope: ComplaintScope) -> ColumnElement[bool]:
 def complaint_criteria(filter: ComplaintFilter, now: Any) -> list[ColumnElement[bool]]:
     """The filter as criteria on `complaints` (visibility apart: `visible_to`); `now` is the request's clock, a
     datetime or a parameter (queries/documents.py keeps statements for later requests)."""
-    criteria: list[ColumnElement[bool]] = []
-    if filter.statuses:
-        criteria.append(c.c.status.in_(filter.statuses))
-    if filter.priorities:
-        criteria.append(c.c.priority.in_(filter.priorities))
-    if filter.category_ids:
-        criteria.append(c.c.category_id.in_(filter.category_ids))
-    if filter.assignee_id is not None:
-        criteria.append(c.c.assignee_id == filter.assignee_id)
-    if filter.department_id is not None:
-        criteria.append(c.c.department_id == filter.department_id)
-    if filter.customer_id is not None:
-        criteria.append(c.c.customer_id == filter.customer_id)
-    if filter.order_id is not None:
-        criteria.append(c.c.order_id == filter.order_id)
+    criteria: list[ColumnElement[bool]] = [
+        column.in_(values) for column, values in ((c.c.status, filter.statuses), (c.c.priority, filter.priorities),
+                                                  (c.c.category_id, filter.category_ids)) if values]
+    criteria += [column == value for column, value in (
+        (c.c.assignee_id, filter.assignee_id), (c.c.department_id, filter.department_id),
+        (c.c.customer_id, filter.customer_id), (c.c.order_id, filter.order_id)) if value is not None]
     if filter.sla_at_risk is True:
         criteria.append(c.c.sla_at_risk_at <= now)
     elif filter.sla_at_risk is False:
@@ -93,12 +84,8 @@ def complaint_criteria(filter: ComplaintFilter, now: Any) -> list[ColumnElement[
     if filter.search:
         term = filter.search.strip()
         cu = t.customers
-        criteria.append(or_(
-            c.c.number.icontains(term, autoescape=True),
-            c.c.subject.icontains(term, autoescape=True),
-            c.c.customer_id.in_(select(cu.c.id).where(or_(cu.c.name.icontains(term, autoescape=True),
-                                                          cu.c.code.icontains(term, autoescape=True)))),
-        ))
+        criteria.append(or_(contains_text(term, c.c.number, c.c.subject),
+                            c.c.customer_id.in_(select(cu.c.id).where(contains_text(term, cu.c.name, cu.c.code)))))
     return criteria
 
 

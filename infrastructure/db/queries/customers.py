@@ -47,17 +47,19 @@ def in_order(ids: list[uuid.UUID], found: dict[uuid.UUID, Any]) -> list[Any]:
     return [found.get(i) for i in ids]
 
 
+def contains_text(term: str, *columns: Any) -> ColumnElement[bool]:
+    """Any of the columns contains `term`, case-insensitively (LIKE's wildcards in it taken literally)."""
+    return or_(*(column.icontains(term, autoescape=True) for column in columns))
+
+
 def customer_filter(filter: CustomerFilter) -> list[ColumnElement[bool]]:
     """The CustomerFilter as WHERE criteria on `customers`."""
     criteria: list[ColumnElement[bool]] = []
     if filter.search:
         term = filter.search.strip()
         cc = t.customer_contacts
-        criteria.append(or_(
-            c.c.name.icontains(term, autoescape=True),
-            c.c.code.icontains(term, autoescape=True),
-            exists().where(cc.c.customer_id == c.c.id, cc.c.email.icontains(term, autoescape=True)),
-        ))
+        criteria.append(or_(contains_text(term, c.c.name, c.c.code),
+                            exists().where(cc.c.customer_id == c.c.id, contains_text(term, cc.c.email))))
     if filter.stages:
         criteria.append(c.c.stage.in_(filter.stages))
     if filter.tiers:
