@@ -28,7 +28,9 @@ import orjson
 from sqlalchemy import ColumnElement, Integer, Numeric, Select, Text, and_, or_, bindparam, case, cast, func, literal_column, select, true, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.util import ClauseAdapter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from application.ports import Clock
 from application.queries.complaints import ComplaintFilter, ComplaintScope
@@ -524,33 +526,32 @@ def board(compilation: Compilation, filter: OrderFilter, fields: Sequence[Select
     totals per currency (Money, ordered by currency) and its own page of orders, newest first."""
     sql = compilation.sql
     statuses = [s.value for s in BOARD_STATUSES if not filter.statuses or s.value in filter.statuses]
-    # one GROUP BY status, currency for the whole board (a CTE, computed once), as the resolvers' board() does
-    rows = compilation.alias(t.orders)
-    cells = select(rows.c.status, rows.c.currency, func.count().label("n"),
-                   func.sum(rows.c.total_amount).label("total")) \
-        .where(*[ClauseAdapter(rows).traverse(c) for c in order_filter(filter)]) \
-        .group_by(rows.c.status, rows.c.currency).cte(compilation.name())
     pairs: list[tuple[str, ColumnElement[Any]]] = []
     for selected in fields:
         if selected.name == TYPENAME:
             pairs.append((selected.key, literal_column("'OrderBoard'")))
         elif selected.name == "columns":
-            pairs.append((selected.key, sql.items([_board_column(compilation, filter, cells, status, selected.fields)
+            pairs.append((selected.key, sql.items([_board_column(compilation, filter, status, selected.fields)
                                                    for status in statuses])))
         else:
             raise Unsupported(selected.name)
     return sql.object(pairs)
 
 
-def _board_column(compilation: Compilation, filter: OrderFilter, cells: Any, status: str,
+def _board_column(compilation: Compilation, filter: OrderFilter, status: str,
                   fields: Sequence[Selected]) -> ColumnElement[Any]:
     sql = compilation.sql
 
     def of_column() -> tuple[Any, list[ColumnElement[bool]]]:
         rows = compilation.alias(t.orders)
-        return rows, [rows.c.status == status, *[ClauseAdapter(rows).traverse(c) for c in order_filter(filter)]]
+        return rows, [rows.c.status == literal_column(f"'{status}'"),
+                      *[ClauseAdapter(rows).traverse(c) for c in order_filter(filter)]]
 
-    mine = cells.c.status == status
+    # the column's count and totals per currency: one GROUP BY currency over its orders (a CTE, computed once
+    # for both), which the index on (status, currency, total_amount) answers without reading the table
+    rows, criteria = of_column()
+    cells = select(rows.c.currency, func.count().label("n"), func.sum(rows.c.total_amount).label("total")) \
+        .where(*criteria).group_by(rows.c.currency).cte(compilation.name())
 
     pairs: list[tuple[str, ColumnElement[Any]]] = []
     for selected in fields:
@@ -559,7 +560,7 @@ def _board_column(compilation: Compilation, filter: OrderFilter, cells: Any, sta
         elif selected.name == "status":
             value = literal_column(f"'{status}'")  # an OrderStatus value: a constant of the domain
         elif selected.name == "count":
-            value = select(cast(func.coalesce(func.sum(cells.c.n), 0), Integer)).where(mine).scalar_subquery()
+            value = select(cast(func.coalesce(func.sum(cells.c.n), 0), Integer)).scalar_subquery()
         elif selected.name == "totals":
             if not sql.postgres:
                 raise Unsupported("exact sums of text amounts")  # SQLite: the resolvers sum them exactly
@@ -573,7 +574,7 @@ def _board_column(compilation: Compilation, filter: OrderFilter, cells: Any, sta
                     money.append((part.key, literal_column("'Money'")))
                 else:
                     raise Unsupported(part.name)
-            value = sql.embed(select(sql.array(sql.object(money), [cells.c.currency])).where(mine))
+            value = sql.embed(select(sql.array(sql.object(money), [cells.c.currency])))
         elif selected.name == "orders":
             rows, criteria = of_column()
             keys = [SortKey(rows.c[k.column.key], k.kind) for k in ORDERS_NEWEST_FIRST]
@@ -658,7 +659,7 @@ class _Plan:
     def statement(self, key: bool | None, signed: bool) -> Any:
         statement = self.statements.get((key, signed))
         if statement is None:
-            document = cast(self.documents[key], Text).label("document")
+            document = cast(_constants_in_sql(self.documents[key]), Text).label("document")
             if signed:  # the staff row under a name of its own: the document's staff subqueries stay uncorrelated
                 staff = t.staff.alias("signing_in")
                 statement = select(staff, document).where(staff.c.id == bindparam("signing_in", type_=staff.c.id.type))
@@ -666,6 +667,37 @@ class _Plan:
                 statement = select(document)
             self.statements[(key, signed)] = statement
         return statement
+
+
+SAFE_CONSTANT = re.compile(r"^[A-Za-z0-9_.:+-]*$")
+
+
+def _constants_in_sql(document: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The document with the constants it was built with written into the SQL (page sizes, statuses, a format's
+    pieces) instead of bound: a statement without parameters is planned once per connection, while one with
+    them may be planned again on every execution (the Kanban's took 7 ms to plan, longer than to run). Only the
+    parameters given per request stay (ids, cursors, the reader's scope: the named ones), and any text that is
+    not plainly safe to write as a literal (a search term)."""
+
+    def literal(value: Any) -> str | None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(int(value))
+        if isinstance(value, str) and SAFE_CONSTANT.match(value):
+            return f"'{value}'"
+        return None
+
+    def constant(element: Any) -> Any:
+        if not isinstance(element, BindParameter) or not element.unique or element.callable is not None:
+            return None
+        values = list(element.value) if element.expanding and isinstance(element.value, (list, tuple)) \
+            else [element.value]
+        written = [literal(value) for value in values]
+        if not written or None in written:
+            return None
+        text_ = f"({', '.join(written)})" if element.expanding else written[0]  # type: ignore[arg-type]
+        return literal_column(text_, type_=element.type)
+
+    return replacement_traverse(document, {}, constant)
 
 
 UNSUPPORTED = _Plan()
