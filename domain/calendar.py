@@ -239,6 +239,8 @@ def _check_holidays(holidays: Iterable[date | str]) -> frozenset[date]:
 
 
 def _utc(at: datetime) -> datetime:
+    if at.tzinfo is UTC:
+        return at
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("Business-time arithmetic needs aware datetimes.")
     return at.astimezone(UTC)
@@ -348,6 +350,10 @@ class _Timeline:
     def __init__(self, calendar: BusinessCalendar, first_day: date) -> None:
         self.calendar = calendar
         self.first_day = self.next_day = first_day
+        try:  # from this instant on, a question's day (and the day before it) is on the timeline
+            self.answers_from = _local_to_utc(datetime.combine(first_day + timedelta(days=2), time()), calendar.zone)
+        except OverflowError:
+            self.answers_from = datetime.max.replace(tzinfo=UTC)
         self.openings: list[datetime] = []
         self.closings: list[datetime] = []
         self.before: list[timedelta] = [_ZERO]  # business time before window i (one more entry than windows)
@@ -393,8 +399,10 @@ TIMELINE_LEAD = timedelta(days=42)
 def _timeline(calendar: BusinessCalendar, since: datetime) -> _Timeline:
     """The calendar's timeline, starting early enough for `since` (an overnight window of the day before may
     still be open)."""
-    first_day = since.astimezone(calendar.zone).date() - timedelta(days=1)
     kept = calendar._timelines
+    if kept and since >= kept[0].answers_from and len(kept[0].openings) <= TIMELINE_WINDOWS_KEPT:
+        return kept[0]
+    first_day = since.astimezone(calendar.zone).date() - timedelta(days=1)
     if not kept or kept[0].first_day > first_day or len(kept[0].openings) > TIMELINE_WINDOWS_KEPT:
         # started some weeks early: a page of complaints asks about ever earlier filings, newest first
         try:
