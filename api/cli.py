@@ -288,6 +288,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     import uvicorn
 
     from api.app import create_app
+    from api.serving import reuse_port_supported, serve_processes
 
     if demo:
         async def prepare(container: Container) -> str:
@@ -301,11 +302,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         typer.echo(f"\nGraphiQL: http://{host}:{port}/graphql\nAdmin bearer token (8h):\n{token_}\n")
     settings = _settings()
     count = _worker_count(settings, workers)
+    options: dict[str, Any] = {"log_level": "info", "access_log": access_log}
     if count == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
-    else:  # each process builds its own app (and pool: CRM_DB_POOL_SIZE + CRM_DB_MAX_OVERFLOW connections)
-        uvicorn.run("api.app:create_app", factory=True, workers=count, host=host, port=port, log_level="info",
-                    access_log=access_log)
+        uvicorn.run(create_app(settings), host=host, port=port, **options)
+    elif reuse_port_supported():  # each process builds its own app (and pool: CRM_DB_POOL_SIZE + MAX_OVERFLOW)
+        raise typer.Exit(serve_processes(count, host, port, options))
+    else:
+        uvicorn.run("api.app:create_app", factory=True, workers=count, host=host, port=port, **options)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -3,6 +3,7 @@ by one process; a nonsense count is refused before anything starts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -53,6 +54,60 @@ async def test_two_workers_share_the_port() -> None:
         await cleanup()
 
 
+def connections_by_process(port: int, pids: list[int]) -> dict[int, int]:
+    """How many established TCP connections to `port` each process holds (from /proc: the kernel's table of
+    sockets, and each process's open files)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:  # 01: ESTABLISHED
+                inodes.add(inode)
+    held = {}
+    for pid in pids:
+        sockets = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    sockets.add(target[8:-1])
+        held[pid] = len(sockets & inodes)
+    return held
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="several processes serve PostgreSQL only")
+async def test_connections_opened_at_once_are_spread_over_the_workers() -> None:
+    """A load balancer's (or a benchmark's) keep-alive connections all arrive together: every worker gets some
+    (each listens on a socket of its own; with one shared socket the first to wake took all of them)."""
+    db, cleanup, token = await seeded_postgres()
+    port = free_port()
+    env = {**os.environ, "CRM_DATABASE_URL": db.url, "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
+           "CRM_DB_MAX_OVERFLOW": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
+                                "--no-access-log"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_ready(url, process)
+        clients = [httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) for _ in range(24)]
+        try:
+            answers = await asyncio.gather(*(c.post(f"{url}/graphql", json={"query": "{ me { email } }"})
+                                             for c in clients))
+            assert {r.status_code for r in answers} == {200}
+            workers = [pid for pid in children(process.pid)
+                       if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+            held = connections_by_process(port, workers)
+        finally:
+            await asyncio.gather(*(c.aclose() for c in clients))
+        assert len(held) == 2 and sum(held.values()) == 24 and min(held.values()) >= 1, held
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        await cleanup()
+    assert process.returncode == 0
+
+
 async def test_sqlite_is_served_by_one_process(tmp_path: Path) -> None:
     env = {**os.environ, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}", "CRM_ENV": "test"}
     subprocess.run([sys.executable, "-m", "api.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -73,3 +128,12 @@ def test_a_bad_worker_count_is_refused() -> None:
     refused = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--workers", "0"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--workers must be at least 1" in refused.stderr
+
+
+def test_workers_that_cannot_start_stop_the_service_instead_of_restarting_forever() -> None:
+    """No database to listen on: every worker's start-up fails, and `crm serve` ends with a failure code."""
+    port = free_port()
+    env = {**os.environ, "CRM_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/none", "CRM_ENV": "test"}
+    ended = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
+                            "--no-access-log"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+    assert ended.returncode != 0, ended.stderr[-2000:]

@@ -1,0 +1,96 @@
+"""Several API processes on one port, each with a listening socket of its own.
+
+uvicorn's own `--workers` hands one listening socket to every process. Whichever process wakes first accepts
+every connection waiting (its event loop accepts in a batch), so the long-lived keep-alive connections of a
+load balancer or a benchmark's driver could all land on one process while the others idled: with two workers,
+20 connections were served by one process, at the throughput of one. Here each process binds its own socket
+with SO_REUSEPORT and the kernel spreads incoming connections over them.
+
+The parent only supervises: SIGINT/SIGTERM go on to the children (each finishes its requests in flight, as
+uvicorn does), a child that dies later is started again, and a child that cannot even start (bad settings, no
+database) stops the whole service with its exit code instead of being restarted forever.
+
+(SO_REUSEPORT also lets a second `crm serve` of the same user on the same port share it: that is how a new
+version starts beside the old one before the old one stops, and also why two must not be started by mistake.)
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import socket
+import sys
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+log = logging.getLogger("crm.serve")
+STARTUP_SECONDS = 15.0  # a child that ends sooner failed to start
+SUPERVISE_EVERY = 0.5
+SHUTDOWN_WAIT = 60.0  # seconds a child has to stop after SIGTERM before it is killed
+
+
+def reuse_port_supported() -> bool:
+    return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _child(host: str, port: int, options: dict[str, Any]) -> None:
+    import uvicorn
+
+    config = uvicorn.Config("api.app:create_app", factory=True, host=host, port=port, **options)
+    uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
+
+
+def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -> int:
+    """Run `count` API processes on (host, port) until SIGINT/SIGTERM; the exit code for the command."""
+    _listening_socket(host, port).close()  # the port is free (and ours to share), or fail here, at once
+    context = multiprocessing.get_context("spawn")
+    stopping: list[int] = []
+
+    def start() -> tuple[BaseProcess, float]:
+        process = context.Process(target=_child, args=(host, port, options), daemon=False)
+        process.start()
+        return process, time.monotonic()
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    children = [start() for _ in range(count)]
+    code = 0
+    try:
+        while not stopping:
+            time.sleep(SUPERVISE_EVERY)
+            for index, (process, started) in enumerate(children):
+                if process.is_alive():
+                    continue
+                if time.monotonic() - started < STARTUP_SECONDS:
+                    log.error("an API process could not start (exit code %s): stopping", process.exitcode)
+                    code = process.exitcode or 1
+                    stopping.append(signal.SIGTERM)
+                    break
+                log.warning("API process %s ended (exit code %s): starting another", process.pid, process.exitcode)
+                children[index] = start()
+    finally:
+        for process, _ in children:
+            if process.is_alive() and process.pid is not None:
+                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
+        for process, _ in children:
+            process.join(SHUTDOWN_WAIT)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code
