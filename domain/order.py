@@ -25,8 +25,8 @@ back to DRAFT, so asking for it is a `ForbiddenTransition` for anybody.
 
 Events: each move records one event named after the new status, `order.<status in lower case>` --
 order.confirmed, order.in_fulfillment, order.shipped, order.invoiced, order.paid, order.cancelled --
-whose payload carries `from` and `to` beside the order's number, customer, currency, total and
-placedAt. One type per status lets webhooks and the event feed subscribe to exactly what they
+whose payload carries `from` and `to` beside the order as the event left it (number, customer, owner,
+currency, total, status, advancePayment, placedAt; `_about`, on every order event). One type per status lets webhooks and the event feed subscribe to exactly what they
 care about (`order.shipped`) or to all of them (`order.*`).
 
 The advance payment moves NONE -> REQUESTED (the advance-payment workflow started) -> APPROVED or
@@ -225,10 +225,7 @@ class Order(AggregateRoot):
                     lines=built, created_at=at, updated_at=at)
         if abs(order.total.amount) >= LIMIT:
             raise InvalidInput("The order total is too large.", field=("lines",))
-        order.record("created", at, {
-            **order._about(), "ownerId": str(owner_id) if owner_id else None, "status": order.status.value,
-            "lines": len(built),
-        }, by)
+        order.record("created", at, {**order._about(), "lines": len(built)}, by)
         return order
 
     @property
@@ -258,11 +255,7 @@ class Order(AggregateRoot):
                                           field=("to",))
             self.placed_at = at
         previous, self.status, self.updated_at = self.status, target, at
-        self.record(target.value.lower(), at, {
-            **self._about(), "ownerId": str(self.owner_id) if self.owner_id else None,
-            "from": previous.value, "to": target.value,
-            "placedAt": self.placed_at.isoformat() if self.placed_at else None,
-        }, by)
+        self.record(target.value.lower(), at, {**self._about(), "from": previous.value, "to": target.value}, by)
 
     # ----------------------------------------------------------------- advance payment
 
@@ -295,8 +288,13 @@ class Order(AggregateRoot):
         }, by)
 
     def _about(self) -> dict[str, Any]:
-        return {"number": self.number, "customerId": str(self.customer_id), "currency": self.currency,
-                "total": f"{self.total.amount:f}"}
+        """What every order event carries: the order as it is once the event happened, so a subscriber
+        filters and shows the event's own state, not whatever the order has become by delivery."""
+        return {"number": self.number, "customerId": str(self.customer_id),
+                "ownerId": str(self.owner_id) if self.owner_id else None, "currency": self.currency,
+                "total": f"{self.total.amount:f}", "status": self.status.value,
+                "advancePayment": self.advance_payment.value,
+                "placedAt": self.placed_at.isoformat() if self.placed_at else None}
 
 
 def _status(value: OrderStatus | str) -> OrderStatus:
