@@ -32,6 +32,7 @@ from domain.workflow import (
     calendar_minutes,
     next_version,
 )
+from tests.conftest import examples
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 SALES = uuid.UUID("00000000-0000-0000-0000-0000000000a1")
@@ -274,7 +275,7 @@ def test_as_number() -> None:
         assert as_number(not_a_number) is None
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=4), st.decimals(allow_nan=False, allow_infinity=False,
                                                                                places=4))
 def test_numeric_conditions_agree_with_decimal_arithmetic(actual: Decimal, threshold: Decimal) -> None:
@@ -777,7 +778,7 @@ def check_invariants(wf: WorkflowInstance, rejected: bool, cancelled: bool) -> N
         == (0 if wf.status is WorkflowStatus.RUNNING else 1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(step_specs, min_size=1, max_size=6), contexts, st.lists(commands, max_size=25))
 def test_random_decisions_keep_the_instance_consistent(
     specs: list[tuple[int, StepKind, StepCondition | None, uuid.UUID]],
