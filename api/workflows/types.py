@@ -104,7 +104,8 @@ def definition_view(d: DefinitionAggregate) -> WorkflowDefinitionView:
 
 
 @strawberry.type
-class WorkflowStep:
+class WorkflowStep(Node):
+    id: strawberry.ID = strawberry.field(description="The instance's ID and the step's key")
     key: str
     name: str
     kind: StepKindEnum  # type: ignore[valid-type]
@@ -123,9 +124,10 @@ class WorkflowStep:
 
     @classmethod
     def from_view(cls, v: WorkflowStepView) -> "WorkflowStep":
-        return cls(key=v.key, name=v.name, kind=StepKind(v.kind), required_role=Role(v.required_role),
-                   status=StepStatus(v.status), stage=v.stage, decided_at=v.decided_at, comment=v.comment,
-                   activated_at=v.activated_at, due_at=v.due_at, escalated_at=v.escalated_at, _view=v)
+        return cls(id=to_global_id("WorkflowStep", v.instance_id, v.key), key=v.key, name=v.name,
+                   kind=StepKind(v.kind), required_role=Role(v.required_role), status=StepStatus(v.status),
+                   stage=v.stage, decided_at=v.decided_at, comment=v.comment, activated_at=v.activated_at,
+                   due_at=v.due_at, escalated_at=v.escalated_at, _view=v)
 
     @strawberry.field
     async def department(self, info: Info[Context, None]) -> Department:
@@ -205,13 +207,15 @@ def instance_views(i: InstanceAggregate) -> tuple[WorkflowInstanceView, list[Wor
 
 
 @strawberry.type
-class WorkItem:
+class WorkItem(Node):
+    id: strawberry.ID = strawberry.field(description="The instance's ID and the step's key: the same work item "
+                                                     "in every list, so a client cache updates it in place")
     step: WorkflowStep
     _step: strawberry.Private[WorkflowStepView]
 
     @classmethod
     def from_view(cls, v: WorkflowStepView) -> "WorkItem":
-        return cls(step=WorkflowStep.from_view(v), _step=v)
+        return cls(id=to_global_id("WorkItem", v.instance_id, v.key), step=WorkflowStep.from_view(v), _step=v)
 
     @strawberry.field
     async def instance(self, info: Info[Context, None]) -> WorkflowInstance:
