@@ -39,8 +39,9 @@ def _error_body(message: str, code: str) -> bytes:
     return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
 
 
-def _unauthenticated() -> Response:
-    return Response(_error_body("Authentication required.", "UNAUTHENTICATED"), 401,
+def _unauthenticated(refusal: InvalidToken) -> Response:
+    """401 saying no more than `refusal.public` (an expired token says it expired)."""
+    return Response(_error_body(refusal.public, "UNAUTHENTICATED"), 401,
                     headers={"WWW-Authenticate": 'Bearer realm="crm"'}, media_type="application/json")
 
 
@@ -71,8 +72,8 @@ class GraphQLApp(GraphQL):
         if sign_in is not None:  # nothing runs for a request before its sign-in is confirmed
             try:
                 state["actor"] = await sign_in.confirmed()
-            except InvalidToken:
-                await _unauthenticated()(scope, receive, send)
+            except InvalidToken as err:
+                await _unauthenticated(err)(scope, receive, send)
                 return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
@@ -177,8 +178,8 @@ class Authenticate:
                     state["sign_in"] = PendingSignIn(authenticator, staff_id, known)
                 else:
                     state["actor"] = await authenticator.confirm(staff_id)
-            except InvalidToken:
-                await _unauthenticated()(scope, receive, send)
+            except InvalidToken as err:
+                await _unauthenticated(err)(scope, receive, send)
                 return
             await self.app(scope, receive, send)
 
