@@ -109,10 +109,17 @@ async def decided(api: Api, instance: dict, step: str, decision: str, as_: str, 
     return payload["instance"]
 
 
-async def forbidden(api: Api, document: str, input_: dict, as_: str) -> None:
+async def forbidden(api: Api, document: str, input_: dict, as_: str,
+                    message: str = "You are not allowed to do this.") -> None:
     errors = await api.errors(document, {"input": input_}, as_=as_)
     assert [e["extensions"]["code"] for e in errors] == ["FORBIDDEN"]
-    assert errors[0]["message"] == "You are not allowed to do this."
+    assert errors[0]["message"] == message
+
+
+def needs(step: str, department: str, role: str) -> str:
+    """A refused decision names what the step needs (the instance shows it to every staff member anyway)."""
+    return f"Step '{step}' is decided by staff of {department} with the {role} role or higher, or by whoever it " \
+           "is delegated to."
 
 
 def statuses(instance: dict) -> dict[str, str]:
@@ -179,7 +186,8 @@ async def test_advance_payment_above_50000_needs_the_finance_manager(api: Api) -
     instance = await decided(api, instance, "sales-approval", "APPROVE", SALES_MANAGER)
     assert {k for k, v in statuses(instance).items() if v == "ACTIVE"} == {"finance-check", "finance-manager-approval"}
     await forbidden(api, DECIDE, {"instanceId": instance["id"], "stepKey": "finance-manager-approval",
-                                  "decision": "APPROVE"}, FINANCE_MEMBER)
+                                  "decision": "APPROVE"}, FINANCE_MEMBER,
+                    needs("Finance manager approves a large advance", "FINANCE", "MANAGER"))
     instance = await decided(api, instance, "finance-check", "APPROVE", FINANCE_MEMBER)
     assert statuses(instance)["release-goods"] == "WAITING"
     instance = await decided(api, instance, "finance-manager-approval", "APPROVE", FINANCE_MANAGER)
@@ -213,10 +221,12 @@ async def test_every_refusal(api: Api) -> None:
     order = await new_order(api)
     instance = await start(api, order["id"])
     target = {"instanceId": instance["id"], "stepKey": "sales-approval", "decision": "APPROVE"}
-    await forbidden(api, DECIDE, target, FINANCE_MANAGER)  # wrong department (even a manager)
-    await forbidden(api, DECIDE, target, SALES_MEMBER)  # too low a role
-    await forbidden(api, DECIDE, target, "sales.key@example.com")
-    await forbidden(api, DECIDE, {**target, "stepKey": "finance-check"}, SALES_MANAGER)  # not their step at all
+    sales_approval = needs("Sales manager approves the advance payment", "SALES", "MANAGER")
+    await forbidden(api, DECIDE, target, FINANCE_MANAGER, sales_approval)  # wrong department (even a manager)
+    await forbidden(api, DECIDE, target, SALES_MEMBER, sales_approval)  # too low a role
+    await forbidden(api, DECIDE, target, "sales.key@example.com", sales_approval)
+    await forbidden(api, DECIDE, {**target, "stepKey": "finance-check"}, SALES_MANAGER,  # not their step at all
+                    needs("Finance checks the payment", "FINANCE", "MEMBER"))
 
     cases = [  # (input change, who, expected userErrors)
         ({"stepKey": "finance-check"}, FINANCE_MEMBER, [(["input", "stepKey"], "FORBIDDEN_TRANSITION")]),
@@ -277,7 +287,8 @@ async def test_delegation(api: Api) -> None:
     instance = await start(api, order["id"])
     delegate_to = await staff_id(api, "marketing.member@example.com")
     target = {"instanceId": instance["id"], "stepKey": "sales-approval", "toStaffId": delegate_to}
-    await forbidden(api, DELEGATE, target, SALES_MEMBER)  # may not decide it, so may not hand it on
+    await forbidden(api, DELEGATE, target, SALES_MEMBER,  # may not decide it, so may not hand it on
+                    needs("Sales manager approves the advance payment", "SALES", "MANAGER"))
     unknown = await run(api, DELEGATE, {**target, "toStaffId": to_global_id("Staff", uuid.uuid4())}, SALES_MANAGER)
     assert [(e["field"], e["code"]) for e in unknown["userErrors"]] == [(["input", "toStaffId"], "NOT_FOUND")]
     waiting = await run(api, DELEGATE, {**target, "stepKey": "finance-check"}, FINANCE_MEMBER)
