@@ -247,8 +247,8 @@ class Order(AggregateRoot):
         ConfirmingPlacesTheOrder (placed_at). Records order.<to> (see the module docstring)."""
         target = _status(to)
         if target not in ORDER_MOVES[self.status]:
-            raise ForbiddenTransition(f"Order {self.number} is {self.status.value} and cannot become {target.value}.",
-                                      field=("to",))
+            raise ForbiddenTransition.listing(f"Order {self.number} is {self.status.value} and cannot become "
+                                              f"{target.value}.", self.status, ORDER_MOVES[self.status], field=("to",))
         if target is OrderStatus.CONFIRMED:
             if not self.lines:
                 raise ForbiddenTransition(f"Order {self.number} has no lines; a confirmed order needs at least one.",
@@ -279,9 +279,9 @@ class Order(AggregateRoot):
     def _move_advance_payment(self, to: AdvancePaymentStatus, *, at: datetime, by: uuid.UUID | None,
                               workflow_id: uuid.UUID) -> None:
         if to not in ADVANCE_PAYMENT_MOVES[self.advance_payment]:
-            raise ForbiddenTransition(
+            raise ForbiddenTransition.listing(
                 f"The advance payment of {self.number} is {self.advance_payment.value} and cannot become {to.value}.",
-                field=("subjectId",))
+                self.advance_payment, ADVANCE_PAYMENT_MOVES[self.advance_payment], field=("subjectId",))
         previous, self.advance_payment, self.updated_at = self.advance_payment, to, at
         self.record("advance_payment_changed", at, {
             **self._about(), "from": previous.value, "to": to.value, "workflowId": str(workflow_id),

@@ -77,6 +77,9 @@ def test_every_pair_of_statuses(start: OrderStatus, to: OrderStatus) -> None:
         with pytest.raises(ForbiddenTransition) as err:
             order.transition(to, at=T0 + timedelta(days=1), by=None)
         assert err.value.field == ("to",)
+        allowed = [b.value for b in OrderStatus if (start, b) in ALLOWED]  # the refusal lists the way on
+        assert all(name in err.value.message.split(".", 1)[1] for name in allowed)
+        assert err.value.message.endswith(f"{start.value} is final." if not allowed else f"{allowed[-1]}.")
         assert (order.status, order.placed_at, order.updated_at) == before
         assert order.collect_events() == []
 
