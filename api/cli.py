@@ -111,8 +111,7 @@ async def _import_customers(container: Container, path: Path, file_format: FileF
 
 
 def _print_import_summary(report: ImportReport) -> None:
-    typer.echo(f"{report.rows:,} rows read: {report.created:,} created, {report.updated:,} updated, "
-               f"{report.unchanged:,} unchanged")
+    typer.echo(report.summary)
     if report.dry_run:
         typer.echo("dry run: nothing was written")
     for error in report.row_errors:
