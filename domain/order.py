@@ -232,6 +232,13 @@ class Order(AggregateRoot):
     def total(self) -> Money:
         return Money.total((line.line_total for line in self.lines), self.currency)
 
+    @property
+    def versioned_state(self) -> tuple[Any, ...]:
+        """What the order's `version` counts: all but the advance payment. That is the approval workflow's state
+        (versioned by the workflow instance), so starting or ending the workflow leaves an `expectedVersion`
+        read before it valid for confirming the order. Repositories bump the version only when this changes."""
+        return self.owner_id, self.status, self.placed_at, tuple(self.lines)
+
     # ----------------------------------------------------------------- status machine
 
     def require_mover(self, actor: Staff, department_code: str | None, to: OrderStatus | str) -> None:

@@ -48,7 +48,7 @@ MY_WORK = """query($first: Int, $after: String) { myWork(first: $first, after: $
   totalCount pageInfo { hasNextPage endCursor }
   edges { cursor node { instance { id } step { key dueAt overdue assignee { email } } } } } }"""
 CREATE_ORDER = """mutation($input: CreateOrderInput!) { createOrder(input: $input) {
-  order { id number customer { id } } userErrors { field code } } }"""
+  order { id number version customer { id } } userErrors { field code } } }"""
 CREATE_CUSTOMER = """mutation($input: CreateCustomerInput!) {
   createCustomer(input: $input) { customer { id } userErrors { code } } }"""
 
@@ -177,6 +177,25 @@ async def test_advance_payment_up_to_50000(api: Api) -> None:
     seen = (await api(ORDER, {"id": order["id"]}))["order"]
     assert seen["advancePayment"] == "APPROVED"
     assert seen["workflows"] == [{"id": instance["id"], "status": "COMPLETED", "definition": {"key": "advance-payment"}}]
+
+
+async def test_the_advance_payment_leaves_the_orders_version_alone(api: Api) -> None:
+    """The workflow's state is the workflow's: a version read when the order was created still confirms it
+    after an advance payment was requested (it was a CONFLICT), and after the workflow ended."""
+    from tests.e2e.test_order_lifecycle import transition
+
+    order = await new_order(api, "12000")
+    assert order["version"] == 1
+    instance = await start(api, order["id"])
+    seen = (await api(ORDER, {"id": order["id"]}))["order"]
+    assert (seen["advancePayment"], seen["version"]) == ("REQUESTED", 1)
+    confirmed = await transition(api, order, "CONFIRMED", as_=SALES_MEMBER, expectedVersion=1)
+    assert confirmed["userErrors"] == [] and confirmed["order"]["version"] == 2
+    await decided(api, instance, "sales-approval", "REJECT", SALES_MANAGER)
+    seen = (await api(ORDER, {"id": order["id"]}))["order"]
+    assert (seen["advancePayment"], seen["version"]) == ("REJECTED", 2)
+    stale = await transition(api, order, "CANCELLED", as_=SALES_MEMBER, expectedVersion=1)
+    assert [e["code"] for e in stale["userErrors"]] == ["CONFLICT"]  # the order's own changes still count
 
 
 async def test_advance_payment_above_50000_needs_the_finance_manager(api: Api) -> None:
