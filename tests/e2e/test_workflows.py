@@ -198,6 +198,25 @@ async def test_the_advance_payment_leaves_the_orders_version_alone(api: Api) -> 
     assert [e["code"] for e in stale["userErrors"]] == ["CONFLICT"]  # the order's own changes still count
 
 
+async def test_the_context_is_for_those_who_see_the_instances_events(api: Api) -> None:
+    """As workflowEvents: the amount and the customer are not every department's business (the instance and
+    its steps stay listed for everybody, as before)."""
+    order = await new_order(api, "12000")
+    instance = await start(api, order["id"])
+    listed = "query($s: ID) { workflowInstances(subjectId: $s) { edges { node { id context } } } }"
+    for who in ("admin@example.com", SALES_MEMBER, FINANCE_MEMBER, WAREHOUSE_MEMBER):
+        [edge] = (await api(listed, {"s": order["id"]}, as_=who))["workflowInstances"]["edges"]
+        assert edge["node"]["context"]["amount"] == "12000.00", who
+    for who in ("marketing.manager@example.com", "service.key@example.com"):
+        [edge] = (await api(listed, {"s": order["id"]}, as_=who))["workflowInstances"]["edges"]
+        assert edge["node"] == {"id": instance["id"], "context": {}}, who
+    delegate = await staff_id(api, "marketing.member@example.com")
+    await run(api, DELEGATE, {"instanceId": instance["id"], "stepKey": "sales-approval", "toStaffId": delegate},
+              SALES_MANAGER)
+    [edge] = (await api(listed, {"s": order["id"]}, as_="marketing.member@example.com"))["workflowInstances"]["edges"]
+    assert edge["node"]["context"]["amount"] == "12000.00"  # a step is theirs now
+
+
 async def test_advance_payment_above_50000_needs_the_finance_manager(api: Api) -> None:
     order = await new_order(api, "50000.01")
     instance = await start(api, order["id"])
