@@ -27,6 +27,7 @@ from api.common.sign_in import PendingSignIn
 from api.context import Context
 from api.fast_path import FastPath
 from api.schema import build_schema
+from api.websocket import SignInHandler
 from infrastructure.auth import InvalidToken
 from infrastructure.container import Container, build_container, dispose
 from infrastructure.db.reads import request_connection
@@ -47,6 +48,8 @@ def _unauthenticated(refusal: InvalidToken) -> Response:
 
 class GraphQLApp(GraphQL):
     """strawberry's ASGI view with our context, and a code on every error."""
+
+    graphql_transport_ws_handler_class = SignInHandler
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))

@@ -669,11 +669,14 @@ async def test_workflow_events_over_graphql_transport_ws(api: Api, app: Any) -> 
             await warehouse_watch.send_json({"id": "w", "type": "complete"})
 
 
-@pytest.mark.parametrize("payload", [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": 42}])
-async def test_websockets_need_a_valid_token(app: Any, payload: dict) -> None:
+@pytest.mark.parametrize("payload", [{}, None, "absent", {"Authorization": "Bearer not-a-token"},
+                                     {"Authorization": 42}])
+async def test_websockets_need_a_valid_token(app: Any, payload: dict | str | None) -> None:
+    """4403 for every connection_init without a valid token (a null payload closed with 4400 before)."""
     async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://test") as client:
         async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
-            await ws.send_json({"type": "connection_init", "payload": payload})
+            await ws.send_json({"type": "connection_init"} if payload == "absent"
+                               else {"type": "connection_init", "payload": payload})
             with pytest.raises(WebSocketDisconnect) as closed:
                 await asyncio.wait_for(ws.receive_json(), 5)
             assert closed.value.code == 4403
