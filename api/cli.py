@@ -19,9 +19,13 @@ from infrastructure.importing import FileFormat, read_rows
 from infrastructure.settings import Settings, SettingsError
 
 T = TypeVar("T")
+# Plain (click's) help: typer's rich panels print a type after every flag (`--help <bool>`), as if it took a value.
+# (100 columns: the command list's one-line summaries are not cut short in the middle of a sentence.)
+HELP = {"rich_markup_mode": None, "context_settings": {"terminal_width": 100, "max_content_width": 100}}
 app = typer.Typer(help="Collaborative CRM backend.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)
-import_app = typer.Typer(help="Bulk-import a department's basic data.", no_args_is_help=True)
+                  pretty_exceptions_enable=False, **HELP)  # type: ignore[arg-type]
+import_app = typer.Typer(help="Bulk-import a department's basic data.", no_args_is_help=True,
+                         **HELP)  # type: ignore[arg-type]
 app.add_typer(import_app, name="import")
 
 
@@ -237,7 +241,7 @@ async def _worker(container: Container, once: bool, interval: float, batch_size:
     return counts
 
 
-@app.command()
+@app.command(short_help="Fire due SLA warnings and breaches, escalate overdue steps, relay events.")
 def worker(
     once: bool = typer.Option(False, "--once", help="Fire what is due now, then exit"),
     interval: float = typer.Option(30.0, "--interval", min=0.1, help="Seconds between ticks"),
@@ -253,7 +257,7 @@ def worker(
     typer.echo(f"workflow worker stopped: {escalated} overdue steps escalated")
 
 
-@app.command()
+@app.command(short_help="Print the API schema's SDL (--federation: the served subgraph's).")
 def schema(federation: bool = typer.Option(
         False, "--federation", help="The Apollo Federation 2 subgraph SDL (what `_service { sdl }` answers)")) -> None:
     """Print the API schema's SDL (the contract's view), or with --federation the served subgraph's."""
@@ -308,7 +312,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return app(args=argv)
+    return app(args=argv, prog_name="crm")  # `python -m api.cli` (how the tests and workers run it) too
 
 
 if __name__ == "__main__":
