@@ -364,7 +364,9 @@ async def test_profitability_report_rules(api: Api, external: Callable[..., Any]
     assert naive[0]["extensions"]["code"] == "INVALID" and naive[0]["extensions"]["field"] == ["from"]
 
     external(FakeProductCosts(fail=ConnectionError("connection refused")))
-    down = (await api.post(REPORT, {**sales.window, "by": "CUSTOMER"})).json()
-    assert down["data"] is None  # the report is a non-null list: without costs there is no report
+    beside = REPORT[:REPORT.rindex("}")] + "me { email } }"  # another root field in the same document
+    down = (await api.post(beside, {**sales.window, "by": "CUSTOMER"})).json()
+    # an ERP outage fails the report alone (it was a non-null list, so the whole data was null)
+    assert down["data"] == {"profitability": None, "me": {"email": "admin@example.com"}}
     assert down["errors"][0]["extensions"]["code"] == "DEPENDENCY_UNAVAILABLE"
     assert down["errors"][0]["path"] == ["profitability"]
