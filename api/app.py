@@ -23,6 +23,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api.common.limits import RequestGuard
+from api.common.media_types import GraphQLResponseMediaType
 from api.common.sign_in import PendingSignIn
 from api.context import Context
 from api.fast_path import FastPath
@@ -219,7 +220,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 await relay.stop()
             await dispose(container)
 
-    graphql = Authenticate(RequestGuard(GraphQLApp(container), settings.max_upload_bytes), container)
+    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(GraphQLApp(container), settings.max_upload_bytes),
+                                                    container))
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
