@@ -12,8 +12,9 @@ from typing import Any, AsyncIterator
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from cross_web import HTTPException as CrossWebHTTPException
 from strawberry.asgi import GraphQL
@@ -22,6 +23,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from api import graphiql
 from api.common.limits import RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
 from api.common.sign_in import PendingSignIn
@@ -103,6 +105,9 @@ class GraphQLApp(GraphQL):
         except Exception:  # noqa: BLE001 - the regular path answers, and reports a fault as it does
             log.debug("fast path declined on a fault", exc_info=True)
             return None
+
+    async def render_graphql_ide(self, request: Any) -> Response:  # type: ignore[override]
+        return HTMLResponse(graphiql.PAGE)  # served from the package, no CDN (api/graphiql/)
 
     def encode_json(self, data: object) -> str:
         """orjson: fast, and writes the JSON the database built (api/common/compiled.py) as it is. Text, not
@@ -227,6 +232,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount(graphiql.ASSETS_PATH, StaticFiles(directory=graphiql.ASSETS)),  # public: GraphiQL's code
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,

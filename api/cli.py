@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import typer
 
+from api.graphiql import sign_in_link
 from application.imports import ImportCustomers, ImportReport, import_customers
 from domain.shared import DomainError, NotAuthorized
 from infrastructure.container import Container, build_container, dispose
@@ -301,7 +302,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
             return await _token(container, "admin@example.com", timedelta(hours=8))
 
         token_ = _with_container(prepare)
-        typer.echo(f"\nGraphiQL: http://{host}:{port}/graphql\nAdmin bearer token (8h):\n{token_}\n")
+        typer.echo(f"\nGraphiQL, signed in as the demo admin (8h):\n{sign_in_link(f'http://{host}:{port}', token_)}"
+                   f"\nAdmin bearer token (8h):\n{token_}\n")
     settings = _settings()
     count = _worker_count(settings, workers)
     if count == 1:
