@@ -26,6 +26,7 @@ from strawberry.types import ExecutionResult
 from api import graphiql
 from api.common.limits import RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
+from api.common.persisted_queries import PersistedQueries
 from api.common.sign_in import PendingSignIn
 from api.context import Context
 from api.fast_path import FastPath
@@ -225,8 +226,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 await relay.stop()
             await dispose(container)
 
-    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(GraphQLApp(container), settings.max_upload_bytes),
-                                                    container))
+    view = PersistedQueries(GraphQLApp(container))
+    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(view, settings.max_upload_bytes), container))
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
