@@ -1,0 +1,34 @@
+"""Standard clients against `crm serve`: graphql-http's GraphQL-over-HTTP audit suite (`serverAudits`, npm), signed
+in as a service account, passes every audit, the SHOULDs included (before content negotiation the eight audits
+of application/graphql-response+json warned); and the graphql-ws client subscribes, or is refused with 4403."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from tests.conftest import Api
+from tests.federation.conftest import HERE, Federation, _tool
+
+
+async def test_every_graphql_over_http_audit_passes(api: Api, federation: Federation) -> None:
+    token = await api.token_for("sales.key@example.com")
+    done = subprocess.run([_tool("node"), "audit.mjs", federation.crm.url], cwd=HERE, capture_output=True,
+                          text=True, timeout=120, env={"PATH": os.environ["PATH"], "CRM_TOKEN": token})
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert len(results) >= 60, done.stdout
+    assert [(r["id"], r["name"], r["status"], r["reason"]) for r in results if r["status"] != "ok"] == []
+
+
+async def test_the_graphql_ws_client_subscribes_and_is_refused_without_a_token(api: Api,
+                                                                            federation: Federation) -> None:
+    """graphql-ws 6 (graphql-transport-ws), as browsers and Node clients use it: a signed-in subscription gets the
+    event of an order created over HTTP; no token, a null payload or a bad token closes the socket with 4403."""
+    token = await api.token_for("sales.member@example.com")
+    done = subprocess.run([_tool("node"), "ws_check.mjs", federation.crm.url], cwd=HERE, capture_output=True,
+                          text=True, timeout=60, env={"PATH": os.environ["PATH"], "CRM_TOKEN": token})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["event"] == {"kind": "CREATED", "order": {"number": result["created"], "status": "DRAFT"}}
+    assert result["refusals"] == {"none": 4403, "null": 4403, "bad": 4403}
