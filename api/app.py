@@ -27,6 +27,7 @@ from api import graphiql
 from api.common.limits import RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
 from api.common.persisted_queries import PersistedQueries
+from api.common.trusted_documents import load_manifest
 from api.common.sign_in import PendingSignIn
 from api.context import Context
 from api.fast_path import FastPath
@@ -226,7 +227,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 await relay.stop()
             await dispose(container)
 
-    view = PersistedQueries(GraphQLApp(container))
+    trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else None  # or fail here
+    view = PersistedQueries(GraphQLApp(container), trusted=trusted)
     graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(view, settings.max_upload_bytes), container))
     app = Starlette(
         routes=[

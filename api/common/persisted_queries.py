@@ -26,9 +26,13 @@ def _error(message: str) -> dict[str, Any]:
 
 
 class PersistedQueries:
-    def __init__(self, app: ASGIApp, size: int = 10_000) -> None:
+    """`trusted`: the trusted documents' manifest ({sha256: document}, api/common/trusted_documents.py) when only
+    they may run: their hashes are known from the start, and no other document is kept."""
+
+    def __init__(self, app: ASGIApp, size: int = 10_000, trusted: dict[str, str] | None = None) -> None:
         self.app = app
         self.size = size
+        self.trusted = trusted
         self._documents: OrderedDict[str, str] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,6 +79,9 @@ class PersistedQueries:
             return None, _error("extensions.persistedQuery must be {version: 1, sha256Hash: <hex>}.")
         digest = persisted["sha256Hash"].lower()
         if query is None:
+            if self.trusted is not None:
+                document = self.trusted.get(digest)
+                return (document, None) if document is not None else (None, NOT_FOUND)
             document = self._documents.get(digest)
             if document is None:
                 return None, NOT_FOUND
@@ -84,7 +91,7 @@ class PersistedQueries:
             return None, _error("query must be a string.")
         if hashlib.sha256(query.encode()).hexdigest() != digest:
             return None, _error("extensions.persistedQuery.sha256Hash is not the SHA-256 of the query.")
-        if len(query) <= MAX_KEPT:
+        if self.trusted is None and len(query) <= MAX_KEPT:  # trusted documents: the manifest is the store
             self._documents[digest] = query
             self._documents.move_to_end(digest)
             while len(self._documents) > self.size:
