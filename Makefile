@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test migrate seed schema check-contract clean
+.PHONY: run test test-fast install install-test migrate seed schema check-contract clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest
+
+## The edit loop: domain and application tests (no database, no servers), a tenth of the property examples
+test-fast: $(TEST_STAMP)
+	$(BIN)/pytest -q tests/unit tests/application --hypothesis-profile=quick
 
 migrate: $(STAMP)
 	$(BIN)/crm migrate

@@ -12,8 +12,9 @@ from typing import Any, AsyncIterator
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from cross_web import HTTPException as CrossWebHTTPException
 from strawberry.asgi import GraphQL
@@ -22,11 +23,16 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from api import graphiql
 from api.common.limits import RequestGuard
+from api.common.media_types import GraphQLResponseMediaType
+from api.common.persisted_queries import PersistedQueries
+from api.common.trusted_documents import load_manifest
 from api.common.sign_in import PendingSignIn
 from api.context import Context
 from api.fast_path import FastPath
 from api.schema import build_schema
+from api.websocket import SignInHandler
 from infrastructure.auth import InvalidToken
 from infrastructure.container import Container, build_container, dispose
 from infrastructure.db.reads import request_connection
@@ -39,13 +45,16 @@ def _error_body(message: str, code: str) -> bytes:
     return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
 
 
-def _unauthenticated() -> Response:
-    return Response(_error_body("Authentication required.", "UNAUTHENTICATED"), 401,
+def _unauthenticated(refusal: InvalidToken) -> Response:
+    """401 saying no more than `refusal.public` (an expired token says it expired)."""
+    return Response(_error_body(refusal.public, "UNAUTHENTICATED"), 401,
                     headers={"WWW-Authenticate": 'Bearer realm="crm"'}, media_type="application/json")
 
 
 class GraphQLApp(GraphQL):
     """strawberry's ASGI view with our context, and a code on every error."""
+
+    graphql_transport_ws_handler_class = SignInHandler
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
@@ -71,8 +80,8 @@ class GraphQLApp(GraphQL):
         if sign_in is not None:  # nothing runs for a request before its sign-in is confirmed
             try:
                 state["actor"] = await sign_in.confirmed()
-            except InvalidToken:
-                await _unauthenticated()(scope, receive, send)
+            except InvalidToken as err:
+                await _unauthenticated(err)(scope, receive, send)
                 return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
@@ -98,6 +107,9 @@ class GraphQLApp(GraphQL):
         except Exception:  # noqa: BLE001 - the regular path answers, and reports a fault as it does
             log.debug("fast path declined on a fault", exc_info=True)
             return None
+
+    async def render_graphql_ide(self, request: Any) -> Response:  # type: ignore[override]
+        return HTMLResponse(graphiql.PAGE)  # served from the package, no CDN (api/graphiql/)
 
     def encode_json(self, data: object) -> str:
         """orjson: fast, and writes the JSON the database built (api/common/compiled.py) as it is. Text, not
@@ -177,8 +189,8 @@ class Authenticate:
                     state["sign_in"] = PendingSignIn(authenticator, staff_id, known)
                 else:
                     state["actor"] = await authenticator.confirm(staff_id)
-            except InvalidToken:
-                await _unauthenticated()(scope, receive, send)
+            except InvalidToken as err:
+                await _unauthenticated(err)(scope, receive, send)
                 return
             await self.app(scope, receive, send)
 
@@ -215,12 +227,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 await relay.stop()
             await dispose(container)
 
-    graphql = Authenticate(RequestGuard(GraphQLApp(container), settings.max_upload_bytes), container)
+    trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else None  # or fail here
+    view = PersistedQueries(GraphQLApp(container), trusted=trusted)
+    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(view, settings.max_upload_bytes), container))
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount(graphiql.ASSETS_PATH, StaticFiles(directory=graphiql.ASSETS)),  # public: GraphiQL's code
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,

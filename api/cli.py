@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import typer
 
+from api.graphiql import sign_in_link
 from application.imports import ImportCustomers, ImportReport, import_customers
 from domain.shared import DomainError, NotAuthorized
 from infrastructure.container import Container, build_container, dispose
@@ -19,9 +20,13 @@ from infrastructure.importing import FileFormat, read_rows
 from infrastructure.settings import Settings, SettingsError
 
 T = TypeVar("T")
+# Plain (click's) help: typer's rich panels print a type after every flag (`--help <bool>`), as if it took a value.
+# (100 columns: the command list's one-line summaries are not cut short in the middle of a sentence.)
+HELP = {"rich_markup_mode": None, "context_settings": {"terminal_width": 100, "max_content_width": 100}}
 app = typer.Typer(help="Collaborative CRM backend.", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)
-import_app = typer.Typer(help="Bulk-import a department's basic data.", no_args_is_help=True)
+                  pretty_exceptions_enable=False, **HELP)  # type: ignore[arg-type]
+import_app = typer.Typer(help="Bulk-import a department's basic data.", no_args_is_help=True,
+                         **HELP)  # type: ignore[arg-type]
 app.add_typer(import_app, name="import")
 
 
@@ -111,8 +116,7 @@ async def _import_customers(container: Container, path: Path, file_format: FileF
 
 
 def _print_import_summary(report: ImportReport) -> None:
-    typer.echo(f"{report.rows:,} rows read: {report.created:,} created, {report.updated:,} updated, "
-               f"{report.unchanged:,} unchanged")
+    typer.echo(report.summary)
     if report.dry_run:
         typer.echo("dry run: nothing was written")
     for error in report.row_errors:
@@ -238,7 +242,7 @@ async def _worker(container: Container, once: bool, interval: float, batch_size:
     return counts
 
 
-@app.command()
+@app.command(short_help="Fire due SLA warnings and breaches, escalate overdue steps, relay events.")
 def worker(
     once: bool = typer.Option(False, "--once", help="Fire what is due now, then exit"),
     interval: float = typer.Option(30.0, "--interval", min=0.1, help="Seconds between ticks"),
@@ -254,7 +258,7 @@ def worker(
     typer.echo(f"workflow worker stopped: {escalated} overdue steps escalated")
 
 
-@app.command()
+@app.command(short_help="Print the API schema's SDL (--federation: the served subgraph's).")
 def schema(federation: bool = typer.Option(
         False, "--federation", help="The Apollo Federation 2 subgraph SDL (what `_service { sdl }` answers)")) -> None:
     """Print the API schema's SDL (the contract's view), or with --federation the served subgraph's."""
@@ -299,7 +303,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
             return await _token(container, "admin@example.com", timedelta(hours=8))
 
         token_ = _with_container(prepare)
-        typer.echo(f"\nGraphiQL: http://{host}:{port}/graphql\nAdmin bearer token (8h):\n{token_}\n")
+        typer.echo(f"\nGraphiQL, signed in as the demo admin (8h):\n{sign_in_link(f'http://{host}:{port}', token_)}"
+                   f"\nAdmin bearer token (8h):\n{token_}\n")
     settings = _settings()
     count = _worker_count(settings, workers)
     options: dict[str, Any] = {"log_level": "info", "access_log": access_log}
@@ -312,7 +317,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return app(args=argv)
+    return app(args=argv, prog_name="crm")  # `python -m api.cli` (how the tests and workers run it) too
 
 
 if __name__ == "__main__":

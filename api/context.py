@@ -50,6 +50,7 @@ class Loaders:
     staff_by_id: DataLoader[uuid.UUID, StaffView | None]
     department_by_id: DataLoader[uuid.UUID, DepartmentView | None]
     contacts_by_customer: DataLoader[uuid.UUID, list[ContactView]]
+    contact_by_id: DataLoader[uuid.UUID, ContactView | None]
     tags_by_customer: DataLoader[uuid.UUID, list[str]]
     stage_history_by_customer: DataLoader[uuid.UUID, list[StageChangeView]]
     interaction_by_id: DataLoader[uuid.UUID, InteractionView | None]
@@ -62,6 +63,7 @@ class Loaders:
             staff_by_id=loader(organisation.staff_by_ids),
             department_by_id=loader(organisation.departments_by_ids),
             contacts_by_customer=loader(customers.contacts),
+            contact_by_id=loader(customers.contacts_by_ids),
             tags_by_customer=loader(customers.tags),
             stage_history_by_customer=loader(customers.stage_history),
             interaction_by_id=loader(customers.interactions_by_ids),

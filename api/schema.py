@@ -23,6 +23,7 @@ from api.common.errors import api_error
 from api.common.money import MoneyInput
 from api.common.relay import Node, parse_global_id
 from api.common.scalars import DecimalDefinition
+from api.common.trusted_documents import TrustedDocumentsOnly
 from api.complaints.mutations import ComplaintMutation
 from api.complaints.queries import ComplaintQuery
 from api.complaints.subscriptions import ComplaintSubscription
@@ -150,6 +151,7 @@ def _extensions(max_depth: int) -> list[Any]:
         lambda: AddValidationRules(rules),
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         QueryFieldLimiter,
+        TrustedDocumentsOnly,  # with CRM_TRUSTED_DOCUMENTS: a document not in the manifest is refused here
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         QueryCostLimiter,
         lambda: MaskErrors(should_mask_error=lambda e: not _expected(e),

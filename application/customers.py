@@ -101,7 +101,8 @@ async def require_owner(uow: UnitOfWork, owner_id: uuid.UUID | None, field_name:
 
 
 async def create_customer(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: CreateCustomer) -> Customer:
-    """Register a customer. Raises Duplicate (code taken), NotFound (owner), InvalidInput."""
+    """Register a customer; its owner is the given staff member, else whoever registers it (as for orders).
+    Raises Duplicate (code taken), NotFound (owner), InvalidInput."""
 
     async def create() -> uuid.UUID:
         contacts = build_contacts(cmd.contacts)
@@ -111,10 +112,11 @@ async def create_customer(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Crea
                 raise Duplicate(f"Customer code {code} is taken.", field=("code",))
         else:
             code = await next_customer_code(uow)
-        await require_owner(uow, cmd.owner_id)
+        owner_id = cmd.owner_id if cmd.owner_id is not None else actor.id
+        await require_owner(uow, owner_id)
         customer = Customer.register(
             code=code, name=cmd.name, kind=cmd.kind, tier=cmd.tier, stage=cmd.lifecycle_stage,
-            owner_id=cmd.owner_id, contacts=contacts, tags=list(cmd.tags), attributes=cmd.attributes,
+            owner_id=owner_id, contacts=contacts, tags=list(cmd.tags), attributes=cmd.attributes,
             at=clock.now(), by=actor.id,
         )
         await uow.customers.add(customer)

@@ -20,7 +20,7 @@ from application import organisation as org
 from application import workflows as wf
 from application.ports import Clock, DueDates, UnitOfWorkFactory
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
-from domain.order import Order
+from domain.order import RESPONSIBLE_DEPARTMENT, Order, OrderStatus
 from domain.organisation import Role, Staff
 from domain.workflow import ADVANCE_PAYMENT_KEY, StepStatus, WorkflowSubject, advance_payment_definition, \
     calendar_minutes
@@ -177,17 +177,23 @@ async def _ensure_advance_payment(uow_factory: UnitOfWorkFactory, clock: Clock, 
             for s in definition.steps)))
 
 
-# (customer code, currency, lines (sku, description, quantity, unit price, discount %), advance payment to reach)
+S = OrderStatus
+# (customer code, currency, lines (sku, description, quantity, unit price, discount %), advance payment to reach,
+#  status to reach): the demo Kanban has something in every column but INVOICED
 DEMO_ORDERS = [
     ("DEMO-0001", "EUR", [("TOOL-100", "Cordless drill", "12", "189.90", "5"),
-                          ("TOOL-220", "Drill bit set", "40", "24.50", None)], None),
-    ("DEMO-0002", "EUR", [("FURN-010", "Office chair", "60", "210.00", "10")], "REQUESTED"),
-    ("DEMO-0003", "EUR", [("LOG-500", "Pallet racking bay", "25", "1180.00", "2.5")], "AT_FINANCE"),
-    ("DEMO-0004", "USD", [("ROBO-7", "Welding robot cell", "2", "41250.00", None)], "AT_FINANCE_MANAGER"),
-    ("DEMO-0005", "EUR", [("FOOD-33", "Cold-room panels", "80", "95.75", "0")], "APPROVED"),
-    ("DEMO-0006", "GBP", [("OPT-12", "Laboratory microscope", "6", "3890.00", "7.5")], "REJECTED"),
-    ("DEMO-0007", "JPY", [("TEX-88", "Silk roll", "30", "42000", None)], None),
+                          ("TOOL-220", "Drill bit set", "40", "24.50", None)], None, S.SHIPPED),
+    ("DEMO-0002", "EUR", [("FURN-010", "Office chair", "60", "210.00", "10")], "REQUESTED", S.DRAFT),
+    ("DEMO-0003", "EUR", [("LOG-500", "Pallet racking bay", "25", "1180.00", "2.5")], "AT_FINANCE", S.CONFIRMED),
+    ("DEMO-0004", "USD", [("ROBO-7", "Welding robot cell", "2", "41250.00", None)], "AT_FINANCE_MANAGER",
+     S.CONFIRMED),
+    ("DEMO-0005", "EUR", [("FOOD-33", "Cold-room panels", "80", "95.75", "0")], "APPROVED", S.IN_FULFILLMENT),
+    ("DEMO-0006", "GBP", [("OPT-12", "Laboratory microscope", "6", "3890.00", "7.5")], "REJECTED", S.CANCELLED),
+    ("DEMO-0007", "JPY", [("TEX-88", "Silk roll", "30", "42000", None)], None, S.PAID),
 ]
+# the way from DRAFT to each status, and who in the responsible department takes each step
+FORWARD = (S.CONFIRMED, S.IN_FULFILLMENT, S.SHIPPED, S.INVOICED, S.PAID)
+PATH_TO = {S.DRAFT: (), S.CANCELLED: (S.CANCELLED,), **{s: FORWARD[:i + 1] for i, s in enumerate(FORWARD)}}
 # Who decides each step of the advance-payment workflow, and with what.
 ADVANCE_PAYMENT_SCRIPT = {
     "REQUESTED": [],
@@ -207,7 +213,7 @@ async def _seed_orders(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: 
     if taker is None:
         return 0
     added = 0
-    for n, (code, currency, lines, target) in enumerate(DEMO_ORDERS, start=1):
+    for n, (code, currency, lines, target, status) in enumerate(DEMO_ORDERS, start=1):
         async with uow_factory() as uow:
             customer = await uow.customers.get_by_code(code)
             known = await uow.idempotency.lookup(f"createOrder:{taker.id}", f"demo-order-{n}")
@@ -218,17 +224,36 @@ async def _seed_orders(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: 
                 ord_.OrderLineData(sku=sku, description=text, quantity=qty, unit_price=price, discount_percent=discount)
                 for sku, text, qty, price, discount in lines)))
         added += known is None
-        if target is None:
-            continue
-        instance = await wf.start_workflow(uow_factory(), clock, due_dates, taker, wf.StartWorkflow(
-            definition_key=ADVANCE_PAYMENT_KEY, subject_type=WorkflowSubject.ORDER, subject_id=order.id,
-            idempotency_key=f"demo-order-{n}-advance-payment"))
-        for step_key, who, decision in ADVANCE_PAYMENT_SCRIPT[target]:
-            step = next((s for s in instance.steps if s.key == step_key), None)
-            decider = staff.get(f"{who}@example.com")
-            if step is None or step.status is not StepStatus.ACTIVE or decider is None:
-                continue
-            instance = await wf.decide_step(uow_factory(), clock, due_dates, decider, wf.DecideStep(
-                instance_id=instance.id, step_key=step_key, decision=decision,
-                comment="Customer is over its credit limit" if decision == "REJECT" else None))
+        if target is not None:
+            await _advance_payment(uow_factory, clock, due_dates, staff, taker, order, n, target)
+        await _move_to(uow_factory, clock, staff, order, status)
     return added
+
+
+async def _move_to(uow_factory: UnitOfWorkFactory, clock: Clock, staff: dict[str, Staff], order: Order,
+                   status: OrderStatus) -> None:
+    """Along PATH_TO[status], each move by a member of the department whose work it is; the moves an earlier
+    seeding made are not made again."""
+    async with uow_factory() as uow:
+        current = await uow.orders.get(order.id)
+    path = PATH_TO[status]
+    done = path.index(current.status) + 1 if current is not None and current.status in path else 0
+    for to in path[done:]:
+        mover = staff.get(f"{RESPONSIBLE_DEPARTMENT[to].lower()}.member@example.com")
+        if mover is not None:
+            await ord_.transition_order(uow_factory(), clock, mover, ord_.TransitionOrder(order_id=order.id, to=to))
+
+
+async def _advance_payment(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: DueDates,
+                           staff: dict[str, Staff], taker: Staff, order: Order, n: int, target: str) -> None:
+    instance = await wf.start_workflow(uow_factory(), clock, due_dates, taker, wf.StartWorkflow(
+        definition_key=ADVANCE_PAYMENT_KEY, subject_type=WorkflowSubject.ORDER, subject_id=order.id,
+        idempotency_key=f"demo-order-{n}-advance-payment"))
+    for step_key, who, decision in ADVANCE_PAYMENT_SCRIPT[target]:
+        step = next((s for s in instance.steps if s.key == step_key), None)
+        decider = staff.get(f"{who}@example.com")
+        if step is None or step.status is not StepStatus.ACTIVE or decider is None:
+            continue
+        instance = await wf.decide_step(uow_factory(), clock, due_dates, decider, wf.DecideStep(
+            instance_id=instance.id, step_key=step_key, decision=decision,
+            comment="Customer is over its credit limit" if decision == "REJECT" else None))

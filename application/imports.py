@@ -73,11 +73,23 @@ class ImportReport:
         """Why nothing was imported, for the caller to show; None when all rows were fine."""
         if not self.error_count:
             return None
-        rows = "1 row has an error" if self.error_count == 1 else f"{self.error_count} rows have errors"
+        one = self.error_count == 1
+        rows = "1 row has an error" if one else f"{self.error_count} rows have errors"
         outcome = "the import would write nothing" if self.dry_run else "nothing was imported"
         listed = (f" Only the first {len(self.row_errors)} are listed."
                   if self.error_count > len(self.row_errors) else "")
-        return f"{rows}, so {outcome}.{listed}"
+        return (f"{rows}, so {outcome}: an import is all or nothing. Fix {'it' if one else 'them'} and import "
+                f"the file again.{listed}")
+
+    @property
+    def summary(self) -> str:
+        """One line on the counts that cannot be read as written when they were not."""
+        counts = f"{self.created:,} created, {self.updated:,} updated, {self.unchanged:,} unchanged"
+        if self.written:
+            return f"{self.rows:,} rows read: {counts}"
+        if self.error_count:
+            return f"{self.rows:,} rows read, nothing imported; the rows without errors would have given {counts}"
+        return f"{self.rows:,} rows read (dry run): {counts}"
 
     def fail(self, row: int, err: DomainError) -> None:
         self.error_count += 1

@@ -16,10 +16,11 @@ Choices (see also domain/workflow.py):
 """
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 from application.idempotency import replay_or_create
 from application.ports import Clock, DueDates, UnitOfWork
@@ -30,6 +31,7 @@ from domain.workflow import (
     DueAt,
     StepCondition,
     StepDefinition,
+    StepNeedsItsDepartment,
     StepStatus,
     WorkflowDefinition,
     WorkflowInstance,
@@ -277,12 +279,24 @@ async def decide_step(uow: UnitOfWork, clock: Clock, due_dates: DueDates, actor:
         instance = await _load(uow, cmd.instance_id)
         at, before = clock.now(), instance.status
         waiting = [s.definition for s in instance.steps if s.status is StepStatus.WAITING]
-        instance.decide(cmd.step_key, cmd.decision, by=actor, at=at, comment=cmd.comment,
-                        expected_version=cmd.expected_version, due_at=await prepared_due_at(due_dates, waiting, at))
+        async with _naming_the_department(uow):
+            instance.decide(cmd.step_key, cmd.decision, by=actor, at=at, comment=cmd.comment,
+                            expected_version=cmd.expected_version,
+                            due_at=await prepared_due_at(due_dates, waiting, at))
         await uow.workflows.save(instance)
         await _subject_follows(uow, instance, before, at, actor.id)
         await uow.commit()
     return instance
+
+
+@contextlib.asynccontextmanager
+async def _naming_the_department(uow: UnitOfWork) -> AsyncIterator[None]:
+    """A refusal to decide a step names the department it needs (the domain knows only its id)."""
+    try:
+        yield
+    except StepNeedsItsDepartment as refusal:
+        department = await uow.departments.get(refusal.department_id)
+        raise refusal.naming(department.code if department else None) from None
 
 
 async def delegate_step(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: DelegateStep) -> WorkflowInstance:
@@ -293,8 +307,8 @@ async def delegate_step(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Delega
     """
     async with uow:
         instance = await _load(uow, cmd.instance_id)
-        if not instance.step(cmd.step_key).may_be_decided_by(actor):
-            raise NotAuthorized()  # before looking the delegate up, so a refusal tells nothing about staff
+        async with _naming_the_department(uow):  # before looking the delegate up: a refusal tells nothing of staff
+            instance.step(cmd.step_key).require_decider(actor)
         delegate = await uow.staff.get(cmd.to_staff_id)
         if delegate is None:
             raise NotFound("No such staff member.", field=("toStaffId",))

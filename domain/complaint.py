@@ -297,7 +297,8 @@ class Complaint(AggregateRoot):
         except ValueError:
             raise InvalidInput(f"Unknown status {to!r}.", field=("to",)) from None
         if to not in ALLOWED_MOVES[self.status]:
-            raise ForbiddenTransition(f"A complaint cannot move from {self.status.value} to {to.value}.", field=("to",))
+            raise ForbiddenTransition.listing(f"A complaint cannot move from {self.status.value} to {to.value}.",
+                                              self.status, ALLOWED_MOVES[self.status], field=("to",))
         note = require_text(note, "note", max_length=MAX_MESSAGE, required=to is ComplaintStatus.RESOLVED)
         before = self.status
         entry = self._add_entry(TimelineKind.STATUS_CHANGE, at, by, Visibility.CUSTOMER, message=note,

@@ -262,9 +262,8 @@ class Customer(AggregateRoot):
         to = LifecycleStage(to)
         reason = require_text(reason, "reason", max_length=1000, required=False)
         if to not in ALLOWED_MOVES[self.stage]:
-            raise ForbiddenTransition(
-                f"A customer cannot move from {self.stage.value} to {to.value}.", field=("to",)
-            )
+            raise ForbiddenTransition.listing(f"A customer cannot move from {self.stage.value} to {to.value}.",
+                                              self.stage, ALLOWED_MOVES[self.stage], field=("to",))
         if self.stage is LifecycleStage.CHURNED and not reason:
             raise InvalidInput("Winning back a churned customer needs a reason.", field=("reason",))
         change = StageChange(self.stage, to, at, by, reason)

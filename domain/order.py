@@ -25,8 +25,8 @@ back to DRAFT, so asking for it is a `ForbiddenTransition` for anybody.
 
 Events: each move records one event named after the new status, `order.<status in lower case>` --
 order.confirmed, order.in_fulfillment, order.shipped, order.invoiced, order.paid, order.cancelled --
-whose payload carries `from` and `to` beside the order's number, customer, currency, total and
-placedAt. One type per status lets webhooks and the event feed subscribe to exactly what they
+whose payload carries `from` and `to` beside the order as the event left it (number, customer, owner,
+currency, total, status, advancePayment, placedAt; `_about`, on every order event). One type per status lets webhooks and the event feed subscribe to exactly what they
 care about (`order.shipped`) or to all of them (`order.*`).
 
 The advance payment moves NONE -> REQUESTED (the advance-payment workflow started) -> APPROVED or
@@ -225,15 +225,19 @@ class Order(AggregateRoot):
                     lines=built, created_at=at, updated_at=at)
         if abs(order.total.amount) >= LIMIT:
             raise InvalidInput("The order total is too large.", field=("lines",))
-        order.record("created", at, {
-            **order._about(), "ownerId": str(owner_id) if owner_id else None, "status": order.status.value,
-            "lines": len(built),
-        }, by)
+        order.record("created", at, {**order._about(), "lines": len(built)}, by)
         return order
 
     @property
     def total(self) -> Money:
         return Money.total((line.line_total for line in self.lines), self.currency)
+
+    @property
+    def versioned_state(self) -> tuple[Any, ...]:
+        """What the order's `version` counts: all but the advance payment. That is the approval workflow's state
+        (versioned by the workflow instance), so starting or ending the workflow leaves an `expectedVersion`
+        read before it valid for confirming the order. Repositories bump the version only when this changes."""
+        return self.owner_id, self.status, self.placed_at, tuple(self.lines)
 
     # ----------------------------------------------------------------- status machine
 
@@ -250,19 +254,15 @@ class Order(AggregateRoot):
         ConfirmingPlacesTheOrder (placed_at). Records order.<to> (see the module docstring)."""
         target = _status(to)
         if target not in ORDER_MOVES[self.status]:
-            raise ForbiddenTransition(f"Order {self.number} is {self.status.value} and cannot become {target.value}.",
-                                      field=("to",))
+            raise ForbiddenTransition.listing(f"Order {self.number} is {self.status.value} and cannot become "
+                                              f"{target.value}.", self.status, ORDER_MOVES[self.status], field=("to",))
         if target is OrderStatus.CONFIRMED:
             if not self.lines:
                 raise ForbiddenTransition(f"Order {self.number} has no lines; a confirmed order needs at least one.",
                                           field=("to",))
             self.placed_at = at
         previous, self.status, self.updated_at = self.status, target, at
-        self.record(target.value.lower(), at, {
-            **self._about(), "ownerId": str(self.owner_id) if self.owner_id else None,
-            "from": previous.value, "to": target.value,
-            "placedAt": self.placed_at.isoformat() if self.placed_at else None,
-        }, by)
+        self.record(target.value.lower(), at, {**self._about(), "from": previous.value, "to": target.value}, by)
 
     # ----------------------------------------------------------------- advance payment
 
@@ -286,17 +286,22 @@ class Order(AggregateRoot):
     def _move_advance_payment(self, to: AdvancePaymentStatus, *, at: datetime, by: uuid.UUID | None,
                               workflow_id: uuid.UUID) -> None:
         if to not in ADVANCE_PAYMENT_MOVES[self.advance_payment]:
-            raise ForbiddenTransition(
+            raise ForbiddenTransition.listing(
                 f"The advance payment of {self.number} is {self.advance_payment.value} and cannot become {to.value}.",
-                field=("subjectId",))
+                self.advance_payment, ADVANCE_PAYMENT_MOVES[self.advance_payment], field=("subjectId",))
         previous, self.advance_payment, self.updated_at = self.advance_payment, to, at
         self.record("advance_payment_changed", at, {
             **self._about(), "from": previous.value, "to": to.value, "workflowId": str(workflow_id),
         }, by)
 
     def _about(self) -> dict[str, Any]:
-        return {"number": self.number, "customerId": str(self.customer_id), "currency": self.currency,
-                "total": f"{self.total.amount:f}"}
+        """What every order event carries: the order as it is once the event happened, so a subscriber
+        filters and shows the event's own state, not whatever the order has become by delivery."""
+        return {"number": self.number, "customerId": str(self.customer_id),
+                "ownerId": str(self.owner_id) if self.owner_id else None, "currency": self.currency,
+                "total": f"{self.total.amount:f}", "status": self.status.value,
+                "advancePayment": self.advance_payment.value,
+                "placedAt": self.placed_at.isoformat() if self.placed_at else None}
 
 
 def _status(value: OrderStatus | str) -> OrderStatus:

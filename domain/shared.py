@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Sequence
+from enum import Enum
+from typing import Any, ClassVar, Collection, Sequence
 
 
 class DomainError(Exception):
@@ -37,6 +38,17 @@ class Conflict(DomainError):
 
 class ForbiddenTransition(DomainError):
     code = "FORBIDDEN_TRANSITION"
+
+    @classmethod
+    def listing(cls, message: str, current: Enum, allowed: Collection[Enum],
+                field: Sequence[str] | None = None) -> "ForbiddenTransition":
+        """`message` and what the machine allows from `current` instead (in the states' declared order), so
+        the caller knows the way on rather than guessing."""
+        names = [state.value for state in type(current) if state in allowed]
+        then = (f" From {current.value} it can become {', '.join(names[:-1])} or {names[-1]}." if len(names) > 1
+                else f" From {current.value} it can only become {names[0]}." if names
+                else f" {current.value} is final.")
+        return cls(message + then, field=field)
 
 
 class Duplicate(DomainError):

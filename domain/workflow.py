@@ -45,6 +45,22 @@ from domain.shared import (
     require_text,
 )
 
+class StepNeedsItsDepartment(NotAuthorized):
+    """OnlyTheStepsDepartmentMayDecide, saying what the step needs. Its department and role are on the instance,
+    which every staff member reads, so naming them tells nothing new; the step's state stays unsaid (authority is
+    checked first). The domain knows the department by id: the use case names it (`naming`)."""
+
+    def __init__(self, step: "WorkflowStep", department: str | None = None) -> None:
+        self.step_key, self.step_name = step.key, step.name
+        self.department_id, self.role = step.department_id, step.required_role
+        super().__init__(f"Step '{step.name}' is decided by staff of {department or 'its department'} with the "
+                         f"{self.role.value} role or higher, or by whoever it is delegated to.")
+        self._step = step
+
+    def naming(self, department: str | None) -> "StepNeedsItsDepartment":
+        return StepNeedsItsDepartment(self._step, department)
+
+
 MAX_STEPS = 50
 MAX_STAGE = 999
 MAX_DUE_MINUTES = 60 * 24 * 365
@@ -409,6 +425,11 @@ class WorkflowStep:
             return True
         return staff.department_id == self.department_id and staff.role.at_least(self.required_role)
 
+    def require_decider(self, staff: Staff) -> None:
+        """StepNeedsItsDepartment unless `may_be_decided_by`."""
+        if not self.may_be_decided_by(staff):
+            raise StepNeedsItsDepartment(self)
+
     def overdue(self, now: datetime) -> bool:
         """Only an ACTIVE step with a due time can be overdue, and only once that time has passed."""
         return self.status is StepStatus.ACTIVE and self.due_at is not None and now > self.due_at
@@ -554,8 +575,7 @@ class WorkflowInstance(AggregateRoot):
         Nothing changes unless every check passes.
         """
         step = self.step(step_key)
-        if not step.may_be_decided_by(by):
-            raise NotAuthorized()
+        step.require_decider(by)
         self.check_version(expected_version)
         self._require_active(step)
         decision = _coerce(Decision, decision, "decision")
@@ -599,8 +619,7 @@ class WorkflowInstance(AggregateRoot):
         authority for this one step. Department staff with the required role keep theirs.
         """
         step = self.step(step_key)
-        if not step.may_be_decided_by(by):
-            raise NotAuthorized()
+        step.require_decider(by)
         self.check_version(expected_version)
         self._require_active(step)
         if not to.active:

@@ -22,7 +22,16 @@ ALGORITHM = "HS256"
 
 
 class InvalidToken(Exception):
-    pass
+    """No valid token: what the client is told (`public`) says no more than that."""
+
+    public = "Authentication required."
+
+
+class ExpiredToken(InvalidToken):
+    """A token this service signed, past its expiry: saying so leaks nothing (only its holder had it) and tells a
+    GraphiQL user why a session that worked a minute ago stopped."""
+
+    public = "The token has expired: get a new one (`crm token EMAIL`) and send it as Authorization: Bearer <token>."
 
 
 VERIFIED_KEPT = 4096
@@ -55,10 +64,13 @@ class TokenService:
             if known[1] > time.time():
                 return known[0]
             del self._verified[token]
+            raise ExpiredToken("token expired")
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
                                 options={"require": ["exp", "iat", "sub"]})
             subject = uuid.UUID(claims["sub"])
+        except jwt.ExpiredSignatureError:  # raised only once the signature checked out
+            raise ExpiredToken("token expired") from None
         except (jwt.PyJWTError, ValueError, TypeError) as err:
             raise InvalidToken(str(err)) from None
         self._verified[token] = (subject, float(claims["exp"]))

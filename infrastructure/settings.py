@@ -29,6 +29,8 @@ class Settings:
     # PostgreSQL connections per process: a request holds one read connection, a mutation one more
     db_pool_size: int = 10
     db_max_overflow: int = 5
+    # only the documents of this persisted-query manifest run (README "Trusted documents"); unset: any document
+    trusted_documents: str | None = None
     # events out (README "Events out"): the outbox relay in `crm worker`
     broker_url: str | None = None  # amqp://user:pass@host:5672/vhost; unset: no broker (DISABLED)
     broker_exchange: str = "crm.events"
@@ -55,6 +57,7 @@ class Settings:
             database_url=env.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
             secret_key=env.get("CRM_SECRET_KEY", DEFAULT_SECRET),
             env=env.get("CRM_ENV", "development"),
+            trusted_documents=env.get("CRM_TRUSTED_DOCUMENTS", "").strip() or None,
             **_relay_settings(env),
             **_numbers(env),
             **_external_systems(env),
@@ -81,6 +84,10 @@ class Settings:
 
         if self.max_query_cost < 1 or self.max_query_fields < 1:
             raise SettingsError("CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS must be positive")
+
+        if self.trusted_documents is not None and not Path(self.trusted_documents).is_file():
+            raise SettingsError(f"CRM_TRUSTED_DOCUMENTS must name a persisted-query manifest file, not "
+                                f"{self.trusted_documents!r}")
 
         problems = self.erp.problems("CRM_ERP") + self.finance.problems("CRM_FINANCE")
         if problems:

@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator, Iterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import event, text
 
 from api.app import create_app
@@ -29,6 +30,28 @@ from infrastructure.settings import Settings
 
 BACKENDS = [b.strip() for b in os.environ.get("CRM_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 POSTGRES_ADMIN_URL = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+# PostgreSQL's max_connections (100) is shared by every suite running on the machine. Each container a test
+# builds (settings_for) holds at most POOL_SIZE + MAX_OVERFLOW connections, and so does each process a test
+# starts (`crm serve`, `crm worker` inherit these variables); a request needs one at a time, more only wait.
+POOL_SIZE, MAX_OVERFLOW = 3, 2
+os.environ.setdefault("CRM_DB_POOL_SIZE", str(POOL_SIZE))
+os.environ.setdefault("CRM_DB_MAX_OVERFLOW", str(MAX_OVERFLOW))
+
+
+# `--hypothesis-profile=quick` (make test-fast): a tenth of the examples, for the edit loop.
+hypothesis_settings.register_profile("quick", max_examples=10)
+
+
+def examples(at_default: int) -> int:
+    """A property test's example count, given for the default profile (100 examples), scaled with the one loaded."""
+    return max(1, at_default * hypothesis_settings.default.max_examples // 100)
+
+
+def settings_for(url: str, **overrides: Any) -> Settings:
+    """Test settings for a database: env test, the suite's small pool."""
+    return Settings(**{"database_url": url, "env": "test", "db_pool_size": POOL_SIZE,
+                       "db_max_overflow": MAX_OVERFLOW, **overrides})
 
 
 @dataclass
@@ -87,7 +110,7 @@ async def database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
     Tests add their own data with unique names rather than relying on a clean slate.
     """
     db, cleanup = await fresh_database(request.param)
-    container = build_container(Settings(database_url=db.url, env="test"))
+    container = build_container(settings_for(db.url))
     try:
         await upgrade(container.core.engine())
         await seed_demo(container.services.uow, container.gateways.clock())
@@ -99,7 +122,7 @@ async def database(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 async def container(database: Database) -> AsyncIterator[Container]:
-    container = build_container(Settings(database_url=database.url, env="test"))
+    container = build_container(settings_for(database.url))
     yield container
     await dispose(container)
 

@@ -21,20 +21,40 @@ class Node:
     id: strawberry.ID
 
 
-def to_global_id(type_name: str, raw_id: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{raw_id}".encode()).decode().rstrip("="))
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def to_global_id(type_name: str, raw_id: uuid.UUID, part: str | int | None = None) -> strawberry.ID:
+    """Standard, padded base64 of `Type:uuid`, or of `Type:uuid:part` for a part of an aggregate (an order's
+    line, a workflow's step) that has no id of its own. (The compiled read path writes the same in SQL:
+    infrastructure/db/queries/documents.py, and engine.py's `crm_gid` for SQLite.)"""
+    text = f"{type_name}:{raw_id}" if part is None else f"{type_name}:{raw_id}:{part}"
+    return strawberry.ID(base64.b64encode(text.encode()).decode())
+
+
+def parse_global_key(value: str) -> tuple[str, uuid.UUID, str | None]:
+    """(type, uuid, part or None) of an ID this API handed out, padded or not (ids before 2026-12 were
+    unpadded base64url; they are still accepted). Raises ValueError for anything else."""
+    try:
+        text = value.rstrip("=").translate(_URLSAFE)
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError, AttributeError):
+        raise ValueError(value) from None
+    type_name, sep, rest = raw.partition(":")
+    if not sep or not type_name.isalpha():
+        raise ValueError(value)
+    raw_id, sep, part = rest[:36], rest[36:37], rest[37:]
+    if sep not in ("", ":") or (sep and not part):
+        raise ValueError(value)
+    return type_name, uuid.UUID(raw_id), part if sep else None
 
 
 def parse_global_id(value: str) -> tuple[str, uuid.UUID]:
-    """Raises ValueError for anything that is not an ID this API handed out."""
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError(value) from None
-    type_name, sep, raw_id = raw.partition(":")
-    if not sep or not type_name.isalpha():
+    """Raises ValueError for anything that is not an ID of a whole object this API handed out."""
+    type_name, raw_id, part = parse_global_key(value)
+    if part is not None:
         raise ValueError(value)
-    return type_name, uuid.UUID(raw_id)
+    return type_name, raw_id
 
 
 def decode_id(value: str, type_name: str, field: str) -> uuid.UUID:

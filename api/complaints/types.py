@@ -181,7 +181,7 @@ class SlaStatus:
 
 
 @strawberry.type
-class TimelineEntry:
+class TimelineEntry(Node):
     id: strawberry.ID
     at: datetime
     kind: TimelineKindEnum  # type: ignore[valid-type]

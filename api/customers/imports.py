@@ -24,7 +24,8 @@ class ImportRowError:
     message: str
 
 
-@strawberry.type
+@strawberry.type(description="What the import wrote; with rowErrors (or dryRun) nothing was written, and the "
+                              "counts are what the rows without errors would have given")
 class ImportCustomersPayload:
     created: int
     updated: int

@@ -69,7 +69,8 @@ class CreateCustomerInput:
     kind: CustomerKindEnum  # type: ignore[valid-type]
     tier: CustomerTierEnum | None = None  # type: ignore[valid-type]
     lifecycle_stage: LifecycleStageEnum | None = None  # type: ignore[valid-type]
-    owner_id: strawberry.ID | None = None
+    owner_id: strawberry.ID | None = strawberry.field(default=None, description="Whoever registers the customer "
+                                                                                 "when not given (as for orders)")
     contacts: list[ContactInput] | None = None
     tags: list[str] | None = None
     attributes: JSON | None = None

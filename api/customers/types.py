@@ -54,7 +54,7 @@ async def load_customer(info: Info[Context, None], customer_id: uuid.UUID) -> "C
 
 
 @strawberry.type
-class Contact:
+class Contact(Node):
     id: strawberry.ID
     name: str
     email: str | None
@@ -114,7 +114,8 @@ class Interaction(Node):
 
 
 @strawberry.type
-class Activity:
+class Activity(Node):
+    id: strawberry.ID
     at: datetime
     kind: ActivityKind
     summary: str
@@ -122,7 +123,7 @@ class Activity:
 
     @classmethod
     def from_view(cls, v: ActivityView) -> "Activity":
-        return cls(at=v.at, kind=ActivityKind(v.kind), summary=v.summary, _view=v)
+        return cls(id=to_global_id("Activity", v.id), at=v.at, kind=ActivityKind(v.kind), summary=v.summary, _view=v)
 
     @strawberry.field
     async def department(self, info: Info[Context, None]) -> Department | None:

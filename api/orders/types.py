@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -33,7 +34,9 @@ AdvancePaymentStatusEnum = strawberry.enum(AdvancePaymentStatus, name="AdvancePa
 
 
 @strawberry.type
-class OrderLine:
+class OrderLine(Node):
+    id: strawberry.ID = strawberry.field(description="The order's ID and the line's position: stable, as lines "
+                                                     "never change once the order is created")
     sku: str
     description: str
     quantity: Decimal
@@ -43,8 +46,8 @@ class OrderLine:
     _currency: strawberry.Private[str]
 
     @classmethod
-    def from_view(cls, v: OrderLineView) -> "OrderLine":
-        return cls(sku=v.sku, description=v.description, quantity=v.quantity,
+    def from_view(cls, v: OrderLineView, order_id: uuid.UUID, position: int) -> "OrderLine":
+        return cls(id=to_global_id("OrderLine", order_id, position), sku=v.sku, description=v.description, quantity=v.quantity,
                    unit_price=Money.of(v.unit_price, v.currency), discount_percent=v.discount_percent,
                    line_total=Money.of(v.line_total, v.currency), _currency=v.currency)
 
@@ -102,7 +105,7 @@ class Order(Node):
         lines = self._lines
         if lines is None:
             lines = await info.context.order_loaders.lines_by_order.load(self._view.id)
-        return [OrderLine.from_view(line) for line in lines]
+        return [OrderLine.from_view(line, self._view.id, i) for i, line in enumerate(lines)]
 
     @strawberry.field(description="From the ERP's product costs; null (with an entry in errors) when it cannot be "
                                   "reached")

@@ -17,10 +17,13 @@ from application.queries.profitability import ProfitabilityGroup
 class ProfitabilityQuery:
     @strawberry.field(description="Revenue, cost and margin per customer, product or owner, one row per key and "
                                   "currency, ordered by key then currency. Revenue: the lines of orders placed in "
-                                  "[from, to) that are not DRAFT or CANCELLED. For key users, managers and admins")
+                                  "[from, to) that are not DRAFT or CANCELLED. For key users, managers and admins. "
+                                  "Null (with an error) when it cannot be made, e.g. the ERP is unavailable: the "
+                                  "rest of the document stands")
     async def profitability(self, info: Info[Context, None],
                             from_: Annotated[datetime, strawberry.argument(name="from")], to: datetime,
-                            group_by: ProfitabilityGroupEnum) -> list[ProfitabilityRow]:  # type: ignore[valid-type]
+                            group_by: ProfitabilityGroupEnum,  # type: ignore[valid-type]
+                            ) -> list[ProfitabilityRow] | None:
         ctx = info.context
         rows = await read(lambda: profitability_report(
             ctx.services.profitability_queries(), ctx.services.product_costs(), ctx.actor,

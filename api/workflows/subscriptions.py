@@ -12,21 +12,24 @@ from api.common.relay import decode_optional_id
 from api.context import Context
 from api.workflows.types import WorkflowEvent, WorkflowInstance
 from application.queries.views import StaffView
-from application.queries.workflows import WorkflowInstanceView, WorkflowStepView
+from application.queries.workflows import WorkflowInstanceView, WorkflowStepView, sees_instance
 from domain.shared import DomainEvent, InvalidInput
 
 
 def may_see(staff: StaffView, instance: WorkflowInstanceView, steps: list[WorkflowStepView], event: DomainEvent,
             department_id: uuid.UUID | None) -> bool:
     """ADMINs see everything; others the events of their department's steps, of steps assigned or delegated
-    to them, and of instances they started. Events about a whole instance (started, completed ...) count
-    for every department with a step in it. `department_id` narrows to one department's events."""
+    to them, and of instances they started. Events about a whole instance (started, completed ...) go to
+    whoever sees the instance (`sees_instance`, which `WorkflowInstance.context` follows too).
+    `department_id` narrows to one department's events."""
     payload = event.payload
     step_department = uuid.UUID(payload["departmentId"]) if payload.get("departmentId") else None
     departments = {step_department} if step_department else {s.department_id for s in steps}
     if department_id is not None and department_id not in departments:
         return False
-    if staff.role == "ADMIN" or instance.started_by == staff.id or staff.department_id in departments:
+    if step_department is None:
+        return sees_instance(staff.id, staff.department_id, staff.role, instance, steps)
+    if staff.role == "ADMIN" or instance.started_by == staff.id or staff.department_id == step_department:
         return True
     return str(staff.id) in (payload.get("assigneeId"), payload.get("toId"))
 

@@ -16,6 +16,7 @@ from application.queries.workflows import (
     WorkflowDefinitionView,
     WorkflowInstanceView,
     WorkflowStepView,
+    sees_instance,
 )
 from domain.organisation import Role
 from domain.workflow import ComparisonOp, Decision, StepKind, StepStatus, WorkflowStatus, WorkflowSubject
@@ -104,7 +105,8 @@ def definition_view(d: DefinitionAggregate) -> WorkflowDefinitionView:
 
 
 @strawberry.type
-class WorkflowStep:
+class WorkflowStep(Node):
+    id: strawberry.ID = strawberry.field(description="The instance's ID and the step's key")
     key: str
     name: str
     kind: StepKindEnum  # type: ignore[valid-type]
@@ -123,9 +125,10 @@ class WorkflowStep:
 
     @classmethod
     def from_view(cls, v: WorkflowStepView) -> "WorkflowStep":
-        return cls(key=v.key, name=v.name, kind=StepKind(v.kind), required_role=Role(v.required_role),
-                   status=StepStatus(v.status), stage=v.stage, decided_at=v.decided_at, comment=v.comment,
-                   activated_at=v.activated_at, due_at=v.due_at, escalated_at=v.escalated_at, _view=v)
+        return cls(id=to_global_id("WorkflowStep", v.instance_id, v.key), key=v.key, name=v.name,
+                   kind=StepKind(v.kind), required_role=Role(v.required_role), status=StepStatus(v.status),
+                   stage=v.stage, decided_at=v.decided_at, comment=v.comment, activated_at=v.activated_at,
+                   due_at=v.due_at, escalated_at=v.escalated_at, _view=v)
 
     @strawberry.field
     async def department(self, info: Info[Context, None]) -> Department:
@@ -150,7 +153,6 @@ class WorkflowStep:
 class WorkflowInstance(Node):
     id: strawberry.ID
     status: WorkflowStatusEnum  # type: ignore[valid-type]
-    context: JSON
     started_at: datetime
     completed_at: datetime | None
     version: int
@@ -159,7 +161,7 @@ class WorkflowInstance(Node):
 
     @classmethod
     def from_view(cls, v: WorkflowInstanceView, steps: list[WorkflowStepView] | None = None) -> "WorkflowInstance":
-        return cls(id=to_global_id("WorkflowInstance", v.id), status=WorkflowStatus(v.status), context=v.context,
+        return cls(id=to_global_id("WorkflowInstance", v.id), status=WorkflowStatus(v.status),
                    started_at=v.started_at, completed_at=v.completed_at, version=v.version, _view=v, _steps=steps)
 
     @classmethod
@@ -182,12 +184,24 @@ class WorkflowInstance(Node):
         assert node is not None, "a workflow's subject exists"
         return node  # type: ignore[no-any-return]
 
-    @strawberry.field
-    async def steps(self, info: Info[Context, None]) -> list[WorkflowStep]:
+    async def _step_views(self, info: Info[Context, None]) -> list[WorkflowStepView]:
         steps = self._steps
         if steps is None:
             steps = await info.context.workflow_loaders.steps_by_instance.load(self._view.id)
-        return [WorkflowStep.from_view(s) for s in steps]
+        return steps
+
+    @strawberry.field
+    async def steps(self, info: Info[Context, None]) -> list[WorkflowStep]:
+        return [WorkflowStep.from_view(s) for s in await self._step_views(info)]
+
+    @strawberry.field(description="The values the steps' conditions read (amount, currency, customer ...), for "
+                                  "those who see the instance's events (workflowEvents): ADMINs, its starter, staff "
+                                  "of a department with a step in it, whoever a step is assigned to; {} for others")
+    async def context(self, info: Info[Context, None]) -> JSON:
+        actor = info.context.actor
+        if sees_instance(actor.id, actor.department_id, actor.role.value, self._view, await self._step_views(info)):
+            return self._view.context
+        return {}
 
     @strawberry.field
     async def started_by(self, info: Info[Context, None]) -> Staff | None:
@@ -205,13 +219,15 @@ def instance_views(i: InstanceAggregate) -> tuple[WorkflowInstanceView, list[Wor
 
 
 @strawberry.type
-class WorkItem:
+class WorkItem(Node):
+    id: strawberry.ID = strawberry.field(description="The instance's ID and the step's key: the same work item "
+                                                     "in every list, so a client cache updates it in place")
     step: WorkflowStep
     _step: strawberry.Private[WorkflowStepView]
 
     @classmethod
     def from_view(cls, v: WorkflowStepView) -> "WorkItem":
-        return cls(step=WorkflowStep.from_view(v), _step=v)
+        return cls(id=to_global_id("WorkItem", v.instance_id, v.key), step=WorkflowStep.from_view(v), _step=v)
 
     @strawberry.field
     async def instance(self, info: Info[Context, None]) -> WorkflowInstance:

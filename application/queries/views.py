@@ -84,6 +84,7 @@ class ActivityView:
     summary: str
     subject_type: str | None
     subject_id: uuid.UUID | None
+    id: uuid.UUID  # the event's id (a replayed event adds no second entry)
 
 
 class CustomerSortField(StrEnum):
@@ -113,6 +114,7 @@ class CustomerQueries(Protocol):
     async def by_ids(self, ids: list[uuid.UUID]) -> list[CustomerView | None]: ...
     async def by_code(self, code: str) -> CustomerView | None: ...
     async def contacts(self, customer_ids: list[uuid.UUID]) -> list[list[ContactView]]: ...
+    async def contacts_by_ids(self, ids: list[uuid.UUID]) -> list[ContactView | None]: ...
     async def tags(self, customer_ids: list[uuid.UUID]) -> list[list[str]]: ...
     async def stage_history(self, customer_ids: list[uuid.UUID]) -> list[list[StageChangeView]]: ...
     async def interactions(self, customer_ids: list[uuid.UUID], page: PageRequest) -> list[Page[InteractionView]]:
@@ -123,6 +125,9 @@ class CustomerQueries(Protocol):
                        complaint_scope: Any = None) -> list[Page[ActivityView]]:
         """Each customer's page, newest first; with a ComplaintScope, complaint entries only of complaints it
         may see."""
+
+    async def activity_by_ids(self, ids: list[uuid.UUID], complaint_scope: Any = None) -> list[ActivityView | None]:
+        """Entries by id, as visible as in `activity`."""
 
 
 class OrganisationQueries(Protocol):

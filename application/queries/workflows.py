@@ -80,6 +80,15 @@ class WorkflowInstanceView:
     version: int
 
 
+def sees_instance(staff_id: uuid.UUID, department_id: uuid.UUID | None, role: str,
+                  instance: WorkflowInstanceView, steps: list[WorkflowStepView]) -> bool:
+    """Who sees what a workflow is about (its context, its events): ADMINs; its starter; staff of a department
+    with a step in it; whoever a step is assigned (or was delegated) to. `workflowEvents` and
+    `WorkflowInstance.context` both follow it."""
+    return (role == "ADMIN" or instance.started_by == staff_id or any(s.department_id == department_id for s in steps)
+            or any(s.assignee_id == staff_id for s in steps))
+
+
 @dataclass(frozen=True)
 class WorkerView:
     """Whose work queue: the caller's id, department and role."""

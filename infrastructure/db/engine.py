@@ -37,7 +37,8 @@ def _uuid_text(stored: str | None) -> str | None:
 
 
 def _global_id(type_name: str, stored: str | None) -> str | None:
-    return None if stored is None else _base64url(f"{type_name}:{uuid.UUID(stored)}")
+    """As api/common/relay.py's to_global_id: standard, padded base64 of `Type:uuid`."""
+    return None if stored is None else base64.b64encode(f"{type_name}:{uuid.UUID(stored)}".encode()).decode()
 
 
 def _isoformat(stored: str | None) -> str | None:
@@ -51,7 +52,8 @@ def _money(stored: str | None, currency: str | None) -> str | None:
 
 
 # What PostgreSQL writes in SQL and SQLite lacks, for JSON built in the database (queries/documents.py):
-# base64url, a stored UUID's text, a global ID, a stored instant as isoformat() in UTC, a Money amount.
+# base64url (cursors), a stored UUID's text, a global ID (padded base64), a stored instant as isoformat() in
+# UTC, a Money amount.
 SQLITE_FUNCTIONS = {"crm_b64": (1, _base64url), "crm_uuid": (1, _uuid_text), "crm_gid": (2, _global_id),
                     "crm_iso": (1, _isoformat), "crm_money": (2, _money)}
 

@@ -72,6 +72,16 @@ async def test_create_applies_the_domain_rules(store: InMemoryStore, clock: Fake
                                                                        ("Ben", None, False)]
 
 
+async def test_the_owner_is_whoever_registers_the_customer_unless_given(store: InMemoryStore, clock: FakeClock,
+                                                                         org: Org) -> None:
+    """As for orders: a customer nobody owns had nobody to answer for it."""
+    mine = await create_customer(store.uow(), clock, org.sales_member,
+                                 CreateCustomer(name="Mine", kind=CustomerKind.COMPANY))
+    given = await create_customer(store.uow(), clock, org.sales_member, CreateCustomer(
+        name="Theirs", kind=CustomerKind.COMPANY, owner_id=org.admin.id))
+    assert (store.customer(mine.id).owner_id, store.customer(given.id).owner_id) == (org.sales_member.id, org.admin.id)
+
+
 async def test_generated_codes_skip_codes_given_by_hand(store: InMemoryStore, clock: FakeClock, org: Org) -> None:
     await new_customer(store, clock, org, code="c-000001")
     await new_customer(store, clock, org, code="C-000003")

@@ -1,11 +1,13 @@
 """Authentication: a valid bearer token of an active staff member, or 401 with nothing leaked."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import Api, unique
 
 ME = "{ me { email role department { code } } }"
+ADMIN = "admin@example.com"
 
 
 async def test_requests_without_a_token_get_401_and_no_data(api: Api) -> None:
@@ -25,6 +27,25 @@ async def test_garbage_expired_and_foreign_tokens_get_401(api: Api) -> None:
     for bad in ("nonsense", admin[:-4] + "AAAA", expired):
         response = await api.post(ME, token=bad)
         assert response.status_code == 401, bad
+
+
+async def test_an_expired_token_says_it_expired(api: Api) -> None:
+    """Distinct from an invalid one (both UNAUTHENTICATED): the user knows to get a new token, not to debug."""
+    tokens = api.container.services.tokens()
+    me = (await api.container.services.authenticator().authenticate(f"Bearer {await api.token_for(ADMIN)}"))
+    expired = tokens.issue(me.id, timedelta(minutes=1), now=datetime.now(UTC) - timedelta(hours=9))
+    response = await api.post(ME, token=expired)
+    assert response.status_code == 401
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "UNAUTHENTICATED"} and "expired" in error["message"]
+    forged = expired[:-4] + ("AAAA" if not expired.endswith("AAAA") else "BBBB")
+    assert (await api.post(ME, token=forged)).json()["errors"][0]["message"] == "Authentication required."
+
+    # a token that expires while it is in use (its check is remembered) says so too
+    short = tokens.issue(me.id, timedelta(seconds=2))
+    assert (await api.post(ME, token=short)).status_code == 200
+    await asyncio.sleep(2.1)
+    assert "expired" in (await api.post(ME, token=short)).json()["errors"][0]["message"]
 
 
 async def test_introspection_needs_a_token_too(api: Api) -> None:

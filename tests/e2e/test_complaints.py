@@ -327,6 +327,8 @@ async def test_status_machine_progress_assignment_and_rating(api: Api) -> None:
     forbidden = await move(api, complaint, "RESOLVED", note="x")
     assert forbidden["complaint"] is None
     assert [(e["field"], e["code"]) for e in forbidden["userErrors"]] == [(["input", "to"], "FORBIDDEN_TRANSITION")]
+    assert forbidden["userErrors"][0]["message"] == ("A complaint cannot move from OPEN to RESOLVED. "
+                                                     "From OPEN it can only become ACKNOWLEDGED.")
     acked = await move(api, complaint, "ACKNOWLEDGED")
     assert acked["userErrors"] == [] and acked["complaint"]["version"] == 2
     stale = await move(api, complaint, "IN_PROGRESS", expectedVersion=1)

@@ -26,6 +26,14 @@ async def create(api: Api, as_: str = "sales.member@example.com", **fields: obje
     return payload["customer"]
 
 
+async def test_the_creator_owns_a_customer_unless_an_owner_is_given(api: Api) -> None:
+    """As for orders (it was null: nobody answered for the customer, nobody saw its complaints as owner)."""
+    mine = await create(api, as_="sales.member@example.com")
+    assert mine["owner"] == {"email": "sales.member@example.com"}
+    given = await create(api, as_="sales.member@example.com", ownerId=await staff_id(api, "sales.key@example.com"))
+    assert given["owner"] == {"email": "sales.key@example.com"}
+
+
 async def test_create_customer_with_everything(api: Api) -> None:
     owner = await staff_id(api, "sales.key@example.com")
     code = unique("acme").upper()

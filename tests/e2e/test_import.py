@@ -182,7 +182,8 @@ async def test_bad_rows_are_reported_by_row_and_field_and_nothing_is_written(api
     assert "PLATINUM" not in result["rowErrors"][0]["message"] and "GOLD" in result["rowErrors"][0]["message"]
     assert "LEAD to LOYAL" in result["rowErrors"][2]["message"]
     assert result["userErrors"] == [{"field": ["input", "file"], "code": "INVALID",
-                                     "message": "8 rows have errors, so nothing was imported."}]
+                                     "message": "8 rows have errors, so nothing was imported: an import is all "
+                                                "or nothing. Fix them and import the file again."}]
     assert await customer(api, good) is None
     assert (await customer(api, bad_stage))["lifecycleStage"] == "LEAD"  # type: ignore[index]
 
@@ -246,7 +247,8 @@ async def test_at_most_1000_row_errors_are_listed(api: Api) -> None:
     result = await run_import(api, "code,name\n" + "".join(f"{c},No Kind\n" for c in many))
     assert len(result["rowErrors"]) == 1000 and result["rowErrors"][-1]["row"] == 1000
     assert result["userErrors"][0]["message"] == (
-        "1005 rows have errors, so nothing was imported. Only the first 1000 are listed.")
+        "1005 rows have errors, so nothing was imported: an import is all or nothing. Fix them and import the file "
+        "again. Only the first 1000 are listed.")
 
 
 async def test_unknown_fields_and_wrong_types_in_json_are_row_errors(api: Api) -> None:

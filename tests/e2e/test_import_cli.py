@@ -85,7 +85,11 @@ def test_row_errors_are_listed_and_fail_the_command(crm: Crm) -> None:
                                                             f"{b},Foxtrot,COMPANY,PLATINUM\n"))
     assert result.exit_code == 1
     assert "row 2 tier: tier must be one of" in result.stderr
-    assert "1 row has an error, so nothing was imported." in result.stderr
+    assert "1 row has an error, so nothing was imported: an import is all or nothing. Fix it and import the file " \
+           "again." in result.stderr
+    # the counts do not read as if something was written ("2 rows read: 1 created" before)
+    assert result.stdout.splitlines()[0] == ("2 rows read, nothing imported; the rows without errors would have "
+                                             "given 1 created, 0 updated, 0 unchanged")
     assert crm.customer(a) is None
 
 

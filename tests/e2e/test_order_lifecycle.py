@@ -128,6 +128,11 @@ async def test_moves_the_machine_forbids_are_user_errors(api: Api, start: str, t
     assert payload["order"] is None
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["input", "to"], "FORBIDDEN_TRANSITION")]
     assert (await api(ORDER, {"id": order["id"]}))["order"]["status"] == start
+    then = {"DRAFT": "From DRAFT it can become CONFIRMED or CANCELLED.", "CONFIRMED": "From CONFIRMED it can become "
+            "IN_FULFILLMENT or CANCELLED.", "SHIPPED": "From SHIPPED it can only become INVOICED.",
+            "INVOICED": "From INVOICED it can only become PAID.", "PAID": "PAID is final.",
+            "CANCELLED": "CANCELLED is final."}[start]
+    assert payload["userErrors"][0]["message"] == f"Order {order['number']} is {start} and cannot become {to}. {then}"
 
 
 @pytest.mark.parametrize("start, to, who", [

@@ -24,6 +24,13 @@ async def count(api: Api, document: str, variables: dict[str, Any], as_: str) ->
     return len(seen), data
 
 
+async def counts_per_size(api: Api, document: str, variables: dict[str, Any], as_: str) -> list[tuple[int, Any]]:
+    """(statements, data) at each page size, after one request that warms what a process looks up once (a
+    department's code for the complaint rule): whichever test ran first, the counts are the steady state's."""
+    await api(document, {**variables, "n": SIZES[0]}, as_=as_)
+    return [await count(api, document, {**variables, "n": n}, as_) for n in SIZES]
+
+
 def size_of(data: Any) -> int:
     """How many items the paged list holds: the top-level connection's, or under the departments (a fixed list)
     their staff connections' together."""
@@ -31,6 +38,25 @@ def size_of(data: Any) -> int:
     if isinstance(value, dict) and "edges" in value:
         return len(value["edges"])
     return sum(len(department["staff"]["edges"]) for department in value)
+
+
+def subject_types(data: Any) -> int:
+    """How many types the `subject`s in the response have."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            subject = value.get("subject")
+            if isinstance(subject, dict):
+                found.add(subject["__typename"])
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(data)
+    return len(found)
 
 
 DOCUMENTS = {
@@ -79,14 +105,13 @@ DOCUMENTS = {
 @pytest.mark.parametrize("name", list(DOCUMENTS))
 async def test_statements_do_not_grow_with_the_page(api: Api, crowd: dict[str, Any], name: str) -> None:
     who = "sales.manager@example.com" if name == "my work" else "admin@example.com"
-    counts, sizes = [], []
-    for n in SIZES:
-        variables = {"n": n, "tag": crowd["tag"], "owner": crowd["owner"]}
-        document = DOCUMENTS[name]
-        statements_run, data = await count(api, document, {k: v for k, v in variables.items() if f"${k}" in document},
-                                           who)
-        counts.append(statements_run)
-        sizes.append(size_of(data))
+    document = DOCUMENTS[name]
+    variables = {k: v for k, v in {"tag": crowd["tag"], "owner": crowd["owner"]}.items() if f"${k}" in document}
+    measured = await counts_per_size(api, document, variables, who)
+    # a `subject` costs one batch per type on the page: the unfiltered lists' newest items are whatever the
+    # tests that ran before (in random order) started, so a small page may hold fewer types than a big one
+    counts = [c - subject_types(data) for c, data in measured]
+    sizes = [size_of(data) for _, data in measured]
     assert sizes[0] < sizes[1] <= sizes[2], f"{name}: the pages must differ in size to prove anything: {sizes}"
     assert len(set(counts)) == 1, f"{name}: {counts} statements for pages of {sizes}"
     assert counts[0] <= MOST, f"{name}: {counts[0]} statements"
@@ -96,8 +121,7 @@ async def test_statements_do_not_grow_with_the_page(api: Api, crowd: dict[str, A
 async def test_a_member_sees_the_same_page_shape_at_the_same_cost(api: Api, crowd: dict[str, Any]) -> None:
     """The complaint visibility rule is part of the batched statement, not a filter per parent."""
     document = DOCUMENTS["customers with their latest complaints"]
-    counts = [(await count(api, document, {"n": n, "tag": crowd["tag"]}, "warehouse.member@example.com"))[0]
-              for n in SIZES]
+    counts = [c for c, _ in await counts_per_size(api, document, {"tag": crowd["tag"]}, "warehouse.member@example.com")]
     assert len(set(counts)) == 1, counts
     _, data = await count(api, document, {"n": 10, "tag": crowd["tag"]}, "warehouse.member@example.com")
     # filed by a sales member, handled by SERVICE, owned by a sales key user: not the warehouse's to see

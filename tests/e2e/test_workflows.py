@@ -48,7 +48,7 @@ MY_WORK = """query($first: Int, $after: String) { myWork(first: $first, after: $
   totalCount pageInfo { hasNextPage endCursor }
   edges { cursor node { instance { id } step { key dueAt overdue assignee { email } } } } } }"""
 CREATE_ORDER = """mutation($input: CreateOrderInput!) { createOrder(input: $input) {
-  order { id number customer { id } } userErrors { field code } } }"""
+  order { id number version customer { id } } userErrors { field code } } }"""
 CREATE_CUSTOMER = """mutation($input: CreateCustomerInput!) {
   createCustomer(input: $input) { customer { id } userErrors { code } } }"""
 
@@ -109,10 +109,17 @@ async def decided(api: Api, instance: dict, step: str, decision: str, as_: str, 
     return payload["instance"]
 
 
-async def forbidden(api: Api, document: str, input_: dict, as_: str) -> None:
+async def forbidden(api: Api, document: str, input_: dict, as_: str,
+                    message: str = "You are not allowed to do this.") -> None:
     errors = await api.errors(document, {"input": input_}, as_=as_)
     assert [e["extensions"]["code"] for e in errors] == ["FORBIDDEN"]
-    assert errors[0]["message"] == "You are not allowed to do this."
+    assert errors[0]["message"] == message
+
+
+def needs(step: str, department: str, role: str) -> str:
+    """A refused decision names what the step needs (the instance shows it to every staff member anyway)."""
+    return f"Step '{step}' is decided by staff of {department} with the {role} role or higher, or by whoever it " \
+           "is delegated to."
 
 
 def statuses(instance: dict) -> dict[str, str]:
@@ -172,6 +179,44 @@ async def test_advance_payment_up_to_50000(api: Api) -> None:
     assert seen["workflows"] == [{"id": instance["id"], "status": "COMPLETED", "definition": {"key": "advance-payment"}}]
 
 
+async def test_the_advance_payment_leaves_the_orders_version_alone(api: Api) -> None:
+    """The workflow's state is the workflow's: a version read when the order was created still confirms it
+    after an advance payment was requested (it was a CONFLICT), and after the workflow ended."""
+    from tests.e2e.test_order_lifecycle import transition
+
+    order = await new_order(api, "12000")
+    assert order["version"] == 1
+    instance = await start(api, order["id"])
+    seen = (await api(ORDER, {"id": order["id"]}))["order"]
+    assert (seen["advancePayment"], seen["version"]) == ("REQUESTED", 1)
+    confirmed = await transition(api, order, "CONFIRMED", as_=SALES_MEMBER, expectedVersion=1)
+    assert confirmed["userErrors"] == [] and confirmed["order"]["version"] == 2
+    await decided(api, instance, "sales-approval", "REJECT", SALES_MANAGER)
+    seen = (await api(ORDER, {"id": order["id"]}))["order"]
+    assert (seen["advancePayment"], seen["version"]) == ("REJECTED", 2)
+    stale = await transition(api, order, "CANCELLED", as_=SALES_MEMBER, expectedVersion=1)
+    assert [e["code"] for e in stale["userErrors"]] == ["CONFLICT"]  # the order's own changes still count
+
+
+async def test_the_context_is_for_those_who_see_the_instances_events(api: Api) -> None:
+    """As workflowEvents: the amount and the customer are not every department's business (the instance and
+    its steps stay listed for everybody, as before)."""
+    order = await new_order(api, "12000")
+    instance = await start(api, order["id"])
+    listed = "query($s: ID) { workflowInstances(subjectId: $s) { edges { node { id context } } } }"
+    for who in ("admin@example.com", SALES_MEMBER, FINANCE_MEMBER, WAREHOUSE_MEMBER):
+        [edge] = (await api(listed, {"s": order["id"]}, as_=who))["workflowInstances"]["edges"]
+        assert edge["node"]["context"]["amount"] == "12000.00", who
+    for who in ("marketing.manager@example.com", "service.key@example.com"):
+        [edge] = (await api(listed, {"s": order["id"]}, as_=who))["workflowInstances"]["edges"]
+        assert edge["node"] == {"id": instance["id"], "context": {}}, who
+    delegate = await staff_id(api, "marketing.member@example.com")
+    await run(api, DELEGATE, {"instanceId": instance["id"], "stepKey": "sales-approval", "toStaffId": delegate},
+              SALES_MANAGER)
+    [edge] = (await api(listed, {"s": order["id"]}, as_="marketing.member@example.com"))["workflowInstances"]["edges"]
+    assert edge["node"]["context"]["amount"] == "12000.00"  # a step is theirs now
+
+
 async def test_advance_payment_above_50000_needs_the_finance_manager(api: Api) -> None:
     order = await new_order(api, "50000.01")
     instance = await start(api, order["id"])
@@ -179,7 +224,8 @@ async def test_advance_payment_above_50000_needs_the_finance_manager(api: Api) -
     instance = await decided(api, instance, "sales-approval", "APPROVE", SALES_MANAGER)
     assert {k for k, v in statuses(instance).items() if v == "ACTIVE"} == {"finance-check", "finance-manager-approval"}
     await forbidden(api, DECIDE, {"instanceId": instance["id"], "stepKey": "finance-manager-approval",
-                                  "decision": "APPROVE"}, FINANCE_MEMBER)
+                                  "decision": "APPROVE"}, FINANCE_MEMBER,
+                    needs("Finance manager approves a large advance", "FINANCE", "MANAGER"))
     instance = await decided(api, instance, "finance-check", "APPROVE", FINANCE_MEMBER)
     assert statuses(instance)["release-goods"] == "WAITING"
     instance = await decided(api, instance, "finance-manager-approval", "APPROVE", FINANCE_MANAGER)
@@ -213,10 +259,12 @@ async def test_every_refusal(api: Api) -> None:
     order = await new_order(api)
     instance = await start(api, order["id"])
     target = {"instanceId": instance["id"], "stepKey": "sales-approval", "decision": "APPROVE"}
-    await forbidden(api, DECIDE, target, FINANCE_MANAGER)  # wrong department (even a manager)
-    await forbidden(api, DECIDE, target, SALES_MEMBER)  # too low a role
-    await forbidden(api, DECIDE, target, "sales.key@example.com")
-    await forbidden(api, DECIDE, {**target, "stepKey": "finance-check"}, SALES_MANAGER)  # not their step at all
+    sales_approval = needs("Sales manager approves the advance payment", "SALES", "MANAGER")
+    await forbidden(api, DECIDE, target, FINANCE_MANAGER, sales_approval)  # wrong department (even a manager)
+    await forbidden(api, DECIDE, target, SALES_MEMBER, sales_approval)  # too low a role
+    await forbidden(api, DECIDE, target, "sales.key@example.com", sales_approval)
+    await forbidden(api, DECIDE, {**target, "stepKey": "finance-check"}, SALES_MANAGER,  # not their step at all
+                    needs("Finance checks the payment", "FINANCE", "MEMBER"))
 
     cases = [  # (input change, who, expected userErrors)
         ({"stepKey": "finance-check"}, FINANCE_MEMBER, [(["input", "stepKey"], "FORBIDDEN_TRANSITION")]),
@@ -277,7 +325,8 @@ async def test_delegation(api: Api) -> None:
     instance = await start(api, order["id"])
     delegate_to = await staff_id(api, "marketing.member@example.com")
     target = {"instanceId": instance["id"], "stepKey": "sales-approval", "toStaffId": delegate_to}
-    await forbidden(api, DELEGATE, target, SALES_MEMBER)  # may not decide it, so may not hand it on
+    await forbidden(api, DELEGATE, target, SALES_MEMBER,  # may not decide it, so may not hand it on
+                    needs("Sales manager approves the advance payment", "SALES", "MANAGER"))
     unknown = await run(api, DELEGATE, {**target, "toStaffId": to_global_id("Staff", uuid.uuid4())}, SALES_MANAGER)
     assert [(e["field"], e["code"]) for e in unknown["userErrors"]] == [(["input", "toStaffId"], "NOT_FOUND")]
     waiting = await run(api, DELEGATE, {**target, "stepKey": "finance-check"}, FINANCE_MEMBER)
@@ -620,11 +669,14 @@ async def test_workflow_events_over_graphql_transport_ws(api: Api, app: Any) -> 
             await warehouse_watch.send_json({"id": "w", "type": "complete"})
 
 
-@pytest.mark.parametrize("payload", [{}, {"Authorization": "Bearer not-a-token"}, {"Authorization": 42}])
-async def test_websockets_need_a_valid_token(app: Any, payload: dict) -> None:
+@pytest.mark.parametrize("payload", [{}, None, "absent", {"Authorization": "Bearer not-a-token"},
+                                     {"Authorization": 42}])
+async def test_websockets_need_a_valid_token(app: Any, payload: dict | str | None) -> None:
+    """4403 for every connection_init without a valid token (a null payload closed with 4400 before)."""
     async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://test") as client:
         async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
-            await ws.send_json({"type": "connection_init", "payload": payload})
+            await ws.send_json({"type": "connection_init"} if payload == "absent"
+                               else {"type": "connection_init", "payload": payload})
             with pytest.raises(WebSocketDisconnect) as closed:
                 await asyncio.wait_for(ws.receive_json(), 5)
             assert closed.value.code == 4403

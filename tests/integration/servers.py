@@ -12,8 +12,7 @@ from application.demo import seed_demo
 from application.organisation import find_active_staff_by_email
 from infrastructure.container import build_container, dispose
 from infrastructure.db.migrate import upgrade
-from infrastructure.settings import Settings
-from tests.conftest import Database, fresh_database
+from tests.conftest import Database, fresh_database, settings_for
 
 
 def free_port() -> int:
@@ -39,7 +38,7 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes], attempts: int =
 async def seeded_postgres() -> tuple[Database, Callable[[], Awaitable[None]], str]:
     """A fresh, migrated PostgreSQL database with the demo data, its cleanup, and an admin's bearer token."""
     db, cleanup = await fresh_database("postgresql")
-    container = build_container(Settings(database_url=db.url, env="test"))
+    container = build_container(settings_for(db.url))
     try:
         await upgrade(container.core.engine())
         await seed_demo(container.services.uow, container.gateways.clock(), container.services.due_dates())

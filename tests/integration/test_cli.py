@@ -69,3 +69,16 @@ def test_a_malformed_email_is_a_clean_error_not_a_traceback(tmp_path: Path) -> N
     imported = crm("import", "customers", str(file), "--as", "nobody", db=db)
     assert imported.returncode in (1, 2) and imported.stderr.startswith("error: ")
     assert "Traceback" not in imported.stderr
+
+
+def test_help_shows_flags_as_flags(tmp_path: Path) -> None:
+    """It printed `--help <bool>` (and `--dry-run <bool>` ...), as if a flag took a value."""
+    for args in (("--help",), ("serve", "--help"), ("import", "customers", "--help"), ("worker", "--help")):
+        result = crm(*args, db=tmp_path / "crm.db")
+        assert result.returncode == 0 and "Usage: crm" in result.stdout, args
+        assert "<bool>" not in result.stdout, result.stdout
+        assert "--help  " in result.stdout or "--help " in result.stdout
+    listed = crm("--help", db=tmp_path / "crm.db").stdout
+    assert "..." not in listed.split("Commands:")[1]  # every command's summary whole
+    serve = crm("serve", "--help", db=tmp_path / "crm.db").stdout
+    assert "--demo / --no-demo" in serve and "--port <int>" in serve

@@ -16,8 +16,7 @@ import websockets
 
 from infrastructure.container import build_container, dispose
 from infrastructure.db.migrate import upgrade
-from infrastructure.settings import Settings
-from tests.conftest import BACKENDS, fresh_database
+from tests.conftest import BACKENDS, fresh_database, settings_for
 from tests.integration.servers import free_port, seeded_postgres, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +113,7 @@ async def test_only_committed_events_are_announced() -> None:
     from infrastructure.pubsub_postgres import PostgresEventRelay
 
     db, cleanup = await fresh_database("postgresql")
-    container = build_container(Settings(database_url=db.url, env="test"))
+    container = build_container(settings_for(db.url))
     engine = container.core.engine()
     local = InProcessPublisher()
     relay = PostgresEventRelay(db.url, engine, local)

@@ -16,7 +16,7 @@ from application.webhooks import RegisterWebhook, register_webhook
 from domain.customer import CustomerKind
 from infrastructure.clock import SystemClock
 from infrastructure.container import build_container, dispose
-from infrastructure.settings import Settings
+from tests.conftest import settings_for
 from tests.integration.test_broker_relay import AMQP_URL, received
 from tests.webhook_receiver import WebhookReceiver
 
@@ -37,7 +37,7 @@ async def test_crm_worker_relays_to_webhooks_and_the_broker(tmp_path: Path) -> N
     receiver = WebhookReceiver()
     await receiver.start()
     connection = await aio_pika.connect(AMQP_URL, timeout=10)
-    container = build_container(Settings(database_url=url, env="test"))
+    container = build_container(settings_for(url))
     try:
         channel = await connection.channel()
         queue = await channel.declare_queue(f"{exchange}.all", durable=True)

@@ -29,9 +29,8 @@ from domain.complaint import Channel, Priority
 from domain.customer import CustomerKind
 from infrastructure.container import Container, build_container, dispose
 from infrastructure.db import tables as t
-from infrastructure.settings import Settings
 from tests.application.fakes import FakeClock
-from tests.conftest import Database, unique
+from tests.conftest import Database, settings_for, unique
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2024, 1, 8, 9, 0, tzinfo=BERLIN)
@@ -91,7 +90,7 @@ async def _notifications(container: Container, ids: list[uuid.UUID]) -> list[tup
 @pytest.fixture
 async def second_container(database: Database):  # type: ignore[no-untyped-def]
     """Another process's container: its own engines and connection pools on the same database."""
-    other = build_container(Settings(database_url=database.url, env="test"))
+    other = build_container(settings_for(database.url))
     yield other
     await dispose(other)
 

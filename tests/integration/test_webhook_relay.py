@@ -36,9 +36,8 @@ from infrastructure.db.relay_tables import webhook_deliveries, webhooks
 from infrastructure.outbox.health import WebhookHealthReporter, display_url
 from infrastructure.outbox.store import OutboxHorizon, SqlWebhookOutbox
 from infrastructure.outbox.webhooks import HttpWebhookSender
-from infrastructure.settings import Settings
 from tests.application.fakes import FakeClock
-from tests.conftest import Database, unique
+from tests.conftest import Database, settings_for, unique
 from tests.webhook_receiver import WebhookReceiver
 
 START = datetime(2031, 5, 5, 9, 0, tzinfo=UTC)  # a fake time no other test uses
@@ -255,7 +254,7 @@ async def test_two_relays_share_the_work_without_reordering(
     hook = await register(url)
     endpoint = receiver.endpoint(url.rsplit("/", 1)[1])
     history = await customers_with_history(container, clock, 6, 3)
-    other = build_container(Settings(database_url=database.url, env="test"))
+    other = build_container(settings_for(database.url))
     try:
         async with HttpWebhookSenderContext(clock) as first, HttpWebhookSenderContext(clock) as second:
             await asyncio.gather(

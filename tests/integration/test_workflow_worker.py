@@ -38,9 +38,8 @@ from infrastructure.container import Container, build_container, dispose
 from infrastructure.db import tables as t
 from infrastructure.db.engine import create_engine
 from infrastructure.due_dates import DepartmentCalendarDueDates
-from infrastructure.settings import Settings
 from tests.application.fakes import FakeClock
-from tests.conftest import Database, unique
+from tests.conftest import Database, settings_for, unique
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2024, 2, 5, 9, 0, tzinfo=BERLIN)  # the demo calendar: 08:00-12:00, 13:00-17:00 on weekdays
@@ -93,7 +92,7 @@ async def _start_many(container: Container, count: int) -> tuple[list[uuid.UUID]
 @pytest.fixture
 async def second_container(database: Database) -> AsyncIterator[Container]:
     """Another process's container: its own engines and connection pools on the same database."""
-    other = build_container(Settings(database_url=database.url, env="test"))
+    other = build_container(settings_for(database.url))
     yield other
     await dispose(other)
 

@@ -27,6 +27,7 @@ from domain.calendar import (
     working_windows,
 )
 from domain.shared import InvalidInput, LimitExceeded
+from tests.conftest import examples
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -438,7 +439,7 @@ def test_excluding_pauses_matches_subtracting_their_union(cal: BusinessCalendar,
     assert excluded == sum((business_time_between(cal, x, y) for x, y in pieces), timedelta(0))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(calendars(), instants.map(lambda t: t.replace(second=0, microsecond=0)), st.integers(0, 1500))
 def test_measuring_agrees_with_counting_minute_by_minute(cal: BusinessCalendar, start: datetime, span: int) -> None:
     counted = sum(is_working_time(cal, start + timedelta(minutes=i)) for i in range(span))

@@ -41,6 +41,7 @@ from domain.shared import (
     NotAuthorized,
     NotFound,
 )
+from tests.conftest import examples
 
 L = LifecycleStage
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -389,7 +390,7 @@ def test_an_unknown_stage_is_not_a_stage() -> None:
         customer().change_stage("WON", at=T0, by=ALICE)  # type: ignore[arg-type]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_walks_along_allowed_moves_are_recorded_step_by_step(data: st.DataObject) -> None:
     """Any walk along allowed moves succeeds, and stage_history records who, when and why for each."""
@@ -417,7 +418,7 @@ def test_walks_along_allowed_moves_are_recorded_step_by_step(data: st.DataObject
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(list(L)), st.none() | st.sampled_from(["", "  ", "won back", "risk"])),
                 max_size=30))
 def test_random_attempts_only_ever_pass_through_allowed_moves(attempts: list[tuple[LifecycleStage, str | None]]) -> None:

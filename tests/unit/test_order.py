@@ -77,6 +77,9 @@ def test_every_pair_of_statuses(start: OrderStatus, to: OrderStatus) -> None:
         with pytest.raises(ForbiddenTransition) as err:
             order.transition(to, at=T0 + timedelta(days=1), by=None)
         assert err.value.field == ("to",)
+        allowed = [b.value for b in OrderStatus if (start, b) in ALLOWED]  # the refusal lists the way on
+        assert all(name in err.value.message.split(".", 1)[1] for name in allowed)
+        assert err.value.message.endswith(f"{start.value} is final." if not allowed else f"{allowed[-1]}.")
         assert (order.status, order.placed_at, order.updated_at) == before
         assert order.collect_events() == []
 
@@ -127,9 +130,25 @@ def test_the_event_carries_what_subscribers_need() -> None:
         "order.confirmed", "order", order.id, actor, T0)
     assert event.payload == {"number": "SO-000042", "customerId": str(CUSTOMER), "currency": "EUR",
                              "total": "27.00", "ownerId": str(owner), "from": "DRAFT", "to": "CONFIRMED",
-                             "placedAt": T0.isoformat()}
+                             "status": "CONFIRMED", "advancePayment": "NONE", "placedAt": T0.isoformat()}
     assert STATUS_EVENT_TYPES == {"order.confirmed", "order.in_fulfillment", "order.shipped", "order.invoiced",
                                   "order.paid", "order.cancelled"}
+
+
+def test_every_event_carries_the_order_as_the_event_left_it() -> None:
+    """Subscribers filter on the event's own status (`orderEvents(statuses:)`), so each event, the advance
+    payment's included, says what the order's status was right after it."""
+    order = Order.create(number="SO-000042", customer_id=CUSTOMER, owner_id=None, currency="EUR",
+                         lines=[{"sku": "BOLT", "description": None, "quantity": "1", "unit_price": "1",
+                                 "discount_percent": "0"}], at=T0, by=None)
+    order.transition(S.CONFIRMED, at=T0, by=None)
+    order.request_advance_payment(at=T0, by=None, workflow_id=uuid.uuid4())
+    order.transition(S.IN_FULFILLMENT, at=T0, by=None)
+    assert [(e.type, e.payload["status"], e.payload["advancePayment"], e.payload["placedAt"])
+            for e in order.collect_events()] == [
+        ("order.created", "DRAFT", "NONE", None), ("order.confirmed", "CONFIRMED", "NONE", T0.isoformat()),
+        ("order.advance_payment_changed", "CONFIRMED", "REQUESTED", T0.isoformat()),
+        ("order.in_fulfillment", "IN_FULFILLMENT", "REQUESTED", T0.isoformat())]
 
 
 def test_a_stale_version_is_a_conflict() -> None:

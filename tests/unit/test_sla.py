@@ -38,6 +38,7 @@ from domain.sla import (
     next_deadline,
     pending_events,
 )
+from tests.conftest import examples
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessCalendar.define(
@@ -193,7 +194,7 @@ def test_ties_go_to_the_stricter_policy_then_the_name_then_the_id_whatever_the_o
         assert match_policy(order, [], "HIGH", None) is twin_a
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.permutations(CATALOGUE), st.sampled_from([LINEAGE, [CHILD, ROOT], [ROOT], [OTHER], [UNRELATED]]),
        st.sampled_from(list(Priority)), st.sampled_from(list(CustomerTier)))
 def test_matching_is_order_independent_and_respects_every_criterion(policies: list, path: list, prio: Priority,
@@ -445,7 +446,7 @@ MOVES = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(MOVES, st.lists(st.integers(0, 7 * 24 * 60), max_size=4), st.lists(st.integers(1, 600), min_size=1, max_size=40))
 def test_any_worker_schedule_fires_each_event_at_most_once_and_never_early(moves: list, progress: list, naps: list) -> None:
     history, previous = [], S.OPEN

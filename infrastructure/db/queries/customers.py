@@ -90,8 +90,13 @@ class SqlCustomerQueries(SqlReadModel):
         cc = t.customer_contacts
         found: dict[uuid.UUID, list[ContactView]] = defaultdict(list)
         for r in await self._all(select(cc).where(cc.c.customer_id.in_(customer_ids)).order_by(cc.c.customer_id, cc.c.position)):
-            found[r.customer_id].append(ContactView(r.id, r.name, r.email, r.phone, r.title, r.is_primary))
+            found[r.customer_id].append(contact_view(r))
         return [found.get(i, []) for i in customer_ids]
+
+    async def contacts_by_ids(self, ids: list[uuid.UUID]) -> list[ContactView | None]:
+        cc = t.customer_contacts
+        rows = await self._all(select(cc).where(cc.c.id.in_(ids)))
+        return in_order(ids, {r.id: contact_view(r) for r in rows})
 
     async def tags(self, customer_ids: list[uuid.UUID]) -> list[list[str]]:
         tg = t.customer_tags
@@ -121,17 +126,33 @@ class SqlCustomerQueries(SqlReadModel):
     async def activity(self, customer_ids: list[uuid.UUID], page: PageRequest,
                        complaint_scope: Any = None) -> list[Page[ActivityView]]:
         a = t.customer_activity
-        query = select(a)
-        if complaint_scope is not None and not complaint_scope.sees_all:
-            from infrastructure.db.queries.complaints import visible_to
-
-            cm = t.complaints
-            query = query.where(or_(
-                a.c.subject_type.is_(None), a.c.subject_type != "Complaint",
-                a.c.subject_id.in_(select(cm.c.id).where(cm.c.customer_id.in_(customer_ids),
-                                                         visible_to(complaint_scope)))))
+        query = _visible_activity(select(a), complaint_scope, t.complaints.c.customer_id.in_(customer_ids))
         keys = [SortKey(a.c.at, datetime), SortKey(a.c.id, uuid.UUID)]
         return await paginate_each(
             self._reads, query, a.c.customer_id, customer_ids, keys, descending=True, page=page,
-            to_item=lambda r: ActivityView(r.at, r.kind, r.department_id, r.actor_id, r.summary, r.subject_type,
-                                           r.subject_id))
+            to_item=activity_view)
+
+    async def activity_by_ids(self, ids: list[uuid.UUID], complaint_scope: Any = None) -> list[ActivityView | None]:
+        a = t.customer_activity
+        rows = await self._all(_visible_activity(select(a).where(a.c.id.in_(ids)), complaint_scope))
+        return in_order(ids, {r.id: activity_view(r) for r in rows})
+
+
+def contact_view(r: Any) -> ContactView:
+    return ContactView(r.id, r.name, r.email, r.phone, r.title, r.is_primary)
+
+
+def activity_view(r: Any) -> ActivityView:
+    return ActivityView(r.at, r.kind, r.department_id, r.actor_id, r.summary, r.subject_type, r.subject_id, r.id)
+
+
+def _visible_activity(query: Any, complaint_scope: Any, *narrow: ColumnElement[bool]) -> Any:
+    """Complaint entries only of complaints the ComplaintScope may see (`narrow`: the complaints worth looking
+    at, e.g. the customers' of the page)."""
+    if complaint_scope is None or complaint_scope.sees_all:
+        return query
+    from infrastructure.db.queries.complaints import visible_to
+
+    a, cm = t.customer_activity, t.complaints
+    return query.where(or_(a.c.subject_type.is_(None), a.c.subject_type != "Complaint",
+                           a.c.subject_id.in_(select(cm.c.id).where(*narrow, visible_to(complaint_scope)))))

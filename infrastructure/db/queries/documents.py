@@ -8,7 +8,7 @@ How a selection becomes SQL (the way PostGraphile's planner does it):
 - a to-one relation is a correlated subquery on the target's primary key; a plain list likewise.
 Every level reads its table under an alias of its own, so no subquery correlates by accident.
 
-Values come out exactly as the resolvers print them: global IDs are base64url of `Type:uuid` without padding,
+Values come out exactly as the resolvers print them: global IDs are padded base64 of `Type:uuid`,
 DateTimes are ISO 8601 in UTC as Python's `isoformat()` writes them, cursors are keyset.encode_cursor's.
 SQLite has no base64 or UUID formatting of its own: engine.py registers small functions for them.
 
@@ -132,8 +132,9 @@ class JsonSql:
     def global_id(self, type_name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
         if not NAME.match(type_name):
             raise Unsupported(type_name)
-        if self.postgres:
-            return self.base64url(func.concat(literal_column(f"'{type_name}:'"), cast(value, Text)))
+        if self.postgres:  # api/common/relay.py's to_global_id: standard base64, padded (one line: it is short)
+            return func.encode(func.convert_to(func.concat(literal_column(f"'{type_name}:'"), cast(value, Text)),
+                                               literal_column("'UTF8'")), literal_column("'base64'"))
         return func.crm_gid(literal_column(f"'{type_name}'"), value)
 
     def isoformat(self, value: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -5,11 +5,12 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.money import Money
 from domain.order import AdvancePaymentStatus, Order, OrderLine, OrderStatus
+from domain.shared import Conflict
 from infrastructure.db.order_tables import order_lines, orders
 from infrastructure.db.repositories.organisation import Tracker, save_versioned
 
@@ -29,6 +30,7 @@ class SqlOrderRepository:
     def __init__(self, conn: AsyncConnection, tracker: Tracker) -> None:
         self._conn = conn
         self._tracker = tracker
+        self._read: dict[uuid.UUID, tuple[tuple[Any, ...], AdvancePaymentStatus]] = {}  # as loaded or last saved
 
     async def get(self, order_id: uuid.UUID) -> Order | None:
         row = (await self._conn.execute(select(orders).where(orders.c.id == order_id))).first()
@@ -45,8 +47,12 @@ class SqlOrderRepository:
             status=OrderStatus(row.status), currency=row.currency, lines=lines[row.id],
             advance_payment=AdvancePaymentStatus(row.advance_payment), placed_at=row.placed_at,
             created_at=row.created_at, updated_at=row.updated_at)
+        self._remember(order)
         self._tracker.track(order)
         return order
+
+    def _remember(self, order: Order) -> None:
+        self._read[order.id] = (order.versioned_state, order.advance_payment)
 
     async def add(self, order: Order) -> None:
         order.version = 1
@@ -56,11 +62,24 @@ class SqlOrderRepository:
             advance_payment=order.advance_payment.value, placed_at=order.placed_at, version=1,
             created_at=order.created_at, updated_at=order.updated_at))
         await self._conn.execute(insert(order_lines), _line_rows(order))
+        self._remember(order)
         self._tracker.track(order)
 
     async def save(self, order: Order) -> None:
-        await save_versioned(self._conn, orders, order, {
-            "owner_id": order.owner_id, "status": order.status.value, "total_amount": order.total.amount,
-            "advance_payment": order.advance_payment.value, "placed_at": order.placed_at,
-            "updated_at": order.updated_at})
+        """A change of `versioned_state` is guarded by and bumps the version; the advance payment alone is
+        written guarded by the version (no other change since the read: a cancellation would have raised it)
+        and by its own value read (two workflows cannot both request it), and leaves the version as it is."""
+        state, advance = self._read[order.id]
+        if order.advance_payment is not advance:
+            result = await self._conn.execute(
+                update(orders).where(orders.c.id == order.id, orders.c.version == order.version,
+                                     orders.c.advance_payment == advance.value)
+                .values(advance_payment=order.advance_payment.value, updated_at=order.updated_at))
+            if result.rowcount != 1:
+                raise Conflict("order was changed by someone else; reload and retry.", field=("expectedVersion",))
+        if order.versioned_state != state:
+            await save_versioned(self._conn, orders, order, {
+                "owner_id": order.owner_id, "status": order.status.value, "total_amount": order.total.amount,
+                "placed_at": order.placed_at, "updated_at": order.updated_at})
+        self._remember(order)
         self._tracker.track(order)
