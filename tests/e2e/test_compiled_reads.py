@@ -87,7 +87,7 @@ EVERYTHING = """
   open: complaints(first: 3, filter: {statuses: [OPEN, ACKNOWLEDGED, IN_PROGRESS]}) { totalCount
     edges { node { number status } } }
   draft: orders(first: 2, filter: {statuses: [DRAFT]}) { totalCount edges { node { number total { amount } } } }
-  activity(first: 6) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { at kind summary
+  activity(first: 6) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id at kind summary
     department { code } actor { email } } } }
 """
 

@@ -307,7 +307,7 @@ SHAPES: dict[str, Shape] = {s.type_name: s for s in [
         "active": boolean("active"), "version": plain("version"), "department": One("Department", "department_id"),
     }),
     Shape("Activity", t.customer_activity, {
-        "at": instant("at"), "kind": plain("kind"), "summary": plain("summary"),
+        "id": global_id("Activity"), "at": instant("at"), "kind": plain("kind"), "summary": plain("summary"),
         "department": One("Department", "department_id"), "actor": One("Staff", "actor_id"),
     }),
     Shape("Department", t.departments, {"id": global_id("Department"), "code": plain("code"), "name": plain("name")}),
