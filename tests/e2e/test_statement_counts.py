@@ -102,6 +102,9 @@ DOCUMENTS = {
 }
 
 
+UNFILTERED = {"workflow instances with steps", "my work", "the event feed"}
+
+
 @pytest.mark.parametrize("name", list(DOCUMENTS))
 async def test_statements_do_not_grow_with_the_page(api: Api, crowd: dict[str, Any], name: str) -> None:
     who = "sales.manager@example.com" if name == "my work" else "admin@example.com"
@@ -113,7 +116,12 @@ async def test_statements_do_not_grow_with_the_page(api: Api, crowd: dict[str, A
     counts = [c - subject_types(data) for c, data in measured]
     sizes = [size_of(data) for _, data in measured]
     assert sizes[0] < sizes[1] <= sizes[2], f"{name}: the pages must differ in size to prove anything: {sizes}"
-    assert len(set(counts)) == 1, f"{name}: {counts} statements for pages of {sizes}"
+    if name in UNFILTERED:
+        # the newest items are whatever the tests before started (in random order): on a page of one, a relation
+        # may be empty for all items (no step decided yet) and cost nothing; ten and a hundred cost the same
+        assert counts[0] <= counts[1] == counts[2], f"{name}: {counts} statements for pages of {sizes}"
+    else:
+        assert len(set(counts)) == 1, f"{name}: {counts} statements for pages of {sizes}"
     assert counts[0] <= MOST, f"{name}: {counts[0]} statements"
     print(f"{name}: {counts[0]} statements")
 
