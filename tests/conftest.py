@@ -6,6 +6,7 @@ an unreachable server fails the run, it is never skipped.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
@@ -208,3 +209,26 @@ def statements(api: Api) -> Iterator[list[str]]:
 
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def subscribers_settled(api: Api) -> int:
+    """How many subscriptions the publisher has once the count stops changing (those of earlier tests may still
+    be closing, and would otherwise hide as many new ones from `wait_for_subscribers`)."""
+    publisher = api.container.gateways.publisher()
+    count, steady = publisher.subscribers, 0
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        steady = steady + 1 if publisher.subscribers == count else 0
+        count = publisher.subscribers
+        if steady >= 10:
+            break
+    return count
+
+
+async def wait_for_subscribers(api: Api, count: int) -> None:
+    publisher = api.container.gateways.publisher()
+    for _ in range(1000):
+        if publisher.subscribers >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the subscriptions did not start")

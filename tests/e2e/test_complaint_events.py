@@ -9,7 +9,7 @@ import httpx
 from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
-from tests.conftest import Api
+from tests.conftest import Api, subscribers_settled, wait_for_subscribers
 from tests.e2e.test_complaints import ASSIGN, PROGRESS, department_id, file, new_customer, setup_sla, staff_id
 
 SUBSCRIBE = ("subscription($c: ID, $d: ID) { complaintEvents(customerId: $c, departmentId: $d) { kind at "
@@ -32,15 +32,6 @@ async def next_events(ws: Any, count: int, timeout: float = 10) -> list[dict]:
     return found
 
 
-async def wait_for_subscribers(api: Api, count: int) -> None:
-    publisher = api.container.gateways.publisher()
-    for _ in range(500):
-        if publisher.subscribers >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the subscriptions did not start")
-
-
 async def test_complaint_events_reach_only_those_who_may_see_them(api: Api, app: Any) -> None:
     setup = await setup_sla(api)
     customer = await new_customer(api, owner="sales.key@example.com")
@@ -50,7 +41,7 @@ async def test_complaint_events_reach_only_those_who_may_see_them(api: Api, app:
         async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as owner, \
                 aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as outsider, \
                 aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as warehouse_watch:
-            before = api.container.gateways.publisher().subscribers
+            before = await subscribers_settled(api)
             await subscribe(owner, api, "sales.key@example.com", c=customer["id"])
             await subscribe(outsider, api, "sales.member@example.com")
             await subscribe(warehouse_watch, api, "service.member@example.com", d=warehouse)

@@ -10,8 +10,7 @@ from dependency_injector import providers
 from httpx_ws import aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 
-from tests.conftest import Api
-from tests.e2e.test_complaint_events import wait_for_subscribers
+from tests.conftest import Api, subscribers_settled, wait_for_subscribers
 from tests.e2e.test_order_lifecycle import moved
 from tests.e2e.test_orders import create
 
@@ -64,7 +63,7 @@ async def test_order_events_follow_an_order_and_respect_filters(api: Api, app: A
         async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as mine, \
                 aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as shipped_only:
             with held_back(api) as stream:
-                before = api.container.gateways.publisher().subscribers
+                before = await subscribers_settled(api)
                 await subscribe(mine, api, "warehouse.member@example.com", c=customer_id)
                 await subscribe(shipped_only, api, "finance.member@example.com", s=["SHIPPED"])
                 await wait_for_subscribers(api, before + 2)

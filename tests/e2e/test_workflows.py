@@ -19,7 +19,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 from api.common.relay import to_global_id
 from domain.calendar import BusinessCalendar, add_business_minutes
 from tests.application.fakes import FakeClock
-from tests.conftest import Api, unique
+from tests.conftest import Api, subscribers_settled, unique, wait_for_subscribers
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SALES_MANAGER, SALES_MEMBER = "sales.manager@example.com", "sales.member@example.com"
@@ -616,15 +616,6 @@ SUBSCRIBE = {"query": "subscription($d: ID) { workflowEvents(departmentId: $d) {
                       "instance { id status steps { key status } } } }"}
 
 
-async def wait_for_subscribers(api: Api, count: int) -> None:
-    publisher = api.container.gateways.publisher()
-    for _ in range(200):
-        if publisher.subscribers >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the subscription did not start")
-
-
 async def test_workflow_events_over_graphql_transport_ws(api: Api, app: Any) -> None:
     d = await departments(api)
     finance_token = await api.token_for(FINANCE_MEMBER)
@@ -632,7 +623,7 @@ async def test_workflow_events_over_graphql_transport_ws(api: Api, app: Any) -> 
     async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://test") as client:
         async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as finance, \
                 aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as warehouse_watch:
-            before = api.container.gateways.publisher().subscribers
+            before = await subscribers_settled(api)
             await finance.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {finance_token}"}})
             assert (await finance.receive_json())["type"] == "connection_ack"
             await finance.send_json({"id": "1", "type": "subscribe", "payload": SUBSCRIBE})
