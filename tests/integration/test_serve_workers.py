@@ -31,15 +31,18 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def two_workers(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CRM_DATABASE_URL": database_url, "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
+           "CRM_DB_MAX_OVERFLOW": "1"}
+    return subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
+                             "--no-access-log"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
 @pytest.mark.skipif("postgresql" not in BACKENDS, reason="several processes serve PostgreSQL only")
 async def test_two_workers_share_the_port() -> None:
     db, cleanup, token = await seeded_postgres()
     port = free_port()
-    env = {**os.environ, "CRM_DATABASE_URL": db.url, "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
-           "CRM_DB_MAX_OVERFLOW": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
-                                "--no-access-log"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = two_workers(db.url, port)
     url = f"http://127.0.0.1:{port}"
     try:
         await wait_ready(url, process)
@@ -82,11 +85,7 @@ async def test_connections_opened_at_once_are_spread_over_the_workers() -> None:
     (each listens on a socket of its own; with one shared socket the first to wake took all of them)."""
     db, cleanup, token = await seeded_postgres()
     port = free_port()
-    env = {**os.environ, "CRM_DATABASE_URL": db.url, "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
-           "CRM_DB_MAX_OVERFLOW": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
-                                "--no-access-log"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = two_workers(db.url, port)
     url = f"http://127.0.0.1:{port}"
     try:
         await wait_ready(url, process)
