@@ -9,7 +9,6 @@ Create Date: 2026-11-28 09:44:44.092271
 """
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 from alembic import op
 import sqlalchemy as sa
 import infrastructure.db.types
-from domain.workflow import StepDefinition, advance_payment_definition
 
 # The standard departments of 0001 (fixed ids).
 SALES = uuid.UUID("00000000-0000-4000-8000-000000000001")
@@ -27,15 +25,19 @@ WAREHOUSE = uuid.UUID("00000000-0000-4000-8000-000000000005")
 ADVANCE_PAYMENT_V1 = uuid.UUID("00000000-0000-4000-8000-0000000a0001")
 
 
-def _step_json(step: StepDefinition) -> dict[str, Any]:
-    """The stored shape of a definition's step, as of this revision (a later format change migrates rows)."""
-    condition = step.condition
-    return {
-        "key": step.key, "name": step.name, "departmentId": str(step.department_id), "kind": step.kind.value,
-        "requiredRole": step.required_role.value, "stage": step.stage, "dueWithinMinutes": step.due_within_minutes,
-        "condition": None if condition is None else {
-            "field": condition.field, "op": condition.op.value, "value": condition.value},
-    }
+# The ready-made advance-payment definition as this migration writes it: data, not the live domain code, so
+# that what a fresh installation gets does not change when domain/workflow.py does (later formats migrate rows).
+ADVANCE_PAYMENT_STEPS: list[dict[str, Any]] = [
+    {"key": "sales-approval", "name": "Sales manager approves the advance payment", "departmentId": str(SALES),
+     "kind": "APPROVAL", "requiredRole": "MANAGER", "stage": 1, "dueWithinMinutes": 480, "condition": None},
+    {"key": "finance-check", "name": "Finance checks the payment", "departmentId": str(FINANCE),
+     "kind": "APPROVAL", "requiredRole": "MEMBER", "stage": 2, "dueWithinMinutes": 480, "condition": None},
+    {"key": "finance-manager-approval", "name": "Finance manager approves a large advance",
+     "departmentId": str(FINANCE), "kind": "APPROVAL", "requiredRole": "MANAGER", "stage": 2,
+     "dueWithinMinutes": 480, "condition": {"field": "amount", "op": "GT", "value": "50000"}},
+    {"key": "release-goods", "name": "Warehouse releases the goods", "departmentId": str(WAREHOUSE),
+     "kind": "TASK", "requiredRole": "MEMBER", "stage": 3, "dueWithinMinutes": 960, "condition": None},
+]
 
 
 revision = '0002'
@@ -160,18 +162,14 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE SEQUENCE order_number_seq")
-    definition = dataclasses.replace(advance_payment_definition(
-        sales_department_id=SALES, finance_department_id=FINANCE, warehouse_department_id=WAREHOUSE),
-        id=ADVANCE_PAYMENT_V1)
     definitions = sa.table(
         "workflow_definitions", sa.column("id", sa.Uuid()), sa.column("key", sa.String()),
         sa.column("version", sa.Integer()), sa.column("name", sa.String()), sa.column("subject", sa.String()),
         sa.column("steps", sa.JSON()), sa.column("active", sa.Boolean()),
         sa.column("created_at", infrastructure.db.types.UTCDateTime()))
     op.bulk_insert(definitions, [{
-        "id": definition.id, "key": definition.key, "version": definition.version, "name": definition.name,
-        "subject": definition.subject.value, "steps": [_step_json(step) for step in definition.steps],
-        "active": True, "created_at": datetime.now(UTC),
+        "id": ADVANCE_PAYMENT_V1, "key": "advance-payment", "version": 1, "name": "Advance payment",
+        "subject": "ORDER", "steps": ADVANCE_PAYMENT_STEPS, "active": True, "created_at": datetime.now(UTC),
     }])
 
 

@@ -44,3 +44,33 @@ async def test_stairway_and_models_match_migrations(backend: str) -> None:
     finally:
         await engine.dispose()
         await cleanup()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_ready_made_workflow_a_fresh_database_gets_is_the_domains(backend: str) -> None:
+    """Migrations carry their data instead of importing live code (0002 wrote the advance-payment definition from
+    domain/workflow.py): this says when the two part, so a change to the domain's definition comes with a
+    migration of its own."""
+    import dataclasses
+
+    from sqlalchemy import select
+
+    from domain.workflow import advance_payment_definition
+    from infrastructure.db import tables as t
+    from infrastructure.db.repositories.workflows import definition_from_row
+
+    db, cleanup = await fresh_database(backend)
+    engine = create_engine(db.url)
+    try:
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(t.workflow_definitions).where(
+                t.workflow_definitions.c.key == "advance-payment", t.workflow_definitions.c.version == 1))).one()
+        stored = definition_from_row(row)
+        ready_made = advance_payment_definition(sales_department_id=stored.steps[0].department_id,
+                                                finance_department_id=stored.steps[1].department_id,
+                                                warehouse_department_id=stored.steps[3].department_id)
+        assert dataclasses.replace(ready_made, id=stored.id) == stored
+    finally:
+        await engine.dispose()
+        await cleanup()
