@@ -39,6 +39,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
 
@@ -50,11 +51,13 @@ class RequestConnection:
         self.engine = engine
         self.closed = False  # the request has ended: a task it left behind reads on a connection of its own
         self._connection: AsyncConnection | None = None
+        self._pooled: Any = None  # a pooled connection checked out for the driver alone (see `driver`)
         self._lock = asyncio.Lock()
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         async with self._lock:
             if self._connection is None:
+                await self._give_back_pooled()  # one connection per request: SQLAlchemy's from here on
                 self._connection = await self.engine.connect()
             try:
                 return await work(self._connection)
@@ -65,7 +68,32 @@ class RequestConnection:
                 self._connection = await self.engine.connect()
                 return await work(self._connection)
 
+    async def driver(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """`work` on the driver's own connection: the request's SQLAlchemy connection's, or else a pooled one
+        checked out without a SQLAlchemy connection around it (half the cost of a checkout, for a request that
+        runs one statement on the driver and nothing else). A failure drops that connection, never back to the
+        pool in whatever state it was left."""
+        async with self._lock:
+            if self._connection is not None:
+                return await work((await self._connection.get_raw_connection()).driver_connection)
+            if self._pooled is None:
+                self._pooled = await self.engine.raw_connection()
+            try:
+                return await work(self._pooled.driver_connection)
+            except BaseException:
+                pooled, self._pooled = self._pooled, None
+                with contextlib.suppress(Exception):
+                    await greenlet_spawn(pooled.invalidate)
+                raise
+
+    async def _give_back_pooled(self) -> None:
+        pooled, self._pooled = self._pooled, None
+        if pooled is not None:
+            with contextlib.suppress(Exception):
+                await greenlet_spawn(pooled.close)
+
     async def _discard(self) -> None:
+        await self._give_back_pooled()
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(Exception):
@@ -173,24 +201,34 @@ class Reads:
         if sql is None or arguments_of is None:
             return await self.all(stmt, params)
 
-        async def rows(conn: AsyncConnection) -> list[Any]:
-            arguments = arguments_of(params)
-            engine = conn.sync_connection
-            assert engine is not None
-            observed = bool(engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute)
+        arguments = arguments_of(params)
+        dispatch = self.engine.sync_engine.dispatch
+        observed = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+        async def fetch(driver: Any) -> list[Any]:
+            # observers get no SQLAlchemy connection (None): the statement ran on the driver's own
+            context = SimpleNamespace()  # what observers may note on the execution, as on SQLAlchemy's
             if observed:
-                context = SimpleNamespace()  # what observers may note on the execution, as on SQLAlchemy's
-                engine.dispatch.before_cursor_execute(engine, None, sql, tuple(arguments), context, False)
-            try:
-                driver = (await conn.get_raw_connection()).driver_connection
-                records = await driver.fetch(sql, *arguments)  # type: ignore[union-attr]
-            except Exception:  # noqa: BLE001 - SQLAlchemy runs it again, and reports and recovers as it does
-                return list((await conn.execute(stmt, params)).all())
+                dispatch.before_cursor_execute(None, None, sql, tuple(arguments), context, False)
+            records = await driver.fetch(sql, *arguments)
             if observed:
-                engine.dispatch.after_cursor_execute(engine, None, sql, tuple(arguments), context, False)
+                dispatch.after_cursor_execute(None, None, sql, tuple(arguments), context, False)
             return [SimpleNamespace(**record) for record in records]
 
-        return await self.run(rows)
+        try:
+            lent = _transaction.get()
+            if lent is not None and lent[0] == _database(self.engine):
+                return await fetch((await lent[1].get_raw_connection()).driver_connection)
+            shared = current_request()
+            if shared is not None and shared.engine is self.engine:
+                return await shared.driver(fetch)
+            pooled = await self.engine.raw_connection()
+            try:
+                return await fetch(pooled.driver_connection)
+            finally:
+                await greenlet_spawn(pooled.close)
+        except Exception:  # noqa: BLE001 - SQLAlchemy runs it again, and reports, invalidates and retries as it does
+            return await self.all(stmt, params)
 
     def _driver_sql(self, stmt: Any) -> tuple[str | None, Callable[[dict[str, Any]], list[Any]] | None]:
         """`stmt` compiled for the driver: its SQL, and what turns named parameters into the driver's
