@@ -24,10 +24,11 @@ class RegisteredWebhook:
 
 
 async def register_webhook(registry: WebhookRegistry, clock: Clock, actor: Staff,
-                           cmd: RegisterWebhook) -> RegisteredWebhook:
-    """Register a receiver for the events committed from now on, with a fresh signing secret.
+                           cmd: RegisterWebhook, *, allow_private: bool = False) -> RegisteredWebhook:
+    """Register a receiver for the events committed from now on, with a fresh signing secret; `allow_private`
+    (the deployment's CRM_WEBHOOK_ALLOW_PRIVATE) lets it point into the private network.
     Raises NotAuthorized (not an ADMIN) and InvalidInput (url, events[i])."""
-    webhook = Webhook.register(cmd.url, cmd.events, by=actor, at=clock.now())
+    webhook = Webhook.register(cmd.url, cmd.events, by=actor, at=clock.now(), allow_private=allow_private)
     secret = secrets.token_urlsafe(SECRET_BYTES)
     await registry.add(webhook, secret)
     return RegisteredWebhook(webhook, secret)

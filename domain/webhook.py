@@ -4,6 +4,12 @@ Rules:
 - OnlyAdminsRegisterWebhooks: a webhook sends every matching event of the whole CRM to an outside
   address, so only an ADMIN registers one.
 - AWebhookNeedsAnHttpUrl: http or https, with a host, no credentials and no fragment.
+- WebhooksGoToPublicAddresses: a webhook must not make the CRM call into its own network (SSRF):
+  loopback, private, link-local, CGNAT, unique-local, multicast, unspecified and reserved addresses
+  are refused, also when spelt oddly (`2130706433`, `0x7f000001`, `127.1`) or embedded in an IPv6
+  address (`::ffff:127.0.0.1`, 6to4, NAT64), and `localhost` names. The URL's host is checked here;
+  a name is checked again on every address it resolves to when a delivery connects
+  (infrastructure/outbox/webhooks.py). A deployment may allow private receivers (on-premise, tests).
 - EventNamesAreAggregateDotEvent: each entry is `<aggregate>.<event>` in lower snake case with a
   known aggregate (complaint.filed, order.confirmed, workflow.completed ...), or the list is just
   ["*"] for everything. Names are checked for form, not against a catalogue: new event types come
@@ -14,6 +20,7 @@ Rules:
 """
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -35,7 +42,70 @@ AGGREGATE_TYPES = frozenset(cls.aggregate_type for cls in (Customer, Interaction
                                                             Complaint))
 
 
-def check_url(value: str) -> str:
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+INET_ATON_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*)$")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
+
+
+def host_address(host: str) -> IPAddress | None:
+    """The address a URL's host spells, in any form a resolver takes (dotted, `127.1`, `2130706433`,
+    `0x7f000001`, `0177.0.0.1`, an IPv6 literal with or without a zone), or None for a name."""
+    host = host.strip("[]").rstrip(".")
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4 or not all(INET_ATON_PART.match(p) for p in parts):
+        return None
+    numbers = [int(p[2:] or "0", 16) if p[:2].lower() == "0x" else int(p, 8 if p.startswith("0") else 10)
+               for p in parts]
+    *leading, last = numbers
+    if any(n > 255 for n in leading) or last >= 256 ** (5 - len(parts)):
+        return None
+    value = 0
+    for n in leading:
+        value = value * 256 + n
+    return ipaddress.IPv4Address(value * 256 ** (5 - len(parts)) + last)
+
+
+def refused_address(address: IPAddress) -> str | None:
+    """Why a webhook may not be delivered to this address (WebhooksGoToPublicAddresses), or None."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in NAT64 or address in IPV4_COMPATIBLE) and int(address) > 1:
+            embedded = ipaddress.IPv4Address(address.packed[-4:])
+        if embedded is not None:
+            reason = refused_address(embedded)
+            return f"{reason}, embedded in IPv6" if reason else None
+    for reason, hit in (("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
+                        ("link-local", address.is_link_local), ("multicast", address.is_multicast),
+                        ("shared (CGNAT)", address in CGNAT), ("unique-local", address in UNIQUE_LOCAL),
+                        ("private", address.is_private),
+                        ("reserved", address.is_reserved or not address.is_global)):
+        if hit:
+            return reason
+    return None
+
+
+def check_host(host: str) -> None:
+    """Raises InvalidInput unless the URL's host may receive webhooks (WebhooksGoToPublicAddresses)."""
+    name = host.lower().strip("[]").rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        reason = "this machine"
+    else:
+        address = host_address(host)
+        reason = refused_address(address) if address is not None else None
+        name = str(address)
+    if reason:
+        raise InvalidInput(f"url must not point at {name} ({reason}): webhooks go to public receivers "
+                           "(CRM_WEBHOOK_ALLOW_PRIVATE=true allows private ones).", field=("url",))
+
+
+def check_url(value: str, *, allow_private: bool = False) -> str:
     url = value.strip()
     if not url:
         raise InvalidInput("url is required.", field=("url",))
@@ -57,6 +127,8 @@ def check_url(value: str) -> str:
         raise InvalidInput("url must not have a #fragment.", field=("url",))
     if port == 0 or any(c.isspace() for c in url):
         raise InvalidInput(f"{url!r} is not a valid URL.", field=("url",))
+    if not allow_private:
+        check_host(parts.hostname)
     return url
 
 
@@ -95,11 +167,11 @@ class Webhook:
 
     @classmethod
     def register(cls, url: str, events: list[str] | tuple[str, ...], *, by: Staff, at: datetime,
-                 id: uuid.UUID | None = None) -> "Webhook":
+                 id: uuid.UUID | None = None, allow_private: bool = False) -> "Webhook":
         """Raises NotAuthorized (OnlyAdminsRegisterWebhooks) or InvalidInput with the offending field."""
         if not (by.active and by.is_admin):
             raise NotAuthorized("Only an ADMIN registers webhooks.")
-        return cls(id=id or uuid.uuid4(), url=check_url(url), events=check_event_types(events), created_at=at,
+        return cls(id=id or uuid.uuid4(), url=check_url(url, allow_private=allow_private), events=check_event_types(events), created_at=at,
                    created_by=by.id)
 
     def wants(self, event_type: str) -> bool:

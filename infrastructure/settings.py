@@ -38,6 +38,7 @@ class Settings:
     webhook_timeout: float = 10.0  # seconds per POST
     webhook_max_attempts: int = 10  # then the delivery is parked
     webhook_first_retry: float = 10.0  # seconds after the first failure, doubling up to an hour
+    webhook_allow_private: bool = False  # receivers on private/loopback addresses (on-premise, tests): SSRF otherwise
     # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
     erp: ExternalSystem = field(default_factory=ExternalSystem)
     finance: ExternalSystem = field(default_factory=ExternalSystem)
@@ -58,6 +59,7 @@ class Settings:
             secret_key=env.get("CRM_SECRET_KEY", DEFAULT_SECRET),
             env=env.get("CRM_ENV", "development"),
             trusted_documents=env.get("CRM_TRUSTED_DOCUMENTS", "").strip() or None,
+            **_flags(env),
             **_relay_settings(env),
             **_numbers(env),
             **_external_systems(env),
@@ -126,6 +128,22 @@ def _numbers(env: dict[str, str]) -> dict[str, object]:
             except ValueError:
                 what = "a whole number" if kind is int else "a number"
                 raise SettingsError(f"{variable} must be {what}, not {env[variable]!r}") from None
+    return found
+
+
+FLAGS: dict[str, str] = {"CRM_WEBHOOK_ALLOW_PRIVATE": "webhook_allow_private"}
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
+def _flags(env: dict[str, str]) -> dict[str, bool]:
+    """The on/off settings (FLAGS), only those set."""
+    found: dict[str, bool] = {}
+    for variable, name in FLAGS.items():
+        if variable in env:
+            value = env[variable].strip().lower()
+            if value not in TRUE + FALSE:
+                raise SettingsError(f"{variable} must be true or false, not {env[variable]!r}")
+            found[name] = value in TRUE
     return found
 
 

@@ -8,11 +8,13 @@ X-Event-Id, so an event delivered twice has one effect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 import socket
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import uvicorn
 from starlette.applications import Starlette
@@ -20,7 +22,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from infrastructure.container import Container
 from infrastructure.outbox.signing import verify
+
+
+@contextlib.contextmanager
+def private_receivers_allowed(container: Container) -> Iterator[None]:
+    """CRM_WEBHOOK_ALLOW_PRIVATE=true while the block runs: this receiver listens on loopback, which
+    webhooks may not reach otherwise (domain/webhook.py, WebhooksGoToPublicAddresses)."""
+    container.settings.override(dataclasses.replace(container.core.settings(), webhook_allow_private=True))
+    try:
+        yield
+    finally:
+        container.settings.reset_last_overriding()
 
 
 @dataclass
@@ -42,6 +56,7 @@ class Endpoint:
     secret: str | None = None
     fail_first: int = 0  # answer 500 to the first n requests
     always_fail: bool = False
+    redirect_to: str | None = None  # answer 307 with this Location
     now: Callable[[], float] | None = None  # the clock signatures are checked against
     requests: list[Received] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # event ids already acted on (dedupe)
@@ -55,6 +70,8 @@ class Endpoint:
             return 401
         if self.always_fail or len(self.requests) < self.fail_first:
             return 500
+        if self.redirect_to is not None:
+            return 307
         if event_id not in self.seen:  # at least once in, exactly once in effect
             self.seen.add(event_id)
             self.effects.append(event_id)
@@ -99,7 +116,7 @@ class WebhookReceiver:
         endpoint.requests.append(Received(headers.get("x-event-id", ""), headers.get("x-event-type", ""),
                                           int(headers.get("x-delivery-attempt", "0")), headers.get("x-signature", ""),
                                           body, status))
-        return Response(status_code=status)
+        return Response(status_code=status, headers={"Location": endpoint.redirect_to} if status == 307 else None)
 
     async def start(self) -> None:
         app = Starlette(routes=[Route("/hooks/{name}", self._handle, methods=["POST"])])

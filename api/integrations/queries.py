@@ -15,8 +15,9 @@ from domain.organisation import Role
 class IntegrationQuery:
     @strawberry.field(description="Health of every joined system; for key users, managers and admins")
     async def integrations(self, info: Info[Context, None]) -> list[IntegrationHealth]:
-        if not info.context.actor.role.at_least(Role.KEY_USER):
+        actor = info.context.actor
+        if not actor.role.at_least(Role.KEY_USER):
             raise forbidden()
         reporters = info.context.services.health_reporters()
         reports = await asyncio.gather(*(r.health() for r in reporters))
-        return [IntegrationHealth.from_view(v) for report in reports for v in report]
+        return [IntegrationHealth.from_view(v, detailed=actor.is_admin) for report in reports for v in report]

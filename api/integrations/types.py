@@ -6,6 +6,7 @@ import strawberry
 
 from application.queries.integrations import HealthState, IntegrationHealthView, IntegrationKind
 
+UNREACHABLE = "unreachable"
 IntegrationKindEnum = strawberry.enum(IntegrationKind, name="IntegrationKind")
 HealthStateEnum = strawberry.enum(HealthState, name="HealthState")
 
@@ -16,10 +17,13 @@ class IntegrationHealth:
     kind: IntegrationKindEnum  # type: ignore[valid-type]
     state: HealthStateEnum  # type: ignore[valid-type]
     last_success_at: datetime | None
-    last_error: str | None
+    last_error: str | None = strawberry.field(description='What went wrong last; for non-admins only "unreachable" '
+                                                          "(the details would map the network behind the CRM)")
     pending_events: int = strawberry.field(description="Events waiting in the outbox for this destination")
 
     @classmethod
-    def from_view(cls, v: IntegrationHealthView) -> "IntegrationHealth":
+    def from_view(cls, v: IntegrationHealthView, *, detailed: bool) -> "IntegrationHealth":
+        """`detailed` (ADMINs): the error as recorded; else only that there was one."""
+        error = v.last_error if detailed or v.last_error is None else UNREACHABLE
         return cls(name=v.name, kind=v.kind, state=v.state, last_success_at=v.last_success_at,
-                   last_error=v.last_error, pending_events=v.pending_events)
+                   last_error=error, pending_events=v.pending_events)

@@ -76,7 +76,8 @@ class WebhookMutation:
 
         async def run():  # type: ignore[no-untyped-def]
             return await register_webhook(ctx.services.webhook_registry(), ctx.clock, ctx.actor,
-                                          RegisterWebhook(url=input.url, events=tuple(input.events)))
+                                          RegisterWebhook(url=input.url, events=tuple(input.events)),
+                                          allow_private=ctx.settings.webhook_allow_private)
 
         registered, errors = await attempt(run)
         if registered is None:

@@ -27,7 +27,8 @@ async def open_relay(settings: Settings, engine: AsyncEngine, read_engine: Async
                      clock: Clock) -> AsyncIterator[Relay]:
     """The relay with its HTTP client and broker connection, closed on the way out."""
     horizon = OutboxHorizon()
-    sender = HttpWebhookSender(clock, timeout=settings.webhook_timeout)
+    sender = HttpWebhookSender(clock, timeout=settings.webhook_timeout,
+                               allow_private=settings.webhook_allow_private)
     broker = RabbitMqBroker(settings.broker_url, settings.broker_exchange) if settings.broker_url else None
     try:
         yield Relay(

@@ -19,7 +19,7 @@ from infrastructure.outbox.webhooks import HttpWebhookSender
 from infrastructure.outbox.wiring import webhook_schedule
 from tests.conftest import Api, unique
 from tests.e2e.queries import CREATE_CUSTOMER, UPDATE_CUSTOMER
-from tests.webhook_receiver import WebhookReceiver
+from tests.webhook_receiver import WebhookReceiver, private_receivers_allowed
 
 REGISTER = """
 mutation($input: RegisterWebhookInput!) {
@@ -35,10 +35,11 @@ INTEGRATIONS = "{ integrations { name kind state lastSuccessAt lastError pending
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
+async def receiver(api: Api) -> AsyncIterator[WebhookReceiver]:
     server = WebhookReceiver()
     await server.start()
-    yield server
+    with private_receivers_allowed(api.container):
+        yield server
     await server.stop()
 
 
@@ -60,7 +61,8 @@ async def register(api: Api, registered: list[str], url: str, events: list[str],
 
 async def relay_once(api: Api) -> None:
     container = api.container
-    sender = HttpWebhookSender(SystemClock(), timeout=5)
+    sender = HttpWebhookSender(SystemClock(), timeout=5,
+                               allow_private=container.core.settings().webhook_allow_private)
     try:
         await relay_webhooks(SqlWebhookOutbox(container.core.engine(), container.core.read_engine(),
                                               container.services.secret_box()),
@@ -121,6 +123,26 @@ async def test_bad_input_is_a_user_error_with_its_field(api: Api, url: str, even
     assert url not in [w["url"] for w in (await api(WEBHOOKS))["webhooks"]]
 
 
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:8000/graphql",
+                                 "http://localhost/", "http://10.1.2.3/", "http://172.16.0.1/", "http://192.168.0.1/",
+                                 "http://100.64.0.1/", "http://0.0.0.0/", "http://2130706433/", "http://0x7f000001/",
+                                 "http://127.1/", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[fe80::1]/",
+                                 "http://[fd00::1]/"])
+async def test_an_internal_address_is_refused_with_a_user_error(api: Api, url: str) -> None:
+    payload = (await api(REGISTER, {"input": {"url": url, "events": ["*"]}}))["registerWebhook"]
+    assert payload["webhook"] is None and payload["secret"] is None
+    [error] = payload["userErrors"]
+    assert error["field"] == ["input", "url"] and error["code"] == "INVALID"
+    assert url not in [w["url"] for w in (await api(WEBHOOKS))["webhooks"]]
+
+
+async def test_a_deployment_that_allows_private_receivers_registers_them(api: Api, registered: list[str]) -> None:
+    url = f"http://10.20.30.40/{unique('onprem')}"
+    with private_receivers_allowed(api.container):
+        payload = await register(api, registered, url, ["*"])
+    assert payload["userErrors"] == [] and payload["webhook"]["url"] == url
+
+
 async def test_events_reach_a_registered_receiver_signed_and_integrations_tell_how_it_goes(
         api: Api, receiver: WebhookReceiver, registered: list[str]) -> None:
     name = unique("e2e")
@@ -148,6 +170,8 @@ async def test_events_reach_a_registered_receiver_signed_and_integrations_tell_h
     ok, down = health(views, url), health(views, failing_url)
     assert (ok["state"], ok["pendingEvents"], ok["lastError"]) == ("UP", 0, None) and ok["lastSuccessAt"]
     assert down["state"] == "DEGRADED" and down["pendingEvents"] == 1
-    assert down["lastError"] == "HTTP 500 Internal Server Error" and down["lastSuccessAt"] is None
+    assert down["lastError"] == "unreachable" and down["lastSuccessAt"] is None  # details are for admins
+    assert health((await api(INTEGRATIONS))["integrations"], failing_url)["lastError"] == \
+        "HTTP 500 Internal Server Error"
     broker = [i for i in views if i["kind"] == "EVENT_BROKER"]
     assert [(b["state"], b["pendingEvents"]) for b in broker] == [("DISABLED", 0)]  # no CRM_BROKER_URL here

@@ -33,7 +33,8 @@ async def crm(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 async def test_crm_worker_relays_to_webhooks_and_the_broker(tmp_path: Path) -> None:
     exchange = f"crm.events.test-{uuid.uuid4().hex[:8]}"
     url = f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}"
-    env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_BROKER_URL": AMQP_URL, "CRM_BROKER_EXCHANGE": exchange}
+    env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_BROKER_URL": AMQP_URL, "CRM_BROKER_EXCHANGE": exchange,
+           "CRM_WEBHOOK_ALLOW_PRIVATE": "true"}  # the receiver is on loopback
     receiver = WebhookReceiver()
     await receiver.start()
     connection = await aio_pika.connect(AMQP_URL, timeout=10)
@@ -49,7 +50,8 @@ async def test_crm_worker_relays_to_webhooks_and_the_broker(tmp_path: Path) -> N
         clock = SystemClock()
         admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
         hook = await register_webhook(container.services.webhook_registry(), clock, admin,
-                                      RegisterWebhook(receiver.url("worker"), ("customer.created",)))
+                                      RegisterWebhook(receiver.url("worker"), ("customer.created",)),
+                                      allow_private=True)
         endpoint = receiver.endpoint("worker", secret=hook.secret, now=lambda: clock.now().timestamp())
         customer = await create_customer(container.services.uow(), clock, admin, CreateCustomer(
             name="Relayed by the worker", kind=CustomerKind.COMPANY))

@@ -35,7 +35,7 @@ from infrastructure.db import tables as t
 from infrastructure.db.relay_tables import webhook_deliveries, webhooks
 from infrastructure.outbox.health import WebhookHealthReporter, display_url
 from infrastructure.outbox.store import OutboxHorizon, SqlWebhookOutbox
-from infrastructure.outbox.webhooks import HttpWebhookSender
+from infrastructure.outbox.webhooks import HttpWebhookSender, PublicAddressesOnly, RefusedAddress
 from tests.application.fakes import FakeClock
 from tests.conftest import Database, settings_for, unique
 from tests.webhook_receiver import WebhookReceiver
@@ -67,7 +67,7 @@ async def register(container: Container, clock: FakeClock) -> AsyncIterator[Regi
 
     async def run(url: str, events: tuple[str, ...] = ("*",)) -> RegisteredWebhook:
         registered = await register_webhook(container.services.webhook_registry(), clock, admin,
-                                            RegisterWebhook(url, events))
+                                            RegisterWebhook(url, events), allow_private=True)  # a loopback receiver
         ids.append(registered.webhook.id)
         return registered
 
@@ -126,6 +126,51 @@ async def health_of(container: Container, url: str) -> IntegrationHealthView:
     views = await WebhookHealthReporter(container.core.read_engine()).health()
     [view] = [v for v in views if v.name == f"webhook {display_url(url)}"]
     return view
+
+
+async def test_a_name_resolving_to_a_private_address_is_refused_when_delivering(
+        container: Container, clock: FakeClock, receiver: WebhookReceiver, register: Register) -> None:
+    """Registered where private receivers were allowed, delivered by a relay where they are not: the check at
+    connect time resolves the name and refuses it, and the receiver hears nothing."""
+    name = unique("resolved")
+    url = f"http://localhost:{receiver.port}/hooks/{name}"
+    hook = await register(url, ("customer.created",))
+    endpoint = receiver.endpoint(name)
+    await customers_with_history(container, clock, 1, 0)
+    async with HttpWebhookSenderContext(clock, allow_private=False) as sender:
+        await relay_webhooks(outbox_for(container), sender, clock, SCHEDULE)
+    assert endpoint.requests == [] and await pending(container, hook.webhook.id) == 1
+    view = await health_of(container, url)
+    assert view.state is HealthState.DEGRADED and view.last_error is not None
+    assert view.last_error.startswith("refused: localhost resolves to ") and "(loopback)" in view.last_error
+
+
+async def test_a_redirect_is_a_failure_and_is_not_followed(
+        container: Container, clock: FakeClock, receiver: WebhookReceiver, register: Register) -> None:
+    name = unique("redirecting")
+    url = receiver.url(name)
+    await register(url, ("customer.created",))
+    target = receiver.endpoint(name + "-target")
+    endpoint = receiver.endpoint(name, redirect_to=receiver.url(name + "-target"))
+    await customers_with_history(container, clock, 1, 0)
+    async with HttpWebhookSenderContext(clock) as sender:
+        await relay_webhooks(outbox_for(container), sender, clock, SCHEDULE)
+    assert [r.status for r in endpoint.requests] == [307] and target.requests == []
+    assert (await health_of(container, url)).last_error == "HTTP 307 Temporary Redirect"
+
+
+@pytest.mark.parametrize("answers", [["10.0.0.7"], ["93.184.215.14", "10.0.0.7"], ["2606:4700::1111", "::1"],
+                                     ["93.184.215.14", "::ffff:169.254.169.254"], ["fe80::1%eth0"]])
+async def test_every_address_a_name_resolves_to_is_checked_before_connecting(answers: list[str]) -> None:
+    asked: list[tuple[str, int]] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return answers
+
+    with pytest.raises(RefusedAddress, match="refused: hooks.example.com resolves to"):
+        await PublicAddressesOnly(resolver).connect_tcp("hooks.example.com", 443, timeout=1)
+    assert asked == [("hooks.example.com", 443)]
 
 
 async def test_signed_deliveries_retried_and_in_order_per_aggregate(
@@ -338,8 +383,8 @@ async def test_a_hole_left_by_a_transaction_is_waited_for_only_while_it_runs(
 
 
 class HttpWebhookSenderContext:
-    def __init__(self, clock: FakeClock) -> None:
-        self.sender = HttpWebhookSender(clock, timeout=5)
+    def __init__(self, clock: FakeClock, *, allow_private: bool = True) -> None:  # the receiver is on loopback
+        self.sender = HttpWebhookSender(clock, timeout=5, allow_private=allow_private)
 
     async def __aenter__(self) -> HttpWebhookSender:
         return self.sender

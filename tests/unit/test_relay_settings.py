@@ -10,6 +10,13 @@ def test_no_broker_by_default_and_sane_knobs() -> None:
     settings = Settings.from_env({})
     assert settings.broker_url is None and settings.broker_exchange == "crm.events"
     assert settings.relay_interval == 1.0 and settings.webhook_max_attempts == 10
+    assert settings.webhook_allow_private is False  # webhooks go to public addresses only unless a deployment says
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("true", True), ("TRUE", True), ("1", True), ("false", False),
+                                                ("0", False), ("", False)])
+def test_private_webhook_receivers_are_allowed_by_setting(value: str, allowed: bool) -> None:
+    assert Settings.from_env({"CRM_WEBHOOK_ALLOW_PRIVATE": value}).webhook_allow_private is allowed
 
 
 def test_broker_and_knobs_from_the_environment() -> None:
@@ -30,6 +37,7 @@ def test_broker_and_knobs_from_the_environment() -> None:
     {"CRM_WEBHOOK_MAX_ATTEMPTS": "0"},
     {"CRM_WEBHOOK_MAX_ATTEMPTS": "three"},
     {"CRM_WEBHOOK_TIMEOUT": "-1"},
+    {"CRM_WEBHOOK_ALLOW_PRIVATE": "maybe"},
 ])
 def test_bad_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):

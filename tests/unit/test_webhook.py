@@ -43,14 +43,39 @@ def test_a_deactivated_admin_may_not_either() -> None:
 
 
 def test_star_wants_everything() -> None:
-    hook = Webhook.register("http://127.0.0.1:9000/h", ["*"], by=ADMIN, at=NOW)
+    hook = Webhook.register("http://hooks.example.com:9000/h", ["*"], by=ADMIN, at=NOW)
     assert hook.events == ("*",) and hook.wants("order.confirmed") and hook.wants("customer.created")
 
 
-@pytest.mark.parametrize("url", ["http://example.com", "https://example.com:8443/a/b?c=d", "http://127.0.0.1:1/x",
-                                 "HTTPS://EXAMPLE.COM/h"])
+@pytest.mark.parametrize("url", ["http://example.com", "https://example.com:8443/a/b?c=d", "http://93.184.215.14:1/x",
+                                 "HTTPS://EXAMPLE.COM/h", "https://[2606:4700::1111]/h", "http://[::ffff:8.8.8.8]/h",
+                                 "http://8.8.8.8/h", "http://1.1.1.1./h"])
 def test_http_and_https_urls_are_taken(url: str) -> None:
     assert check_url(url) == url
+
+
+INTERNAL_URLS = [
+    "http://169.254.169.254/latest/meta-data/", "http://127.0.0.1/", "http://127.0.0.1:9000/h", "http://localhost/",
+    "http://LocalHost./x", "http://api.localhost/", "http://10.0.0.5/", "http://172.16.0.1/", "http://172.31.255.254/",
+    "http://192.168.1.1/", "http://100.64.0.1/", "http://0.0.0.0/", "http://0/", "http://2130706433/",
+    "http://0x7f000001/", "http://127.1/", "http://0177.0.0.1/", "http://127.0.0.1./", "http://[::1]/", "http://[::]/",
+    "http://[::ffff:127.0.0.1]/", "http://[::ffff:7f00:1]/", "http://[::127.0.0.1]/", "http://[64:ff9b::a00:1]/",
+    "http://[2002:a9fe:a9fe::]/", "http://[fe80::1]/", "http://[fe80::1%25eth0]/", "http://[fd00::1]/",
+    "http://[fc00::1]/", "http://224.0.0.1/", "http://239.255.255.250/", "http://[ff02::1]/", "http://255.255.255.255/",
+    "http://192.0.2.1/", "http://240.0.0.1/",
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_internal_addresses_are_refused_however_spelt(url: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        Webhook.register(url, ["*"], by=ADMIN, at=NOW)
+    assert err.value.field == ("url",) and "CRM_WEBHOOK_ALLOW_PRIVATE" in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9000/h", "http://[fd00::1]/", "http://localhost/"])
+def test_a_deployment_may_allow_private_receivers(url: str) -> None:
+    assert Webhook.register(url, ["*"], by=ADMIN, at=NOW, allow_private=True).url == url
 
 
 @pytest.mark.parametrize("url", ["", "   ", "ftp://example.com/x", "example.com/hook", "javascript:alert(1)",
