@@ -213,6 +213,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        log.warning("CRM_ENV=%s; bearer tokens are signed with %s", settings.env, settings.secret_source)
         relay = container.services.event_relay()  # cross-process live updates on PostgreSQL
         if relay is not None:
             await relay.start()

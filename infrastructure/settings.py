@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from infrastructure.external_settings import ExternalSystem, external_systems
 
-DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"
+# Signs tokens only where the test suite builds Settings itself (env "test"); anything read from the environment
+# gets CRM_SECRET_KEY or, outside production, a random key generated once and kept in DEFAULT_SECRET_FILE.
+TEST_SECRET = "test-suite-only-secret-never-valid-outside-env-test"
+DEFAULT_SECRET_FILE = "var/secret_key"
+SECRET_BYTES = 48
+MIN_SECRET_LENGTH = 32
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/crm.db"
 
 
@@ -18,8 +24,9 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    secret_key: str = DEFAULT_SECRET
+    secret_key: str = TEST_SECRET
     env: str = "development"
+    secret_source: str = "the test suite's built-in key"  # said at start-up (api/app.py)
     token_ttl_seconds: int = 8 * 3600
     max_query_depth: int = 12
     max_query_cost: int = 50_000  # estimated rows per document (api/common/cost.py): a 100-page x four 100-pages
@@ -54,10 +61,12 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = dict(os.environ if environ is None else environ)
+        mode = env.get("CRM_ENV", "development")
+        secret_key, secret_source = _secret(env, mode)
         settings = cls(
             database_url=env.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
-            secret_key=env.get("CRM_SECRET_KEY", DEFAULT_SECRET),
-            env=env.get("CRM_ENV", "development"),
+            secret_key=secret_key, secret_source=secret_source,
+            env=mode,
             trusted_documents=env.get("CRM_TRUSTED_DOCUMENTS", "").strip() or None,
             **_flags(env),
             **_relay_settings(env),
@@ -72,8 +81,10 @@ class Settings:
             raise SettingsError(f"CRM_ENV must be development, production or test, not {self.env!r}")
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError("CRM_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        if self.is_production and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
+        if self.is_production and (self.secret_key == TEST_SECRET or len(self.secret_key) < MIN_SECRET_LENGTH):
             raise SettingsError("In production CRM_SECRET_KEY must be set to a random value of 32 or more characters.")
+        if self.secret_key == TEST_SECRET and self.env != "test":
+            raise SettingsError("The test suite's built-in key signs nothing outside CRM_ENV=test; set CRM_SECRET_KEY.")
         if self.broker_url is not None and not self.broker_url.startswith(("amqp://", "amqps://")):
             raise SettingsError("CRM_BROKER_URL must start with amqp:// or amqps://")
         if not self.broker_exchange or self.relay_interval <= 0 or self.webhook_timeout <= 0 \
@@ -101,6 +112,46 @@ class Settings:
             path = self.database_url.split(":///", 1)[1]
             if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _secret(env: dict[str, str], mode: str) -> tuple[str, str]:
+    """The signing key and where it came from: CRM_SECRET_KEY; else, outside production, a random key generated
+    on first start and kept in CRM_SECRET_KEY_FILE (var/secret_key, mode 0600), so tokens and sealed webhook
+    secrets outlive a restart and no two installations share a key. Production without one is refused (validate)."""
+    if env.get("CRM_SECRET_KEY"):
+        return env["CRM_SECRET_KEY"], "CRM_SECRET_KEY"
+    if mode == "production":
+        return "", "nothing (CRM_SECRET_KEY is not set)"
+    path = Path(env.get("CRM_SECRET_KEY_FILE") or DEFAULT_SECRET_FILE)
+    if path.exists():
+        return _kept_secret(path), f"the key kept in {path}"
+    key = secrets.token_urlsafe(SECRET_BYTES)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(key + "\n")
+        os.link(draft, path)  # whole or not at all, and never over a key another process just made
+    except FileExistsError:
+        return _kept_secret(path), f"the key kept in {path}"
+    except OSError as err:
+        raise SettingsError(f"Cannot create the development key {path} ({err.strerror}); set CRM_SECRET_KEY.") from None
+    finally:
+        draft.unlink(missing_ok=True)
+    return key, f"a new random key, generated and kept in {path}"
+
+
+def _kept_secret(path: Path) -> str:
+    try:
+        key = path.read_text().strip()
+    except OSError as err:
+        raise SettingsError(f"Cannot read the development key {path} ({err.strerror}); set CRM_SECRET_KEY.") from None
+    if len(key) < MIN_SECRET_LENGTH:
+        raise SettingsError(f"The development key in {path} is shorter than {MIN_SECRET_LENGTH} characters; "
+                            "delete the file to have a new one generated, or set CRM_SECRET_KEY.")
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # readable by others: the key signs ADMIN tokens
+    return key
 
 
 def _external_systems(env: dict[str, str]) -> dict[str, ExternalSystem]:

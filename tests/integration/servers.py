@@ -12,7 +12,12 @@ from application.demo import seed_demo
 from application.organisation import find_active_staff_by_email
 from infrastructure.container import build_container, dispose
 from infrastructure.db.migrate import upgrade
+from infrastructure.settings import TEST_SECRET
 from tests.conftest import Database, fresh_database, settings_for
+
+# for a `crm` process that must accept the tokens (and read the webhook secrets) of the test's own
+# Settings(env="test"): the same mode and key
+TEST_MODE = {"CRM_ENV": "test", "CRM_SECRET_KEY": TEST_SECRET}
 
 
 def free_port() -> int:

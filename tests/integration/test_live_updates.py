@@ -17,7 +17,7 @@ import websockets
 from infrastructure.container import build_container, dispose
 from infrastructure.db.migrate import upgrade
 from tests.conftest import BACKENDS, fresh_database, settings_for
-from tests.integration.servers import free_port, seeded_postgres, wait_ready
+from tests.integration.servers import TEST_MODE, free_port, seeded_postgres, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS,
@@ -33,7 +33,7 @@ PROGRESS = ("mutation($input: RecordProgressInput!) { recordProgress(input: $inp
 async def two_servers() -> AsyncIterator[tuple[list[str], str]]:
     db, cleanup, token = await seeded_postgres()
 
-    env = {**os.environ, "CRM_DATABASE_URL": db.url, "CRM_ENV": "test"}
+    env = {**os.environ, "CRM_DATABASE_URL": db.url, **TEST_MODE}
     ports = [free_port(), free_port()]
     processes = [subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(p)], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for p in ports]

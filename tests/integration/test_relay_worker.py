@@ -17,6 +17,7 @@ from domain.customer import CustomerKind
 from infrastructure.clock import SystemClock
 from infrastructure.container import build_container, dispose
 from tests.conftest import settings_for
+from tests.integration.servers import TEST_MODE
 from tests.integration.test_broker_relay import AMQP_URL, received
 from tests.webhook_receiver import WebhookReceiver
 
@@ -34,7 +35,7 @@ async def test_crm_worker_relays_to_webhooks_and_the_broker(tmp_path: Path) -> N
     exchange = f"crm.events.test-{uuid.uuid4().hex[:8]}"
     url = f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}"
     env = {**os.environ, "CRM_DATABASE_URL": url, "CRM_BROKER_URL": AMQP_URL, "CRM_BROKER_EXCHANGE": exchange,
-           "CRM_WEBHOOK_ALLOW_PRIVATE": "true"}  # the receiver is on loopback
+           "CRM_WEBHOOK_ALLOW_PRIVATE": "true", **TEST_MODE}  # the receiver is on loopback; our key seals secrets
     receiver = WebhookReceiver()
     await receiver.start()
     connection = await aio_pika.connect(AMQP_URL, timeout=10)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import BACKENDS
-from tests.integration.servers import free_port, seeded_postgres, wait_ready
+from tests.integration.servers import TEST_MODE, free_port, seeded_postgres, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def children(pid: int) -> list[int]:
 
 
 def two_workers(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CRM_DATABASE_URL": database_url, "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
+    env = {**os.environ, "CRM_DATABASE_URL": database_url, **TEST_MODE, "CRM_DB_POOL_SIZE": "2",
            "CRM_DB_MAX_OVERFLOW": "1"}
     return subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2",
                              "--no-access-log"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -89,7 +89,7 @@ async def test_two_workers_share_the_port_and_the_connections_opened_at_once() -
 
 
 async def test_sqlite_is_served_by_one_process(tmp_path: Path) -> None:
-    env = {**os.environ, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}", "CRM_ENV": "test"}
+    env = {**os.environ, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}", **TEST_MODE}
     subprocess.run([sys.executable, "-m", "api.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "3"],
