@@ -24,7 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api import graphiql
-from api.common.limits import RequestGuard
+from api.common.limits import OperationChecker, RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
 from api.common.persisted_queries import PersistedQueries
 from api.common.trusted_documents import load_manifest
@@ -62,6 +62,7 @@ class GraphQLApp(GraphQL):
                          multipart_uploads_enabled=True, **kwargs)
         self.container = container
         self.fast_path = FastPath(self.schema._schema, lambda: container.core.settings().max_query_cost)
+        self.checker = OperationChecker(self.schema._schema)  # RequestGuard's too: one check for every way in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As strawberry's, but a malformed HTTP request gets a JSON error with a code, not plain text, and a
@@ -110,6 +111,18 @@ class GraphQLApp(GraphQL):
 
     async def render_graphql_ide(self, request: Any) -> Response:  # type: ignore[override]
         return HTMLResponse(graphiql.PAGE)  # served from the package, no CDN (api/graphiql/)
+
+    async def parse_http_body(self, request: Any) -> Any:  # type: ignore[override]
+        """As strawberry's, and GET parameters and multipart operations are checked as JSON bodies are (those
+        RequestGuard has checked already)."""
+        data = await super().parse_http_body(request)
+        if request.method == "GET" or "multipart/" in (request.content_type or ""):
+            items = data if isinstance(data, list) else [data]
+            flaw = self.checker.flaw([{"query": d.query, "variables": d.variables, "extensions": d.extensions}
+                                      for d in items])
+            if flaw:
+                raise CrossWebHTTPException(400, flaw)
+        return data
 
     def encode_json(self, data: object) -> str:
         """orjson: fast, and writes the JSON the database built (api/common/compiled.py) as it is. Text, not
@@ -229,8 +242,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await dispose(container)
 
     trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else None  # or fail here
-    view = PersistedQueries(GraphQLApp(container), trusted=trusted)
-    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(view, settings.max_upload_bytes), container))
+    served = GraphQLApp(container)
+    view = PersistedQueries(served, trusted=trusted)
+    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(view, settings.max_upload_bytes, served.checker),
+                                                    container))
     app = Starlette(
         routes=[
             Route("/healthz", healthz),

@@ -20,6 +20,7 @@ from domain.customer import (
     normalise_code,
 )
 from domain.organisation import Role, Staff, normalise_email
+from domain.storable import unstorable
 from domain.shared import DomainError, Duplicate, InvalidInput, NotAuthorized, NotFound
 
 DEFAULT_BATCH_SIZE = 500
@@ -186,6 +187,9 @@ class _Importer:
         try:
             if not isinstance(data, Mapping):
                 raise InvalidInput("A row must be an object holding the customer's fields.")
+            flaw = unstorable(data)  # InputTheStoreCanHold, as for every GraphQL request (api/common/limits.py)
+            if flaw:
+                raise InvalidInput(flaw[1], field=flaw[0])
             code = _text(data, "code")
             if code is None:
                 raise InvalidInput("code is required.", field=("code",))

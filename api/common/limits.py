@@ -1,25 +1,153 @@
-"""A guard in front of the GraphQL view for JSON bodies the database or the parser would choke on.
+"""The edge: every GraphQL request's input is checked here, once, before anything parses it further.
 
-PostgreSQL refuses NUL characters in text (SQLite would store them), and a deeply nested body makes
-Python's JSON parser run out of recursion. Both are the client's mistake: 400 with a code, never a
-fault. Multipart uploads are left to the import readers, which check their own rows.
+Input the store cannot hold (domain/storable.py: NUL, lone surrogates, NaN/Infinity, numbers beyond what a
+field takes) and bodies that are not UTF-8 are the client's mistake: HTTP 400 with code BAD_REQUEST, never a
+fault nor a stored row. `operation_flaw` is the one check; RequestGuard applies it to JSON bodies (which it
+parses once per request: the fast path reads the result, api/app.py), GraphQLApp to GET parameters and
+multipart operations. A deeply nested body would make Python's JSON parser run out of recursion: 400 too.
 """
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (GraphQLError, GraphQLSchema, IntValueNode, TypeInfo, TypeInfoVisitor, Visitor,
+                     get_named_type, parse, visit)
+from graphql.language import FloatValueNode, ListTypeNode, NonNullTypeNode, StringValueNode, TypeNode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.storable import number_flaw, text_flaw, unstorable
+
 NUL_ESCAPES = (b"\\u0000", b"\\U0000", b"\x00")
+INT_MIN, INT_MAX = -2 ** 31, 2 ** 31 - 1  # GraphQL's Int
+MAX_TOKENS = 5000  # as the schema's MaxTokensLimiter: a longer document is refused there, unchecked here
+KEPT_DOCUMENTS, KEPT_QUERY_LENGTH = 512, 16_384
+MAX_NUMBER_DIGITS = 20  # a JSON integer with more digits is beyond every field's range (and slow to convert)
 
 
-def _error(message: str) -> bytes:
-    return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}).encode()
+def _error(message: str, code: str = "BAD_REQUEST") -> bytes:
+    return json.dumps({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+
+
+@dataclass(frozen=True)
+class _Document:
+    flaw: str | None  # in an inline literal, or the document is not Unicode
+    int_variables: frozenset[str]  # variables declared Int (or lists of it): 32-bit
+
+
+def _is_int(type_node: TypeNode) -> bool:
+    while isinstance(type_node, (NonNullTypeNode, ListTypeNode)):
+        type_node = type_node.type
+    return type_node.name.value == "Int"  # type: ignore[attr-defined]
+
+
+class _Literals(Visitor):
+    """The first inline literal the store cannot hold; an Int-typed literal must fit GraphQL's 32 bits (a JSON
+    scalar's only JSON's 53)."""
+
+    def __init__(self, type_info: TypeInfo | None) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.flaw: str | None = None
+
+    def _found(self, flaw: str | None) -> Any:
+        if flaw:
+            self.flaw = flaw
+            return self.BREAK
+        return None
+
+    def enter_int_value(self, node: IntValueNode, *_: Any) -> Any:
+        value = int(node.value) if len(node.value) <= MAX_NUMBER_DIGITS else None
+        expected = get_named_type(self.type_info.get_input_type()) if self.type_info else None
+        if value is None or (expected is not None and expected.name == "Int" and not INT_MIN <= value <= INT_MAX):
+            return self._found(f"{node.value} is out of range for {expected.name if expected else 'a number'}.")
+        return self._found(number_flaw(value))
+
+    def enter_float_value(self, node: FloatValueNode, *_: Any) -> Any:
+        return self._found(number_flaw(float(node.value)))
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        return self._found(text_flaw(node.value))
+
+
+class OperationChecker:
+    """`flaw(operation)`: what makes a parsed GraphQL request (query, variables, extensions) unacceptable, or None.
+    What a document's literals and declarations say is kept per document text (small documents)."""
+
+    def __init__(self, schema: GraphQLSchema | None = None) -> None:
+        self._schema = schema
+        self._documents: OrderedDict[str, _Document] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def flaw(self, operation: object) -> str | None:
+        for item in operation if isinstance(operation, list) else [operation]:
+            found = unstorable(item)
+            if found:
+                path, problem = found
+                return f"{problem} (at {'.'.join(path)})" if path else problem
+            if isinstance(item, dict) and isinstance(item.get("query"), str):
+                document = self._document(item["query"])
+                if document.flaw:
+                    return document.flaw
+                variables = item.get("variables")
+                if document.int_variables and isinstance(variables, dict):
+                    for name in document.int_variables & variables.keys():
+                        if not _fits_int(variables[name]):
+                            return f"Variable ${name} is out of range for Int ({INT_MIN} to {INT_MAX})."
+        return None
+
+    def _document(self, query: str) -> _Document:
+        with self._lock:
+            known = self._documents.get(query)
+            if known is not None:
+                self._documents.move_to_end(query)
+                return known
+        document = self._read(query)
+        if len(query) <= KEPT_QUERY_LENGTH:
+            with self._lock:
+                self._documents[query] = document
+                while len(self._documents) > KEPT_DOCUMENTS:
+                    self._documents.popitem(last=False)
+        return document
+
+    def _read(self, query: str) -> _Document:
+        try:
+            node = parse(query, no_location=True, max_tokens=MAX_TOKENS)
+        except GraphQLError as err:  # the view reports syntax errors; one that is about Unicode is ours
+            unicode = "Unicode" in err.message or "Invalid character" in err.message
+            return _Document(err.message if unicode else None, frozenset())
+        type_info = TypeInfo(self._schema) if self._schema is not None else None
+        literals = _Literals(type_info)
+        visit(node, TypeInfoVisitor(type_info, literals) if type_info else literals)
+        ints = frozenset(d.variable.name.value for op in node.definitions
+                         for d in getattr(op, "variable_definitions", None) or () if _is_int(d.type))
+        return _Document(literals.flaw, ints)
+
+
+def _fits_int(value: object) -> bool:
+    if isinstance(value, list):
+        return all(_fits_int(v) for v in value)
+    return not isinstance(value, int) or isinstance(value, bool) or INT_MIN <= value <= INT_MAX
+
+
+class _NumberTooLong(ValueError):
+    pass
+
+
+def _whole_number(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS + 1:
+        raise _NumberTooLong(text)
+    return int(text)
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, checker: OperationChecker | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.checker = checker or OperationChecker()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
@@ -52,25 +180,31 @@ class RequestGuard:
 
         await self.app(scope, replay, send)
 
-    @staticmethod
-    def _parsed(body: bytes) -> tuple[str | None, object]:
+    def _parsed(self, body: bytes) -> tuple[str | None, object]:
         """What is wrong with the body, if anything; else the parsed JSON (None when it is not JSON at all:
         the GraphQL view answers that itself)."""
         if any(escape in body for escape in NUL_ESCAPES):
             return "Text may not contain NUL characters.", None
         try:
-            return None, json.loads(body)
+            text = body.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+        except UnicodeDecodeError as err:
+            return f"The body is not valid UTF-8 (byte {err.start}).", None
+        try:
+            parsed = json.loads(text, parse_int=_whole_number)
         except RecursionError:
             return "The request is nested too deeply.", None
+        except _NumberTooLong:
+            return "A number in the body is out of range.", None
         except ValueError:
             return None, None
+        return self.checker.flaw(parsed), parsed
 
     @staticmethod
-    async def _refuse(send: Send, status: int, message: str) -> None:
-        body = _error(message)
+    async def _refuse(send: Send, status: int, message: str, code: str = "BAD_REQUEST") -> None:
+        body = _error(message, code)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["RequestGuard"]
+__all__ = ["OperationChecker", "RequestGuard"]
