@@ -244,8 +244,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else None  # or fail here
     served = GraphQLApp(container)
     view = PersistedQueries(served, trusted=trusted)
-    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(view, settings.max_upload_bytes, served.checker),
-                                                    container))
+    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(
+        view, settings.max_json_bytes, settings.max_upload_bytes, served.checker), container))
     app = Starlette(
         routes=[
             Route("/healthz", healthz),

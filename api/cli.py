@@ -292,7 +292,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     import uvicorn
 
     from api.app import create_app
-    from api.serving import reuse_port_supported, serve_processes
+    from api.serving import reuse_port_supported, serve_processes, uvicorn_options
 
     if demo:
         async def prepare(container: Container) -> str:
@@ -307,7 +307,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
                    f"\nAdmin bearer token (8h):\n{token_}\n")
     settings = _settings()
     count = _worker_count(settings, workers)
-    options: dict[str, Any] = {"log_level": "info", "access_log": access_log}
+    options: dict[str, Any] = {"log_level": "info", "access_log": access_log,
+                               **uvicorn_options(settings)}  # header and keep-alive timeouts (api/serving.py)
     if count == 1:
         uvicorn.run(create_app(settings), host=host, port=port, **options)
     elif reuse_port_supported():  # each process builds its own app (and pool: CRM_DB_POOL_SIZE + MAX_OVERFLOW)

@@ -4,11 +4,13 @@ from __future__ import annotations
 import asyncio
 
 import re
+from collections import Counter
 from decimal import Decimal
 from typing import Any, Iterable
 
 import strawberry
 import strawberry.federation
+from strawberry.federation.schema import FederationAny
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
@@ -130,6 +132,15 @@ class Schema(_Behaviour, strawberry.Schema):
 class FederationSchema(_Behaviour, strawberry.federation.Schema):
     """The served schema: the API schema plus Apollo Federation 2 (`_service`, `_entities`, `@key` on the
     entities in api/common/federation.py); `crm schema --federation` prints its SDL."""
+
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """As strawberry's, capped like `nodes`: at most MAX_NODES representations of each type (a gateway asks
+        for one page of each entity type at a time; a type that is no entity fails at its first)."""
+        per_type = Counter(r.get("__typename") if isinstance(r, dict) else None for r in representations)
+        if any(count > MAX_NODES for count in per_type.values()):
+            raise api_error(f"At most {MAX_NODES} representations of each type at once.", "LIMIT_EXCEEDED",
+                            field=["representations"])
+        return super().entities_resolver(info, representations)
 
 
 CACHED_DOCUMENTS = 128  # parsed and validated documents kept (LRUs shared by every request; small ones only)

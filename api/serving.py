@@ -12,17 +12,32 @@ database) stops the whole service with its exit code instead of being restarted 
 
 (SO_REUSEPORT also lets a second `crm serve` of the same user on the same port share it: that is how a new
 version starts beside the old one before the old one stops, and also why two must not be started by mistake.)
+
+Every process also keeps a deadline for a request's headers beside uvicorn's keep-alive timeout (HeaderDeadline).
+
+uvicorn closes a kept-alive connection that stays idle (`timeout_keep_alive`), but has no deadline for the
+headers of a request once its first byte arrived: a client that sends them a byte at a time holds a connection
+(and a file descriptor) for as long as it likes, and a few thousand such clients starve the server. HeaderDeadline
+closes a connection whose request headers are not complete CRM_HTTP_HEADER_TIMEOUT seconds after the connection
+opened, or after the first byte of a later request on it. The body is not under this deadline: its size is
+bounded (api/common/limits.py) and uploads may be slow.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
 import time
 from multiprocessing.process import BaseProcess
 from typing import Any
+
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from infrastructure.settings import Settings
 
 log = logging.getLogger("crm.serve")
 STARTUP_SECONDS = 15.0  # a child that ends sooner failed to start
@@ -94,3 +109,55 @@ def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return code
+
+
+HEADER_TIMEOUT_VARIABLE = "CRM_HTTP_HEADER_TIMEOUT"
+
+
+class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[valid-type,misc]
+    """uvicorn's HTTP protocol (httptools or h11), with a deadline for each request's headers. The deadline is
+    read from the environment, which uvicorn's worker processes inherit (`crm serve` has checked it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timeout = float(os.environ.get(HEADER_TIMEOUT_VARIABLE) or Settings.http_header_timeout)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._before: Any = None  # the request cycle before the one whose headers are awaited
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_headers()
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
+            self._await_headers()  # the first bytes of the next request on a kept-alive connection
+        super().data_received(data)
+        if self._deadline is not None and (self.cycle is not self._before or self._handed_over()):
+            self._stop()  # its headers are complete (or the connection is a WebSocket now)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop()
+        super().connection_lost(exc)
+
+    def _await_headers(self) -> None:
+        self._before = self.cycle
+        self._deadline = self.loop.call_later(self._header_timeout, self._too_slow)
+
+    def _stop(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _handed_over(self) -> bool:
+        return self.transport.get_protocol() is not self
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing() and not self._handed_over():
+            self.transport.close()
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The options `crm serve` gives uvicorn for the settings' timeouts."""
+    os.environ[HEADER_TIMEOUT_VARIABLE] = str(settings.http_header_timeout)  # for the worker processes too
+    return {"http": HeaderDeadline, "timeout_keep_alive": settings.http_keep_alive_timeout}

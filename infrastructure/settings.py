@@ -31,7 +31,12 @@ class Settings:
     max_query_depth: int = 12
     max_query_cost: int = 50_000  # estimated rows per document (api/common/cost.py): a 100-page x four 100-pages
     max_query_fields: int = 300  # fields per document, checked before validation (which is quadratic in them)
-    max_upload_bytes: int = 64 * 1024 * 1024
+    max_upload_bytes: int = 64 * 1024 * 1024  # a multipart upload's body (imports)
+    max_json_bytes: int = 1024 * 1024  # any other body (a JSON GraphQL request is a few kilobytes)
+    # `crm serve`: seconds a connection may take to send a request's headers (slow-header connections), and an
+    # idle keep-alive connection stays open
+    http_header_timeout: float = 10.0
+    http_keep_alive_timeout: int = 5
     import_batch_size: int = 500
     # PostgreSQL connections per process: a request holds one read connection, a mutation one more
     db_pool_size: int = 10
@@ -97,6 +102,10 @@ class Settings:
 
         if self.max_query_cost < 1 or self.max_query_fields < 1:
             raise SettingsError("CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS must be positive")
+        if min(self.max_upload_bytes, self.max_json_bytes, self.http_header_timeout,
+               self.http_keep_alive_timeout) <= 0:
+            raise SettingsError("CRM_MAX_UPLOAD_BYTES, CRM_MAX_JSON_BYTES, CRM_HTTP_HEADER_TIMEOUT and "
+                                "CRM_HTTP_KEEP_ALIVE_TIMEOUT must be positive")
 
         if self.trusted_documents is not None and not Path(self.trusted_documents).is_file():
             raise SettingsError(f"CRM_TRUSTED_DOCUMENTS must name a persisted-query manifest file, not "
@@ -166,6 +175,9 @@ NUMBERS: dict[str, tuple[str, type]] = {
     "CRM_MAX_QUERY_COST": ("max_query_cost", int), "CRM_MAX_QUERY_FIELDS": ("max_query_fields", int),
     "CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
     "CRM_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int), "CRM_WEBHOOK_FIRST_RETRY": ("webhook_first_retry", float),
+    "CRM_MAX_UPLOAD_BYTES": ("max_upload_bytes", int), "CRM_MAX_JSON_BYTES": ("max_json_bytes", int),
+    "CRM_HTTP_HEADER_TIMEOUT": ("http_header_timeout", float),
+    "CRM_HTTP_KEEP_ALIVE_TIMEOUT": ("http_keep_alive_timeout", int),
 }
 
 

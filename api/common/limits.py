@@ -143,17 +143,36 @@ def _whole_number(text: str) -> int:
     return int(text)
 
 
+class _BodyTooLarge(Exception):
+    """Raised from `receive` when the body passes its limit (not a ValueError: nothing on the way may take it
+    for a malformed body)."""
+
+
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_bytes: int, checker: OperationChecker | None = None) -> None:
+    """The body's size is counted on the stream, whatever the framing (Content-Length, chunked, or a length
+    that lies): `max_upload_bytes` for multipart uploads, `max_json_bytes` for anything else; over it, 413
+    LIMIT_EXCEEDED. A JSON body is then read whole, checked (OperationChecker) and parsed once."""
+
+    def __init__(self, app: ASGIApp, max_json_bytes: int, max_upload_bytes: int,
+                 checker: OperationChecker | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_json_bytes = max_json_bytes
+        self.max_upload_bytes = max_upload_bytes
         self.checker = checker or OperationChecker()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if scope["type"] != "http" or scope.get("method") != "POST" or content_type != b"application/json":
-            await self.app(scope, receive, send)
+        limit = self.max_upload_bytes if content_type == b"multipart/form-data" else self.max_json_bytes
+        declared = headers.get(b"content-length", b"0").strip()
+        if declared.isdigit() and int(declared) > limit:  # refused before a byte is read
+            await self._refuse(send, 413, "Request too large.", "LIMIT_EXCEEDED")
+            return
+        if scope.get("method") != "POST" or content_type != b"application/json":
+            await self._counted(scope, receive, send, limit)
             return
         body = bytearray()
         more = True
@@ -161,8 +180,8 @@ class RequestGuard:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await self._refuse(send, 413, "Request too large.")
+            if len(body) > limit:
+                await self._refuse(send, 413, "Request too large.", "LIMIT_EXCEEDED")
                 return
         problem, parsed = self._parsed(bytes(body))
         if problem:
@@ -179,6 +198,31 @@ class RequestGuard:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """The app, reading a body that may not pass `limit` bytes: refused with 413 when it does."""
+        received = 0
+        started = False
+
+        async def counting() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge()
+            return message
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting, watching)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(send, 413, "Request too large.", "LIMIT_EXCEEDED")
 
     def _parsed(self, body: bytes) -> tuple[str | None, object]:
         """What is wrong with the body, if anything; else the parsed JSON (None when it is not JSON at all:

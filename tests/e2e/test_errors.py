@@ -1,7 +1,13 @@
 """Bad input of any kind gets a clear error with extensions.code: never a 500 or a stack trace."""
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, AsyncIterator
+
+import httpx
 import pytest
+
+from api.app import create_app
 
 from tests.conftest import Api
 
@@ -109,3 +115,57 @@ async def test_deeply_nested_bodies_are_a_bad_request(api: Api) -> None:
         "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def chunked(parts: list[bytes]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def test_a_json_body_over_its_limit_is_refused_whatever_the_framing(api: Api) -> None:
+    """JSON bodies have a small limit of their own (1 MiB), counted on the stream: a chunked body (no
+    Content-Length) or one whose Content-Length lies is cut off at the limit, not read whole."""
+    token = await api.token_for("admin@example.com")
+    limit = api.container.core.settings().max_json_bytes
+    assert limit == 1024 * 1024 < api.container.core.settings().max_upload_bytes
+    padding = b" " * (limit + 1)
+    for body, headers in ((padding + b'{"query": "{ me { email } }"}', {}),
+                          (chunked([b'{"query": "{ me { email } }", "x": "', padding, b'"}']), {}),
+                          (padding, {"Content-Length": "10"})):
+        response = await api.client.post("/graphql", content=body, headers={
+            "Authorization": f"Bearer {token}", "Content-Type": "application/json", **headers})
+        assert response.status_code == 413, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+    just_under = b'{"query": "{ me { email } }"}' + b" " * (limit - 40)
+    response = await api.client.post("/graphql", content=just_under, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert response.status_code == 200 and response.json()["data"]["me"]["email"] == "admin@example.com"
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "text/plain",
+                                          "application/x-www-form-urlencoded"])
+async def test_other_bodies_are_counted_on_the_stream_too(api: Api, content_type: str) -> None:
+    """Uploads have the large limit (here made small, not to stream 64 MiB), everything else the JSON one."""
+    token = await api.token_for("admin@example.com")
+    settings = dataclasses.replace(api.container.core.settings(), max_upload_bytes=512 * 1024)
+    limit = settings.max_upload_bytes if content_type.startswith("multipart/") else settings.max_json_bytes
+    app = create_app(settings, api.container)
+    sent: list[int] = []
+
+    async def endless() -> Any:  # chunked, one part that never ends: only about the limit is read
+        sent.append(len(start := b'--x\r\nContent-Disposition: form-data; name="0"; filename="c.csv"\r\n\r\n'))
+        yield start
+        chunk = b"a" * 65536
+        while sum(sent) <= limit + 10 * len(chunk):
+            sent.append(len(chunk))
+            yield chunk
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.post("/graphql", content=endless(), headers={
+            "Authorization": f"Bearer {token}", "Content-Type": content_type})
+    if content_type.startswith("multipart/"):
+        assert response.status_code == 413, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "LIMIT_EXCEEDED"
+    else:  # not taken at all: refused before reading
+        assert response.status_code in (400, 413) and response.json()["errors"][0]["extensions"]["code"]
+    assert sum(sent) <= limit + 2 * 65536 + 100  # refused as the limit passed, the rest never read

@@ -77,3 +77,14 @@ async def test_nodes_batches_like_entities(api: Api) -> None:
     assert len(touching(seen, "customers")) == 1
     # one batched lookup; the other statement on staff is the request's authentication
     assert len([q for q in touching(seen, "staff") if " IN " in q.upper()]) == 1
+
+
+async def test_entities_are_capped_like_nodes(api: Api) -> None:
+    """50,000 representations took 15 s and 3.6 MB: more than a page (100) of one type is refused before any read."""
+    reps = representations("Customer", [to_global_id("Customer", uuid.uuid4()) for _ in range(101)])
+    with statements(api) as seen:
+        [error] = await api.errors(ENTITIES, {"representations": reps})
+    assert error["extensions"]["code"] == "LIMIT_EXCEEDED" and "100" in error["message"]
+    assert not touching(seen, "customers")
+    few = representations("Customer", [to_global_id("Customer", uuid.uuid4()) for _ in range(100)])
+    assert (await api(ENTITIES, {"representations": few}))["_entities"] == [None] * 100

@@ -1,0 +1,91 @@
+"""`crm serve` closes connections that dawdle: request headers not complete within CRM_HTTP_HEADER_TIMEOUT
+(a slow-header client would otherwise hold a connection for ever), and kept-alive connections left idle for
+CRM_HTTP_KEEP_ALIVE_TIMEOUT. A WebSocket, once upgraded, is not under the header deadline."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+import websockets
+
+from tests.integration.servers import TEST_MODE, free_port, wait_ready
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[int, str]]:
+    db = tmp_path_factory.mktemp("serve") / "crm.db"
+    env = {**os.environ, **TEST_MODE, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+           "CRM_HTTP_HEADER_TIMEOUT": "1", "CRM_HTTP_KEEP_ALIVE_TIMEOUT": "1"}
+    for args in (("migrate",), ("seed-demo",)):
+        subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+    token = subprocess.run([sys.executable, "-m", "api.cli", "token", "admin@example.com"], cwd=ROOT, env=env,
+                           check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--no-access-log"],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}", process)
+        yield port, token
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+async def closed_after(reader: asyncio.StreamReader, limit: float) -> float:
+    """Seconds until the server closes the connection (reading whatever it sends first)."""
+    started = time.monotonic()
+    while await asyncio.wait_for(reader.read(65536), limit):
+        pass
+    return time.monotonic() - started
+
+
+async def test_headers_sent_a_byte_at_a_time_are_cut_off(server: tuple[int, str]) -> None:
+    port, _ = server
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.monotonic()
+    try:
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ":
+            writer.write(bytes([byte]))
+            await writer.drain()
+            if reader.at_eof():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            while not reader.at_eof() and time.monotonic() - started < 5:
+                writer.write(b"a")
+                await writer.drain()
+                await asyncio.sleep(0.1)
+        assert await closed_after(reader, 5) < 5
+    except ConnectionResetError:
+        pass  # closed while writing: cut off as well
+    assert time.monotonic() - started < 3  # the 1 s deadline, not the client's pace
+    writer.close()
+
+
+async def test_an_idle_kept_alive_connection_is_closed(server: tuple[int, str]) -> None:
+    port, _ = server
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).startswith(b"HTTP/1.1 200")
+    assert 0.5 < await closed_after(reader, 5) < 3
+    writer.close()
+
+
+async def test_a_websocket_outlives_the_header_deadline(server: tuple[int, str]) -> None:
+    port, token = server
+    async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await asyncio.sleep(2)  # past the 1 s header deadline
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
