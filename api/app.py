@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api import graphiql
+from api.common.exposure import Exposure
 from api.common.limits import OperationChecker, RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
 from api.common.persisted_queries import PersistedQueries
@@ -57,8 +58,13 @@ class GraphQLApp(GraphQL):
     graphql_transport_ws_handler_class = SignInHandler
 
     def __init__(self, container: Container, **kwargs: Any) -> None:
+        settings = container.core.settings()
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
-        super().__init__(build_schema(container.core.settings().max_query_depth, federation=True),
+        kwargs.setdefault("graphql_ide", "graphiql" if settings.describes("graphiql") else None)
+        exposure = Exposure(introspection=settings.describes("introspection"),
+                            suggestions=settings.describes("suggestions"),
+                            federation_sdl=settings.describes("federation_sdl"))
+        super().__init__(build_schema(settings.max_query_depth, federation=True, exposure=exposure),
                          multipart_uploads_enabled=True, **kwargs)
         self.container = container
         self.fast_path = FastPath(self.schema._schema, lambda: container.core.settings().max_query_cost)

@@ -12,7 +12,7 @@ import strawberry
 import strawberry.federation
 from strawberry.federation.schema import FederationAny
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -22,6 +22,7 @@ from api.common.cost import QueryCostLimiter, QueryFieldLimiter
 from api.common.documents import ParserCache, ValidationCache
 from api.common.compiled import ExecutionContext
 from api.common.errors import api_error
+from api.common.exposure import Exposure, HideSuggestions, MaskFaults, log_fault
 from api.common.money import MoneyInput
 from api.common.relay import Node, parse_global_id
 from api.common.scalars import DecimalDefinition
@@ -94,7 +95,9 @@ class _Behaviour:
         """Only faults are logged. Errors raised on purpose carry a code (bad input, FORBIDDEN, and an
         unavailable ERP or finance system, which its adapter logs once in crm.integrations rather than
         once per field), and validation errors are the client's; neither is a server problem."""
-        super().process_errors([e for e in errors if not _expected(e)], execution_context)  # type: ignore[misc]
+        for error in errors:
+            if not _expected(error):
+                log_fault(error)  # with the request id the masked message shows (api/common/exposure.py)
 
     async def execute(self, *args: Any, allowed_operation_types: Iterable[OperationType] | None = None,
                       **kwargs: Any) -> ExecutionResult:
@@ -146,17 +149,18 @@ class FederationSchema(_Behaviour, strawberry.federation.Schema):
 CACHED_DOCUMENTS = 128  # parsed and validated documents kept (LRUs shared by every request; small ones only)
 
 
-def _extensions(max_depth: int) -> list[Any]:
+def _extensions(max_depth: int, exposure: Exposure) -> list[Any]:
     """Per request, in this order (each stage's hooks run in list order before the stage, in reverse after it):
     the token limit (a parse option, so it applies to every parse) and the depth and alias rules; the parser
     cache; the field limit (before validation), the validation cache (which leaves a document refused for its
-    size unvalidated), the cost budget (after validation, before execution: api/common/cost.py); MaskErrors.
+    size unvalidated), the cost budget (after validation, before execution: api/common/cost.py); suggestions
+    hidden unless `exposure` shows them; faults masked, with a request id (api/common/exposure.py).
 
     The depth and alias rules are made once here, not per request: ValidationCache keys on the rule classes,
     and a limiter made per request makes new classes (and misses) every time. A document refused by any rule
     stays refused: its errors are what is cached, and a parse error (syntax, too many tokens) is never cached."""
     rules = [*QueryDepthLimiter(max_depth=max_depth).validation_rules,
-             *MaxAliasesLimiter(max_alias_count=30).validation_rules]
+             *MaxAliasesLimiter(max_alias_count=30).validation_rules, *exposure.validation_rules()]
     return [
         lambda: MaxTokensLimiter(max_token_count=5000),
         lambda: AddValidationRules(rules),
@@ -165,13 +169,14 @@ def _extensions(max_depth: int) -> list[Any]:
         TrustedDocumentsOnly,  # with CRM_TRUSTED_DOCUMENTS: a document not in the manifest is refused here
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         QueryCostLimiter,
-        lambda: MaskErrors(should_mask_error=lambda e: not _expected(e),
-                           error_message="Internal error; it has been logged."),
+        *([] if exposure.suggestions else [HideSuggestions]),
+        lambda: MaskFaults(should_mask_error=lambda e: not _expected(e)),
     ]
 
 
-def build_schema(max_depth: int = 12, *, federation: bool = False) -> strawberry.Schema:
-    """The API schema, or with `federation` the Apollo Federation 2 subgraph the app serves (a superset)."""
+def build_schema(max_depth: int = 12, *, federation: bool = False, exposure: Exposure = Exposure()) -> strawberry.Schema:
+    """The API schema, or with `federation` the Apollo Federation 2 subgraph the app serves (a superset);
+    `exposure`: what it tells about itself (all of it unless said otherwise)."""
     schema_class: type[strawberry.Schema] = FederationSchema if federation else Schema
     return schema_class(
         query=Query,
@@ -179,6 +184,6 @@ def build_schema(max_depth: int = 12, *, federation: bool = False) -> strawberry
         subscription=Subscription,
         types=[MoneyInput],  # in the contract, though no operation takes it yet
         scalar_overrides={Decimal: DecimalDefinition},
-        extensions=_extensions(max_depth),
+        extensions=_extensions(max_depth, exposure),
         execution_context_class=ExecutionContext,  # hands fields the database answered as JSON through
     )

@@ -51,6 +51,11 @@ class Settings:
     webhook_max_attempts: int = 10  # then the delivery is parked
     webhook_first_retry: float = 10.0  # seconds after the first failure, doubling up to an hour
     webhook_allow_private: bool = False  # receivers on private/loopback addresses (on-premise, tests): SSRF otherwise
+    # what the API tells about itself; None: yes, except in production (an attacker maps the schema with them)
+    introspection: bool | None = None  # __schema / __type
+    suggestions: bool | None = None  # "Did you mean ...?" in error messages
+    graphiql: bool | None = None  # the GraphiQL page at GET /graphql
+    federation_sdl: bool | None = None  # `_service { sdl }` for a federation gateway
     # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
     erp: ExternalSystem = field(default_factory=ExternalSystem)
     finance: ExternalSystem = field(default_factory=ExternalSystem)
@@ -58,6 +63,12 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    def describes(self, what: str) -> bool:
+        """Whether the API offers `what` (introspection, suggestions, graphiql, federation_sdl): as set, else
+        everywhere but in production."""
+        value = getattr(self, what)
+        return not self.is_production if value is None else bool(value)
 
     @property
     def is_sqlite(self) -> bool:
@@ -194,16 +205,18 @@ def _numbers(env: dict[str, str]) -> dict[str, object]:
     return found
 
 
-FLAGS: dict[str, str] = {"CRM_WEBHOOK_ALLOW_PRIVATE": "webhook_allow_private"}
-TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+FLAGS: dict[str, str] = {"CRM_WEBHOOK_ALLOW_PRIVATE": "webhook_allow_private", "CRM_INTROSPECTION": "introspection",
+                         "CRM_SUGGESTIONS": "suggestions", "CRM_GRAPHIQL": "graphiql",
+                         "CRM_FEDERATION_SDL": "federation_sdl"}
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
 def _flags(env: dict[str, str]) -> dict[str, bool]:
     """The on/off settings (FLAGS), only those set."""
     found: dict[str, bool] = {}
     for variable, name in FLAGS.items():
-        if variable in env:
-            value = env[variable].strip().lower()
+        value = env.get(variable, "").strip().lower()
+        if value:  # empty: not set
             if value not in TRUE + FALSE:
                 raise SettingsError(f"{variable} must be true or false, not {env[variable]!r}")
             found[name] = value in TRUE

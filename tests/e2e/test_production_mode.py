@@ -1,0 +1,117 @@
+"""Production mode does not describe itself: introspection, "Did you mean" suggestions, GraphiQL and the
+federation SDL are off unless a setting turns each back on; and a masked fault names a request id that its
+logged trace names too."""
+from __future__ import annotations
+
+import logging
+import re
+from types import SimpleNamespace
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.schema import build_schema
+from application.organisation import find_active_staff_by_email
+from infrastructure.container import dispose
+from infrastructure.settings import Settings
+from tests.conftest import Api, Database
+
+INTROSPECTION = "{ __schema { types { name } } }"
+TYPE = '{ __type(name: "Customer") { fields { name } } }'
+SDL = "{ _service { sdl } }"
+MISSPELT_FIELD = "{ me { emial } }"
+MISSPELT_ENUM = 'query($t: CustomerTier) { customers(filter: {tier: $t}) { totalCount } }'
+
+
+class Client:
+    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
+        self.client, self.token = client, token
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
+                                          headers={"Authorization": f"Bearer {self.token}"})
+        return response.json()
+
+
+async def serving(database: Database, **flags: str) -> AsyncIterator[Client]:
+    settings = Settings.from_env({"CRM_ENV": "production", "CRM_SECRET_KEY": "p" * 40, "CRM_DATABASE_URL": database.url,
+                                  "CRM_DB_POOL_SIZE": "2", "CRM_DB_MAX_OVERFLOW": "0", **flags})
+    app = create_app(settings)
+    container = app.state.container
+    try:
+        admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            yield Client(client, container.services.tokens().issue(admin.id))
+    finally:
+        await dispose(container)
+
+
+@pytest.fixture(scope="module")
+async def production(database: Database) -> AsyncIterator[Client]:
+    async for client in serving(database):
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def production_opened_up(database: Database) -> AsyncIterator[Client]:
+    async for client in serving(database, CRM_INTROSPECTION="true", CRM_SUGGESTIONS="true", CRM_GRAPHIQL="true",
+                                CRM_FEDERATION_SDL="true"):
+        yield client
+
+
+@pytest.mark.parametrize("query", [INTROSPECTION, TYPE, SDL])
+async def test_production_refuses_to_describe_its_schema(production: Client, query: str) -> None:
+    body = await production.post(query)
+    assert body.get("data") is None and body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "Customer" not in str(body) and "sdl" not in str(body.get("data"))
+
+
+async def test_typename_still_answers_in_production(production: Client) -> None:
+    assert (await production.post("{ __typename me { __typename email } }"))["data"] == {
+        "__typename": "Query", "me": {"__typename": "Staff", "email": "admin@example.com"}}
+
+
+@pytest.mark.parametrize(("query", "variables"), [(MISSPELT_FIELD, None), (MISSPELT_ENUM, {"t": "GOLDD"})])
+async def test_production_errors_make_no_suggestions(production: Client, api: Api, query: str,
+                                                     variables: dict[str, Any] | None) -> None:
+    [error] = (await production.post(query, variables))["errors"]
+    assert "Did you mean" not in error["message"] and error["message"]
+    [development] = await api.errors(query, variables)
+    assert "Did you mean" in development["message"]  # what production no longer tells
+
+
+async def test_production_serves_no_graphiql(production: Client, api: Api) -> None:
+    page = await production.client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code != 200 and "graphiql" not in page.text.lower()
+    assert (await api.client.get("/graphql", headers={"Accept": "text/html"})).status_code == 200  # development
+
+
+async def test_each_can_be_turned_back_on_by_its_setting(production_opened_up: Client) -> None:
+    assert (await production_opened_up.post(INTROSPECTION))["data"]["__schema"]["types"]
+    assert (await production_opened_up.post(TYPE))["data"]["__type"]["fields"]
+    assert "type Customer" in (await production_opened_up.post(SDL))["data"]["_service"]["sdl"]
+    assert "Did you mean" in (await production_opened_up.post(MISSPELT_FIELD))["errors"][0]["message"]
+    page = await production_opened_up.client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+def test_the_settings_default_by_mode() -> None:
+    production = Settings(env="production", secret_key="p" * 40)
+    assert not any(production.describes(w) for w in ("introspection", "suggestions", "graphiql", "federation_sdl"))
+    assert all(Settings(env="test").describes(w) for w in ("introspection", "suggestions", "graphiql",
+                                                            "federation_sdl"))
+    assert not Settings(env="test", introspection=False).describes("introspection")
+
+
+async def test_a_masked_fault_names_the_request_id_its_logged_trace_names(caplog: pytest.LogCaptureFixture) -> None:
+    schema = build_schema(federation=True)
+    with caplog.at_level(logging.ERROR, logger="crm.api.faults"):
+        result = await schema.execute("{ me { id } }", context_value=SimpleNamespace(actor=None))  # no actor: a fault
+    [error] = result.errors
+    request_id = error.extensions["requestId"]
+    assert re.fullmatch(r"[0-9a-f]{16}", request_id) and request_id in error.message
+    assert error.extensions["code"] == "INTERNAL_ERROR" and "actor" not in error.message
+    [record] = [r for r in caplog.records if r.name == "crm.api.faults"]
+    assert request_id in record.getMessage() and record.exc_info is not None
