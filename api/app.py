@@ -202,12 +202,12 @@ class Authenticate:
             authenticator = self.container.services.authenticator()
             state = scope.setdefault("state", {})
             try:
-                staff_id = authenticator.subject(request.headers.get("authorization"))
-                known = authenticator.last_known(staff_id) if request.method == "POST" else None
+                bearer = authenticator.bearer(request.headers.get("authorization"))
+                known = authenticator.last_known(bearer.staff_id) if request.method == "POST" else None
                 if known is not None:  # checked with the first read (api/common/sign_in.py)
-                    state["sign_in"] = PendingSignIn(authenticator, staff_id, known)
+                    state["sign_in"] = PendingSignIn(authenticator, bearer, known)
                 else:
-                    state["actor"] = await authenticator.confirm(staff_id)
+                    state["actor"] = await authenticator.confirm(bearer)
             except InvalidToken as err:
                 await _unauthenticated(err)(scope, receive, send)
                 return

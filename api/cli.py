@@ -15,6 +15,7 @@ import typer
 from api.graphiql import sign_in_link
 from application.imports import ImportCustomers, ImportReport, import_customers
 from domain.shared import DomainError, NotAuthorized
+from infrastructure.auth import LifetimeTooLong
 from infrastructure.container import Container, build_container, dispose
 from infrastructure.importing import FileFormat, read_rows
 from infrastructure.settings import Settings, SettingsError
@@ -74,7 +75,11 @@ async def _token(container: Container, email: str, ttl: timedelta) -> str:
     if staff is None:
         typer.secho(f"error: no active staff member with e-mail {email}", fg="red", err=True)
         raise typer.Exit(1)
-    return container.services.tokens().issue(staff.id, ttl)
+    try:
+        return container.services.tokens().issue(staff.id, ttl)
+    except LifetimeTooLong as err:
+        typer.secho(f"error: {err}", fg="red", err=True)
+        raise typer.Exit(2) from None
 
 
 class ImportFormatOption(str, Enum):
@@ -155,9 +160,15 @@ def seed_demo() -> None:
 
 
 @app.command()
-def token(email: str, ttl: str = typer.Option("8h", help="Lifetime, e.g. 30m, 8h, 7d")) -> None:
+def token(email: str,
+          ttl: str = typer.Option("8h", help="Lifetime, e.g. 30m or 8h; at most CRM_TOKEN_MAX_TTL (12h)")) -> None:
     """Print a bearer token for a staff member (the last line of output)."""
     lifetime = parse_ttl(ttl)
+    longest = timedelta(seconds=_settings().token_max_ttl_seconds)
+    if lifetime > longest:
+        typer.secho(f"error: --ttl {ttl} is longer than a token may live ({longest}; CRM_TOKEN_MAX_TTL)", fg="red",
+                    err=True)
+        raise typer.Exit(2)
     typer.echo(_with_container(lambda c: _token(c, email, lifetime)))
 
 

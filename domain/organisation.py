@@ -62,6 +62,8 @@ class Staff(AggregateRoot):
     department_id: uuid.UUID
     role: Role
     active: bool = True
+    # rule TokensDieWithTheDeactivation: tokens issued before this moment are dead, also once reactivated
+    tokens_valid_after: datetime | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -126,8 +128,15 @@ class Staff(AggregateRoot):
             raise InvalidInput("You cannot deactivate yourself or change your own role.", field=("active" if "active" in changes else "role",))
         for key, value in changes.items():
             setattr(self, key, value)
+        if changes.get("active") is False:
+            self.tokens_valid_after = at
         self.record("updated", at, self.snapshot(), by.id)
         return True
+
+    def accepts_token_issued_at(self, issued_at: datetime) -> bool:
+        """Rule TokensDieWithTheDeactivation: an active member's token counts unless it was issued before their
+        last deactivation (a reactivation does not bring the old tokens back)."""
+        return self.active and (self.tokens_valid_after is None or issued_at >= self.tokens_valid_after)
 
     def _check_manager_may(self, by: "Staff", changes: dict[str, object]) -> None:
         allowed = {Role.MEMBER, Role.KEY_USER}

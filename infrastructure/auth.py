@@ -1,9 +1,14 @@
-"""Bearer tokens (signed JWTs via PyJWT) and resolving them to an active staff member."""
+"""Bearer tokens (signed JWTs via PyJWT) and resolving them to an active staff member.
+
+A token lives at most `max_ttl_seconds` (CRM_TOKEN_MAX_TTL, 12 h): longer ones are neither issued nor accepted,
+whoever signed them. Its `iat` (to the microsecond) is checked against the member's stored row on every use
+(`Staff.accepts_token_issued_at`): tokens issued before a deactivation stay dead after a reactivation."""
 from __future__ import annotations
 
 import time
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -34,31 +39,53 @@ class ExpiredToken(InvalidToken):
     public = "The token has expired: get a new one (`crm token EMAIL`) and send it as Authorization: Bearer <token>."
 
 
+class LifetimeTooLong(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """What a checked token says: whom it names, and when it was issued."""
+
+    staff_id: uuid.UUID
+    issued_at: datetime
+
+
 VERIFIED_KEPT = 4096
+DEFAULT_MAX_TTL_SECONDS = 12 * 3600
+CLOCK_SKEW_SECONDS = 1  # exp is whole seconds, iat not
 
 
 class TokenService:
-    def __init__(self, secret: str, default_ttl_seconds: int) -> None:
+    def __init__(self, secret: str, default_ttl_seconds: int, max_ttl_seconds: int = DEFAULT_MAX_TTL_SECONDS) -> None:
         self._secret = secret
         self._ttl = default_ttl_seconds
-        # tokens whose signature and claims were checked: their subject and expiry. Checking a signature is the
-        # same work for the same token every time (a client sends one token with every request); its expiry
-        # is checked again on every use, and whether its holder is still active is the Authenticator's.
-        self._verified: OrderedDict[str, tuple[uuid.UUID, float]] = OrderedDict()
+        self.max_ttl = timedelta(seconds=max_ttl_seconds)
+        # tokens whose signature and claims were checked: what they say and their expiry. Checking a signature is
+        # the same work for the same token every time (a client sends one token with every request); its expiry
+        # is checked again on every use, and whether its holder may still use it is the Authenticator's.
+        self._verified: OrderedDict[str, tuple[Bearer, float]] = OrderedDict()
 
     def issue(self, staff_id: uuid.UUID, ttl: timedelta | None = None, now: datetime | None = None) -> str:
+        """Raises LifetimeTooLong beyond the maximum lifetime."""
         now = now or datetime.now(UTC)
+        ttl = ttl if ttl is not None else min(timedelta(seconds=self._ttl), self.max_ttl)
+        if ttl > self.max_ttl:
+            raise LifetimeTooLong(f"a token lives at most {self.max_ttl} (CRM_TOKEN_MAX_TTL), not {ttl}")
         claims = {
             "sub": str(staff_id),
             "iss": ISSUER,
             "aud": AUDIENCE,
-            "iat": now,
-            "exp": now + (ttl if ttl is not None else timedelta(seconds=self._ttl)),
+            "iat": now.timestamp(),  # to the microsecond: compared with a deactivation's moment
+            "exp": (now + ttl).timestamp(),
             "jti": uuid.uuid4().hex,
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def subject(self, token: str) -> uuid.UUID:
+        return self.bearer(token).staff_id
+
+    def bearer(self, token: str) -> Bearer:
         known = self._verified.get(token)
         if known is not None:
             if known[1] > time.time():
@@ -68,15 +95,18 @@ class TokenService:
         try:
             claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
                                 options={"require": ["exp", "iat", "sub"]})
-            subject = uuid.UUID(claims["sub"])
+            bearer = Bearer(uuid.UUID(claims["sub"]), datetime.fromtimestamp(float(claims["iat"]), UTC))
+            lifetime = float(claims["exp"]) - float(claims["iat"])
         except jwt.ExpiredSignatureError:  # raised only once the signature checked out
             raise ExpiredToken("token expired") from None
-        except (jwt.PyJWTError, ValueError, TypeError) as err:
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError, OSError) as err:
             raise InvalidToken(str(err)) from None
-        self._verified[token] = (subject, float(claims["exp"]))
+        if lifetime > self.max_ttl.total_seconds() + CLOCK_SKEW_SECONDS:
+            raise InvalidToken("the token lives longer than the maximum lifetime")
+        self._verified[token] = (bearer, float(claims["exp"]))
         if len(self._verified) > VERIFIED_KEPT:
             self._verified.popitem(last=False)
-        return subject
+        return bearer
 
 
 KNOWN_KEPT = 4096
@@ -96,25 +126,26 @@ class Authenticator:
         self._known: OrderedDict[uuid.UUID, Staff] = OrderedDict()
 
     async def authenticate(self, authorization: str | None) -> Staff:
-        return await self.confirm(self.subject(authorization))
+        return await self.confirm(self.bearer(authorization))
 
-    def subject(self, authorization: str | None) -> uuid.UUID:
-        """Whom a well-formed, signed and unexpired bearer token names (no database read)."""
+    def bearer(self, authorization: str | None) -> Bearer:
+        """What a well-formed, signed and unexpired bearer token says (no database read)."""
         if not authorization:
             raise InvalidToken("missing Authorization header")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("expected a Bearer token")
-        return self._tokens.subject(token.strip())
+        return self._tokens.bearer(token.strip())
 
-    async def confirm(self, staff_id: uuid.UUID) -> Staff:
-        rows = await self._reads.all(STAFF_BY_ID, {"staff_id": staff_id})
-        return self.admit(staff_from_row(rows[0]) if rows else None)
+    async def confirm(self, bearer: Bearer) -> Staff:
+        rows = await self._reads.all(STAFF_BY_ID, {"staff_id": bearer.staff_id})
+        return self.admit(staff_from_row(rows[0]) if rows else None, bearer)
 
-    def admit(self, staff: Staff | None) -> Staff:
-        """The stored staff member a token names, if they may act: active, and known."""
-        if staff is None or not staff.active:
-            raise InvalidToken("unknown or deactivated staff member")
+    def admit(self, staff: Staff | None, bearer: Bearer) -> Staff:
+        """The stored staff member a token names, if they may act with it: active, and the token issued after
+        their last deactivation."""
+        if staff is None or not staff.accepts_token_issued_at(bearer.issued_at):
+            raise InvalidToken("unknown or deactivated staff member, or a token from before a deactivation")
         self._known[staff.id] = staff
         self._known.move_to_end(staff.id)
         if len(self._known) > KNOWN_KEPT:

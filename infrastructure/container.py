@@ -71,7 +71,7 @@ class Services(containers.DeclarativeContainer):
         else PostgresEventRelay(settings.database_url, engine, publisher),
         core.settings, core.read_engine, gateways.publisher)
     tokens = providers.Singleton(TokenService, core.settings.provided.secret_key,
-                                 core.settings.provided.token_ttl_seconds)
+                                 core.settings.provided.token_ttl_seconds, core.settings.provided.token_max_ttl_seconds)
     authenticator = providers.Singleton(Authenticator, tokens, core.read_engine)
     customer_queries = providers.Singleton(SqlCustomerQueries, core.read_engine)
     organisation_queries = providers.Singleton(SqlOrganisationQueries, core.read_engine)

@@ -28,6 +28,7 @@ class Settings:
     env: str = "development"
     secret_source: str = "the test suite's built-in key"  # said at start-up (api/app.py)
     token_ttl_seconds: int = 8 * 3600
+    token_max_ttl_seconds: int = 12 * 3600  # no token for a person lives longer (`crm token --ttl` included)
     max_query_depth: int = 12
     max_query_cost: int = 50_000  # estimated rows per document (api/common/cost.py): a 100-page x four 100-pages
     max_query_fields: int = 300  # fields per document, checked before validation (which is quadratic in them)
@@ -114,9 +115,9 @@ class Settings:
         if self.max_query_cost < 1 or self.max_query_fields < 1:
             raise SettingsError("CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS must be positive")
         if min(self.max_upload_bytes, self.max_json_bytes, self.http_header_timeout,
-               self.http_keep_alive_timeout) <= 0:
-            raise SettingsError("CRM_MAX_UPLOAD_BYTES, CRM_MAX_JSON_BYTES, CRM_HTTP_HEADER_TIMEOUT and "
-                                "CRM_HTTP_KEEP_ALIVE_TIMEOUT must be positive")
+               self.http_keep_alive_timeout, self.token_max_ttl_seconds) <= 0:
+            raise SettingsError("CRM_MAX_UPLOAD_BYTES, CRM_MAX_JSON_BYTES, CRM_HTTP_HEADER_TIMEOUT, "
+                                "CRM_HTTP_KEEP_ALIVE_TIMEOUT and CRM_TOKEN_MAX_TTL must be positive")
 
         if self.trusted_documents is not None and not Path(self.trusted_documents).is_file():
             raise SettingsError(f"CRM_TRUSTED_DOCUMENTS must name a persisted-query manifest file, not "
@@ -189,6 +190,7 @@ NUMBERS: dict[str, tuple[str, type]] = {
     "CRM_MAX_UPLOAD_BYTES": ("max_upload_bytes", int), "CRM_MAX_JSON_BYTES": ("max_json_bytes", int),
     "CRM_HTTP_HEADER_TIMEOUT": ("http_header_timeout", float),
     "CRM_HTTP_KEEP_ALIVE_TIMEOUT": ("http_keep_alive_timeout", int),
+    "CRM_TOKEN_MAX_TTL": ("token_max_ttl_seconds", int),
 }
 
 

@@ -153,6 +153,10 @@ class Api:
             self._tokens[email] = self.container.services.tokens().issue(staff.id)
         return self._tokens[email]
 
+    def forget_token(self, email: str) -> None:
+        """The next request as `email` gets a newly issued token."""
+        self._tokens.pop(email, None)
+
     async def post(self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = "admin@example.com",
                    token: str | None = None) -> httpx.Response:
         headers = {}

@@ -10,11 +10,9 @@ decide what they see). Anything else confirms the sign-in first, with its own re
 """
 from __future__ import annotations
 
-import uuid
-
 from application.queries.documents import SignIn
 from domain.organisation import Staff
-from infrastructure.auth import Authenticator, InvalidToken
+from infrastructure.auth import Authenticator, Bearer, InvalidToken
 
 
 class SignInChanged(Exception):
@@ -22,9 +20,10 @@ class SignInChanged(Exception):
 
 
 class PendingSignIn:
-    def __init__(self, authenticator: Authenticator, staff_id: uuid.UUID, last_known: Staff) -> None:
+    def __init__(self, authenticator: Authenticator, bearer: Bearer, last_known: Staff) -> None:
         self._authenticator = authenticator
-        self.staff_id = staff_id
+        self._bearer = bearer
+        self.staff_id = bearer.staff_id
         self.last_known = last_known  # whom the fast path builds its answer for, until confirmed
         self.actor: Staff | None = None  # once confirmed
         self._refused: InvalidToken | None = None
@@ -35,7 +34,7 @@ class PendingSignIn:
 
     def _accept(self, stored: Staff | None) -> None:
         try:
-            self.actor = self._authenticator.admit(stored)
+            self.actor = self._authenticator.admit(stored, self._bearer)
         except InvalidToken as err:
             self._refused = err
             raise
@@ -47,5 +46,5 @@ class PendingSignIn:
         if self._refused is not None:
             raise self._refused
         if self.actor is None:
-            self.actor = await self._authenticator.confirm(self.staff_id)
+            self.actor = await self._authenticator.confirm(self._bearer)
         return self.actor

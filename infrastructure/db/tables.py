@@ -54,6 +54,7 @@ staff = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("tokens_valid_after", UTCDateTime, nullable=True),  # set at a deactivation: older tokens stay dead
 )
 
 customers = Table(

@@ -4,6 +4,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import jwt
+import pytest
+
+from api.common.relay import parse_global_id
+from infrastructure.auth import InvalidToken
 from tests.conftest import Api, unique
 
 ME = "{ me { email role department { code } } }"
@@ -83,3 +88,39 @@ async def test_the_graphiql_page_is_served_without_a_token_and_holds_no_data(api
     response = await api.client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200 and "graphiql" in response.text.lower()
     assert "example.com" not in response.text
+
+
+async def test_tokens_from_before_a_deactivation_stay_dead_after_the_reactivation(api: Api) -> None:
+    """Over the regular path and the fast path (a member the process admitted before) alike, and on a
+    WebSocket's connection_init: only a token issued after the reactivation works."""
+    email = f"{unique('returner')}@example.com"
+    departments = (await api("{ departments { id code } }"))["departments"]
+    sales = next(d["id"] for d in departments if d["code"] == "SALES")
+    created = await api("""mutation($input: CreateStaffInput!) { createStaff(input: $input) { staff { id } } }""",
+                        {"input": {"name": "Returner", "email": email, "departmentId": sales, "role": "MEMBER"}})
+    staff_id = created["createStaff"]["staff"]["id"]
+    old = await api.token_for(email)
+    assert (await api(ME, as_=email))["me"]["email"] == email  # admitted: the next request takes the fast path
+    for active in (False, True):
+        await api("""mutation($input: UpdateStaffInput!) { updateStaff(input: $input) { userErrors { code } } }""",
+                  {"input": {"id": staff_id, "active": active}})
+    for query in (ME, '{ customer(code: "DEMO-0001") { contacts { name } } }'):
+        response = await api.post(query, token=old)
+        assert response.status_code == 401, response.text
+    with pytest.raises(InvalidToken):
+        await api.container.services.authenticator().authenticate(f"Bearer {old}")  # the WebSocket's sign-in
+    api.forget_token(email)
+    assert (await api(ME, as_=email))["me"]["email"] == email
+
+
+async def test_a_token_for_longer_than_the_maximum_lifetime_is_refused(api: Api) -> None:
+    """Even signed with the right key (as `crm token --ttl 3650d` once made them)."""
+    admin = (await api("{ me { id } }"))["me"]["id"]
+    staff_id = str(parse_global_id(admin)[1])
+    now = datetime.now(UTC)
+    century = jwt.encode({"sub": staff_id, "iss": "crm", "aud": "crm-api", "iat": now,
+                          "exp": now + timedelta(days=36500)}, api.container.core.settings().secret_key,
+                         algorithm="HS256")
+    response = await api.post(ME, token=century)
+    assert response.status_code == 401
+    assert api.container.core.settings().token_max_ttl_seconds == 12 * 3600

@@ -411,7 +411,10 @@ async def test_a_deactivated_members_hot_read_stops_at_once(api: Api, crowd: dic
         response = await api.post(CONTACTS, variables, as_=email)
         assert response.status_code == 401 and response.json()["data"] is None, response.text
     await update_staff(api, staff_id, active=True)
-    assert (await api(CONTACTS, variables, as_=email))["customer"]["contacts"]
+    response = await api.post(CONTACTS, variables, as_=email)  # the old token stays dead (api/common/sign_in.py)
+    assert response.status_code == 401, response.text
+    api.forget_token(email)
+    assert (await api(CONTACTS, variables, as_=email))["customer"]["contacts"]  # a new one works
 
 
 async def test_a_member_moved_to_another_department_is_answered_as_who_they_are_now(

@@ -32,7 +32,14 @@ def test_migrate_seed_and_token(tmp_path: Path) -> None:
     assert (key_file.stat().st_mode & 0o777) == 0o600
     claims = jwt.decode(token.stdout.strip().splitlines()[-1], key_file.read_text().strip(), algorithms=["HS256"],
                         audience="crm-api")
-    assert claims["exp"] - claims["iat"] == 1800
+    assert round(claims["exp"] - claims["iat"], 3) == 1800
+
+    longest = crm("token", "admin@example.com", "--ttl", "12h", db=db)
+    assert longest.returncode == 0
+    too_long = crm("token", "admin@example.com", "--ttl", "3650d", db=db)
+    assert too_long.returncode == 2 and "CRM_TOKEN_MAX_TTL" in too_long.stderr and "eyJ" not in too_long.stdout
+    shorter = crm("token", "admin@example.com", "--ttl", "2h", db=db, CRM_TOKEN_MAX_TTL="3600")
+    assert shorter.returncode == 2 and "1:00:00" in shorter.stderr
 
     unknown = crm("token", "nobody@example.com", db=db)
     assert unknown.returncode == 1 and "no active staff member" in unknown.stderr
@@ -57,8 +64,8 @@ def test_a_zero_ttl_is_refused_and_a_zero_ttl_token_expires_at_once() -> None:
 
     tokens = TokenService("x" * 32, default_ttl_seconds=3600)
     claims = jwt.decode(tokens.issue(__import__("uuid").uuid4(), timedelta(0)), options={"verify_signature": False})
-    assert claims["exp"] == claims["iat"]
-    for ttl in ("0m", "0s", "00h", "999999999999d"):
+    assert round(claims["exp"] - claims["iat"], 3) == 0
+    for ttl in ("0m", "0s", "00h", "999999999999d", "3650d", "13h"):
         refused = crm("token", "admin@example.com", "--ttl", ttl, db=Path("/nonexistent/unused.db"))
         assert refused.returncode == 2 and "Traceback" not in refused.stderr, (ttl, refused.stderr)
 

@@ -280,3 +280,18 @@ def test_staff_version_checks() -> None:
     with pytest.raises(Conflict) as err:
         s.check_version(0)
     assert err.value.field == ("expectedVersion",)
+
+
+def test_tokens_issued_before_a_deactivation_stay_dead_after_the_reactivation() -> None:
+    """Rule TokensDieWithTheDeactivation."""
+    admin, member = person(Role.ADMIN), person(Role.MEMBER)
+    before, gone, back, after = (datetime(2031, 1, 1, 9, 0, s, tzinfo=UTC) for s in (0, 10, 20, 30))
+    assert member.accepts_token_issued_at(before)
+    member.update(by=admin, at=gone, active=False)
+    assert not member.accepts_token_issued_at(before) and not member.accepts_token_issued_at(after)  # inactive
+    member.update(by=admin, at=back, active=True)
+    assert member.tokens_valid_after == gone
+    assert not member.accepts_token_issued_at(before)
+    assert member.accepts_token_issued_at(after) and member.accepts_token_issued_at(gone)
+    member.update(by=admin, at=after, role=Role.KEY_USER)  # other changes leave the cut-off
+    assert member.tokens_valid_after == gone

@@ -19,7 +19,8 @@ class Tracker(Protocol):
 
 def staff_from_row(row: Any) -> Staff:
     return Staff(id=row.id, name=row.name, email=row.email, department_id=row.department_id,
-                 role=Role(row.role), active=row.active, version=row.version)
+                 role=Role(row.role), active=row.active, version=row.version,
+                 tokens_valid_after=row.tokens_valid_after)
 
 
 def department_from_row(row: Any) -> Department:
@@ -69,7 +70,8 @@ class SqlStaffRepository:
         staff.version = 1
         await self._conn.execute(insert(t.staff).values(
             id=staff.id, name=staff.name, email=staff.email, department_id=staff.department_id,
-            role=staff.role.value, active=staff.active, version=1, created_at=now, updated_at=now))
+            role=staff.role.value, active=staff.active, version=1, created_at=now, updated_at=now,
+            tokens_valid_after=staff.tokens_valid_after))
         self._tracker.track(staff)
 
     async def active_in_department(self, department_id: uuid.UUID, role: Role | None = None) -> list[Staff]:
@@ -82,7 +84,8 @@ class SqlStaffRepository:
     async def save(self, staff: Staff) -> None:
         await save_versioned(self._conn, t.staff, staff, {
             "name": staff.name, "email": staff.email, "department_id": staff.department_id,
-            "role": staff.role.value, "active": staff.active, "updated_at": datetime.now(UTC)})
+            "role": staff.role.value, "active": staff.active, "tokens_valid_after": staff.tokens_valid_after,
+            "updated_at": datetime.now(UTC)})
         self._tracker.track(staff)
 
 
