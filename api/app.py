@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api import graphiql
+from api.common.browsers import DEVELOPMENT_ORIGINS, browser_middleware
 from api.common.exposure import Exposure
 from api.common.limits import OperationChecker, RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
@@ -253,6 +254,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(
         view, settings.max_json_bytes, settings.max_upload_bytes, served.checker), container))
     app = Starlette(
+        middleware=browser_middleware(settings.cors_origins if settings.cors_origins is not None
+                                      else () if settings.is_production else DEVELOPMENT_ORIGINS),
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),

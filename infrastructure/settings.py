@@ -57,6 +57,7 @@ class Settings:
     suggestions: bool | None = None  # "Did you mean ...?" in error messages
     graphiql: bool | None = None  # the GraphiQL page at GET /graphql
     federation_sdl: bool | None = None  # `_service { sdl }` for a federation gateway
+    cors_origins: tuple[str, ...] | None = None  # web origins that may call the API; None: by mode (api/common/browsers.py)
     # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
     erp: ExternalSystem = field(default_factory=ExternalSystem)
     finance: ExternalSystem = field(default_factory=ExternalSystem)
@@ -86,6 +87,7 @@ class Settings:
             env=mode,
             trusted_documents=env.get("CRM_TRUSTED_DOCUMENTS", "").strip() or None,
             **_flags(env),
+            **_origins(env),
             **_relay_settings(env),
             **_numbers(env),
             **_external_systems(env),
@@ -223,6 +225,18 @@ def _flags(env: dict[str, str]) -> dict[str, bool]:
                 raise SettingsError(f"{variable} must be true or false, not {env[variable]!r}")
             found[name] = value in TRUE
     return found
+
+
+def _origins(env: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """CRM_CORS_ORIGINS, comma-separated (set but empty: none), only when set."""
+    if "CRM_CORS_ORIGINS" not in env:
+        return {}
+    origins = tuple(o.strip().rstrip("/") for o in env["CRM_CORS_ORIGINS"].split(",") if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not rest or "/" in rest:
+            raise SettingsError(f"CRM_CORS_ORIGINS takes origins such as https://crm.example.com, not {origin!r}")
+    return {"cors_origins": origins}
 
 
 def _relay_settings(env: dict[str, str]) -> dict[str, object]:
