@@ -30,6 +30,7 @@ from api.common.limits import OperationChecker, RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
 from api.common.persisted_queries import PersistedQueries
 from api.common.trusted_documents import load_manifest
+from api.common.rate_limits import RateLimit, buckets, client_ip, principal
 from api.common.sign_in import PendingSignIn
 from api.context import Context
 from api.fast_path import FastPath
@@ -251,8 +252,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else None  # or fail here
     served = GraphQLApp(container)
     view = PersistedQueries(served, trusted=trusted)
-    graphql = GraphQLResponseMediaType(Authenticate(RequestGuard(
-        view, settings.max_json_bytes, settings.max_upload_bytes, served.checker), container))
+    guarded = RequestGuard(view, settings.max_json_bytes, settings.max_upload_bytes, served.checker)
+    graphql = GraphQLResponseMediaType(RateLimit(Authenticate(
+        RateLimit(guarded, buckets(settings.rate_limit("principal")), principal), container),
+        buckets(settings.rate_limit("ip")), client_ip))
     app = Starlette(
         middleware=browser_middleware(settings.cors_origins if settings.cors_origins is not None
                                       else () if settings.is_production else DEVELOPMENT_ORIGINS),

@@ -57,6 +57,12 @@ class Settings:
     suggestions: bool | None = None  # "Did you mean ...?" in error messages
     graphiql: bool | None = None  # the GraphiQL page at GET /graphql
     federation_sdl: bool | None = None  # `_service { sdl }` for a federation gateway
+    # requests per second and burst, per principal and per client IP (api/common/rate_limits.py); None: the
+    # defaults (RATE_LIMITS) except in the test suite's mode; a rate of 0 turns a limit off
+    rate_limit_rate: float | None = None
+    rate_limit_burst: float | None = None
+    rate_limit_ip_rate: float | None = None
+    rate_limit_ip_burst: float | None = None
     cors_origins: tuple[str, ...] | None = None  # web origins that may call the API; None: by mode (api/common/browsers.py)
     # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
     erp: ExternalSystem = field(default_factory=ExternalSystem)
@@ -65,6 +71,16 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    def rate_limit(self, per: str) -> tuple[float, float] | None:
+        """(rate, burst) for `per` "principal" or "ip", or None: no limit."""
+        prefix = "rate_limit_" if per == "principal" else "rate_limit_ip_"
+        default_rate, default_burst = RATE_LIMITS[per] if self.env != "test" else (0.0, 0.0)
+        rate, burst = getattr(self, prefix + "rate"), getattr(self, prefix + "burst")
+        if burst is None:
+            burst = default_burst if rate is None else rate * 10  # a rate of one's own: ten seconds' worth
+        rate = default_rate if rate is None else rate
+        return (rate, max(burst, 1.0)) if rate > 0 else None
 
     def describes(self, what: str) -> bool:
         """Whether the API offers `what` (introspection, suggestions, graphiql, federation_sdl): as set, else
@@ -116,6 +132,10 @@ class Settings:
 
         if self.max_query_cost < 1 or self.max_query_fields < 1:
             raise SettingsError("CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS must be positive")
+        if any(v is not None and v < 0 for v in (self.rate_limit_rate, self.rate_limit_burst, self.rate_limit_ip_rate,
+                                                 self.rate_limit_ip_burst)):
+            raise SettingsError("CRM_RATE_LIMIT, CRM_RATE_LIMIT_BURST, CRM_RATE_LIMIT_IP and CRM_RATE_LIMIT_IP_BURST "
+                                "must not be negative")
         if min(self.max_upload_bytes, self.max_json_bytes, self.http_header_timeout,
                self.http_keep_alive_timeout, self.token_max_ttl_seconds) <= 0:
             raise SettingsError("CRM_MAX_UPLOAD_BYTES, CRM_MAX_JSON_BYTES, CRM_HTTP_HEADER_TIMEOUT, "
@@ -193,7 +213,10 @@ NUMBERS: dict[str, tuple[str, type]] = {
     "CRM_HTTP_HEADER_TIMEOUT": ("http_header_timeout", float),
     "CRM_HTTP_KEEP_ALIVE_TIMEOUT": ("http_keep_alive_timeout", int),
     "CRM_TOKEN_MAX_TTL": ("token_max_ttl_seconds", int),
+    "CRM_RATE_LIMIT": ("rate_limit_rate", float), "CRM_RATE_LIMIT_BURST": ("rate_limit_burst", float),
+    "CRM_RATE_LIMIT_IP": ("rate_limit_ip_rate", float), "CRM_RATE_LIMIT_IP_BURST": ("rate_limit_ip_burst", float),
 }
+RATE_LIMITS = {"principal": (20.0, 200.0), "ip": (100.0, 1000.0)}  # per second, burst
 
 
 def _numbers(env: dict[str, str]) -> dict[str, object]:
