@@ -22,6 +22,7 @@ class ErrorCode(Enum):
     DUPLICATE = "DUPLICATE"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     DEPENDENCY_UNAVAILABLE = "DEPENDENCY_UNAVAILABLE"
+    RATE_LIMITED = "RATE_LIMITED"  # as `extensions.code` of an HTTP 429 (api/common/rate_limits.py)
 
 
 @strawberry.type
