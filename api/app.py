@@ -210,6 +210,7 @@ class Authenticate:
                     state["sign_in"] = PendingSignIn(authenticator, bearer, known)
                 else:
                     state["actor"] = await authenticator.confirm(bearer)
+                    state["scopes"] = authenticator.scopes_of(bearer)  # an API key's (api/integrations/api_keys.py)
             except InvalidToken as err:
                 await _unauthenticated(err)(scope, receive, send)
                 return

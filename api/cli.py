@@ -29,6 +29,8 @@ app = typer.Typer(help="Collaborative CRM backend.", no_args_is_help=True, add_c
 import_app = typer.Typer(help="Bulk-import a department's basic data.", no_args_is_help=True,
                          **HELP)  # type: ignore[arg-type]
 app.add_typer(import_app, name="import")
+apikey_app = typer.Typer(help="API keys for partner systems.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
 
 
 def _settings() -> Settings:
@@ -170,6 +172,39 @@ def token(email: str,
                     err=True)
         raise typer.Exit(2)
     typer.echo(_with_container(lambda c: _token(c, email, lifetime)))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: str = typer.Option(..., "--name", help="What the key is for, e.g. the partner's system"),
+    scopes: str = typer.Option("read", "--scopes", help="Comma-separated: read (always), write (mutations)"),
+    acts_as: str = typer.Option(..., "--acts-as", help="E-mail of the staff member whose rights the key has"),
+    by: str = typer.Option("admin@example.com", "--by", help="E-mail of the ADMIN who issues it"),
+) -> None:
+    """Issue an API key; its secret is printed once (the last line of output) and stored only as a hash."""
+    from application.api_keys import CreateApiKey, create_api_key
+    from application.organisation import find_active_staff_by_email
+
+    async def issue(container: Container) -> str:
+        admin = await find_active_staff_by_email(container.services.uow(), by)
+        member = await find_active_staff_by_email(container.services.uow(), acts_as)
+        if admin is None or member is None:
+            typer.secho(f"error: no active staff member with e-mail {by if admin is None else acts_as}", fg="red",
+                        err=True)
+            raise typer.Exit(1)
+        try:
+            issued = await create_api_key(container.services.api_key_registry(), container.services.uow(),
+                                          container.gateways.clock(), admin,
+                                          CreateApiKey(name, tuple(s for s in scopes.split(",") if s.strip()),
+                                                       member.id))
+        except (DomainError, NotAuthorized) as err:
+            typer.secho(f"error: {err}", fg="red", err=True)
+            raise typer.Exit(2) from None
+        key = issued.api_key
+        typer.echo(f"API key {key.name!r} ({', '.join(key.scopes)}) acting as {member.email}; the secret, shown once:")
+        return issued.secret
+
+    typer.echo(_with_container(issue))
 
 
 @import_app.command("customers")

@@ -11,6 +11,9 @@ from api.common.relay import Node, parse_global_key
 from api.context import Context
 from api.complaints.types import BusinessCalendar, Complaint, ComplaintCategory, SlaPolicy, TimelineEntry
 from api.customers.types import Activity, Contact, Customer, Interaction
+from api.complaints.types import BusinessCalendar, Complaint, ComplaintCategory, SlaPolicy
+from api.customers.types import Customer, Interaction
+from api.integrations.api_keys import load_api_key
 from api.integrations.webhooks import load_webhook
 from api.orders.types import Order, OrderLine
 from api.organisation.types import Department, Staff
@@ -50,6 +53,7 @@ RESOLVERS: dict[str, Resolver] = {
     "Contact": lambda info, i: _via("contact_by_id", Contact.from_view, info, i),
     "Activity": lambda info, i: _activity(info, i),
     "TimelineEntry": lambda info, i: _timeline_entry(info, i),
+    "ApiKey": load_api_key,
 }
 
 

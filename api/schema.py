@@ -33,6 +33,7 @@ from api.complaints.subscriptions import ComplaintSubscription
 from api.context import Context
 from api.orders.subscriptions import OrderSubscription
 from api.events.queries import EventQuery
+from api.integrations.api_keys import ApiKeyMutation, ApiKeyQuery, ScopedKeys
 from api.integrations.queries import IntegrationQuery
 from api.integrations.webhooks import WebhookMutation, WebhookQuery
 from api.customers.imports import ImportMutation
@@ -75,9 +76,11 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
-                              ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery))
+                              ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery,
+                              ApiKeyQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
-                                    WorkflowMutation, ComplaintMutation, WebhookMutation))
+                                    WorkflowMutation, ComplaintMutation, WebhookMutation,
+                                    ApiKeyMutation))
 Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription))
 
 
@@ -169,6 +172,7 @@ def _extensions(max_depth: int, exposure: Exposure) -> list[Any]:
         TrustedDocumentsOnly,  # with CRM_TRUSTED_DOCUMENTS: a document not in the manifest is refused here
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         QueryCostLimiter,
+        ScopedKeys,
         *([] if exposure.suggestions else [HideSuggestions]),
         lambda: MaskFaults(should_mask_error=lambda e: not _expected(e)),
     ]

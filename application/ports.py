@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, AsyncIterator, Protocol, Self, Sequence
 
+from domain.api_key import ApiKey
 from domain.calendar import BusinessCalendar
 from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
@@ -297,6 +298,21 @@ class WebhookDelivery:
     secret: str
     event: OutboxEvent
     attempts: int = 0
+
+
+class ApiKeyRegistry(Protocol):
+    async def add(self, key: ApiKey, secret_hash: str) -> None:
+        """Store the key with the hash of its secret (the secret itself is never stored)."""
+
+    async def get(self, key_id: uuid.UUID) -> ApiKey | None: ...
+
+    async def all(self) -> list[ApiKey]:
+        """Every key, revoked ones too, oldest first."""
+
+    async def by_ids(self, ids: list[uuid.UUID]) -> list[ApiKey | None]: ...
+
+    async def revoke(self, key: ApiKey) -> None:
+        """Store the key's revocation."""
 
 
 class WebhookRegistry(Protocol):

@@ -2,9 +2,14 @@
 
 A token lives at most `max_ttl_seconds` (CRM_TOKEN_MAX_TTL, 12 h): longer ones are neither issued nor accepted,
 whoever signed them. Its `iat` (to the microsecond) is checked against the member's stored row on every use
-(`Staff.accepts_token_issued_at`): tokens issued before a deactivation stay dead after a reactivation."""
+(`Staff.accepts_token_issued_at`): tokens issued before a deactivation stay dead after a reactivation.
+
+An API key (`crmk_<key id>_<secret>`, application/api_keys.py) goes in the same header. It is checked in one
+statement with the staff row it acts as: its secret's hash, not revoked, and the member as for a token (a key
+issued before their deactivation stays dead too). Its scopes go with the request (`scopes_of`)."""
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
 from collections import OrderedDict
@@ -15,13 +20,20 @@ import jwt
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from application.api_keys import hash_secret, key_id_of
 from domain.organisation import Staff
 from infrastructure.db import tables as t
+from infrastructure.db.repositories.api_keys import SqlApiKeyRegistry
+from infrastructure.db.security_tables import api_keys
 from infrastructure.db.reads import Reads
 from infrastructure.db.repositories.organisation import staff_from_row
 
 ISSUER = "crm"
 STAFF_BY_ID = select(t.staff).where(t.staff.c.id == bindparam("staff_id"))  # built once: it runs every request
+STAFF_BY_API_KEY = select(t.staff, api_keys.c.secret_hash.label("key_hash"), api_keys.c.scopes.label("key_scopes"),
+                          api_keys.c.revoked_at.label("key_revoked_at"), api_keys.c.created_at.label("key_created_at")
+                          ).join(api_keys, api_keys.c.acts_as == t.staff.c.id).where(api_keys.c.id == bindparam("key_id"))
+KEY_USE_RECORDED_EVERY = 60.0  # seconds: lastUsedAt is that precise, and costs a write at most once a minute
 AUDIENCE = "crm-api"
 ALGORITHM = "HS256"
 
@@ -45,10 +57,13 @@ class LifetimeTooLong(ValueError):
 
 @dataclass(frozen=True)
 class Bearer:
-    """What a checked token says: whom it names, and when it was issued."""
+    """What a checked token says: whom it names, and when it was issued; or, for an API key, the key and its
+    secret's hash (whom it acts as is stored with it)."""
 
-    staff_id: uuid.UUID
+    staff_id: uuid.UUID | None
     issued_at: datetime
+    api_key: uuid.UUID | None = None
+    secret_hash: str = ""
 
 
 VERIFIED_KEPT = 4096
@@ -120,10 +135,13 @@ class Authenticator:
     API then proceeds with the member as last admitted (`last_known`) and hands the row to `admit` before the
     answer is used (application/queries/documents.py `SignIn`)."""
 
-    def __init__(self, tokens: TokenService, engine: AsyncEngine) -> None:
+    def __init__(self, tokens: TokenService, engine: AsyncEngine, keys: SqlApiKeyRegistry | None = None) -> None:
         self._tokens = tokens
         self._reads = Reads(engine)  # on the request's connection, which its resolvers then reuse
         self._known: OrderedDict[uuid.UUID, Staff] = OrderedDict()
+        self._keys = keys
+        self._key_scopes: dict[uuid.UUID, tuple[str, ...]] = {}
+        self._key_use_recorded: dict[uuid.UUID, float] = {}
 
     async def authenticate(self, authorization: str | None) -> Staff:
         return await self.confirm(self.bearer(authorization))
@@ -135,11 +153,39 @@ class Authenticator:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("expected a Bearer token")
+        key_id = key_id_of(token.strip())
+        if key_id is not None:
+            return Bearer(None, datetime.now(UTC), api_key=key_id, secret_hash=hash_secret(token.strip()))
         return self._tokens.bearer(token.strip())
 
     async def confirm(self, bearer: Bearer) -> Staff:
+        if bearer.api_key is not None:
+            return await self._confirm_key(bearer)
         rows = await self._reads.all(STAFF_BY_ID, {"staff_id": bearer.staff_id})
         return self.admit(staff_from_row(rows[0]) if rows else None, bearer)
+
+    async def _confirm_key(self, bearer: Bearer) -> Staff:
+        assert bearer.api_key is not None
+        rows = await self._reads.all(STAFF_BY_API_KEY, {"key_id": bearer.api_key})
+        row = rows[0] if rows else None
+        if row is None or row.key_revoked_at is not None or not hmac.compare_digest(row.key_hash, bearer.secret_hash):
+            raise InvalidToken("unknown or revoked API key")
+        actor = self.admit(staff_from_row(row), Bearer(row.id, row.key_created_at))
+        self._key_scopes[bearer.api_key] = tuple(row.key_scopes)
+        await self._record_use(bearer.api_key)
+        return actor
+
+    def scopes_of(self, bearer: Bearer) -> tuple[str, ...] | None:
+        """An API key's scopes once confirmed (None for a person's token: all their rights)."""
+        return self._key_scopes.get(bearer.api_key) if bearer.api_key is not None else None
+
+    async def _record_use(self, key_id: uuid.UUID) -> None:
+        now = time.monotonic()
+        if self._keys is None or now - self._key_use_recorded.get(key_id, -KEY_USE_RECORDED_EVERY) \
+                < KEY_USE_RECORDED_EVERY:
+            return
+        self._key_use_recorded[key_id] = now
+        await self._keys.used(key_id, datetime.now(UTC))
 
     def admit(self, staff: Staff | None, bearer: Bearer) -> Staff:
         """The stored staff member a token names, if they may act with it: active, and the token issued after

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from infrastructure.auth import Authenticator, TokenService
 from infrastructure.clock import SystemClock
 from infrastructure.db.engine import autocommit, create_engine
+from infrastructure.db.repositories.api_keys import SqlApiKeyRegistry
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.customers import SqlCustomerQueries
 from infrastructure.db.queries.documents import SqlDocumentReads
@@ -72,7 +73,8 @@ class Services(containers.DeclarativeContainer):
         core.settings, core.read_engine, gateways.publisher)
     tokens = providers.Singleton(TokenService, core.settings.provided.secret_key,
                                  core.settings.provided.token_ttl_seconds, core.settings.provided.token_max_ttl_seconds)
-    authenticator = providers.Singleton(Authenticator, tokens, core.read_engine)
+    api_key_registry = providers.Singleton(SqlApiKeyRegistry, core.engine, core.read_engine)
+    authenticator = providers.Singleton(Authenticator, tokens, core.read_engine, api_key_registry)
     customer_queries = providers.Singleton(SqlCustomerQueries, core.read_engine)
     organisation_queries = providers.Singleton(SqlOrganisationQueries, core.read_engine)
     order_queries = providers.Singleton(SqlOrderQueries, core.read_engine)

@@ -93,3 +93,26 @@ def test_help_shows_flags_as_flags(tmp_path: Path) -> None:
     assert "..." not in listed.split("Commands:")[1]  # every command's summary whole
     serve = crm("serve", "--help", db=tmp_path / "crm.db").stdout
     assert "--demo / --no-demo" in serve and "--port <int>" in serve
+
+
+def test_apikey_create_prints_the_secret_once_and_stores_its_hash(tmp_path: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    db = tmp_path / "crm.db"
+    assert crm("migrate", db=db).returncode == 0 and crm("seed-demo", db=db).returncode == 0
+    made = crm("apikey", "create", "--name", "Billing gateway", "--scopes", "read,write", "--acts-as",
+               "finance.key@example.com", db=db)
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip().splitlines()[-1]
+    assert secret.startswith("crmk_") and "read, write" in made.stdout
+    with sqlite3.connect(db) as conn:
+        [(name, stored, scopes)] = conn.execute("SELECT name, secret_hash, scopes FROM api_keys").fetchall()
+    assert (name, stored) == ("Billing gateway", hashlib.sha256(secret.encode()).hexdigest())
+    assert secret not in stored and "write" in scopes
+    refused = crm("apikey", "create", "--name", "x", "--scopes", "everything", "--acts-as", "finance.key@example.com",
+                  db=db)
+    assert refused.returncode == 2 and "not a scope" in refused.stderr
+    not_admin = crm("apikey", "create", "--name", "x", "--acts-as", "finance.key@example.com", "--by",
+                    "sales.key@example.com", db=db)
+    assert not_admin.returncode == 2 and "ADMIN" in not_admin.stderr
