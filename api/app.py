@@ -210,7 +210,8 @@ class Authenticate:
                     state["sign_in"] = PendingSignIn(authenticator, bearer, known)
                 else:
                     state["actor"] = await authenticator.confirm(bearer)
-                    state["scopes"] = authenticator.scopes_of(bearer)  # an API key's (api/integrations/api_keys.py)
+                    # an API key's scopes (api/integrations/api_keys.py), and the key for the audit log
+                    state["scopes"], state["api_key_id"] = authenticator.scopes_of(bearer), bearer.api_key
             except InvalidToken as err:
                 await _unauthenticated(err)(scope, receive, send)
                 return

@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 import typer
 
 from api.graphiql import sign_in_link
+from application.audit import AUDIT, AuditContext
 from application.imports import ImportCustomers, ImportReport, import_customers
 from domain.shared import DomainError, NotAuthorized
 from infrastructure.auth import LifetimeTooLong
@@ -104,6 +105,7 @@ async def _import_customers(container: Container, path: Path, file_format: FileF
     if actor is None:
         typer.secho(f"error: no active staff member with e-mail {actor_email}", fg="red", err=True)
         raise typer.Exit(1)
+    AUDIT.set(AuditContext(actor_id=actor.id, operation="crm import customers"))  # for the audit log
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
                TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn())
     with path.open("rb") as stream, Progress(*columns, console=Console(stderr=True)) as progress:

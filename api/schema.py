@@ -33,6 +33,7 @@ from api.complaints.subscriptions import ComplaintSubscription
 from api.context import Context
 from api.orders.subscriptions import OrderSubscription
 from api.events.queries import EventQuery
+from api.audit.queries import AuditedWrites, AuditQuery
 from api.integrations.api_keys import ApiKeyMutation, ApiKeyQuery, ScopedKeys
 from api.integrations.queries import IntegrationQuery
 from api.integrations.webhooks import WebhookMutation, WebhookQuery
@@ -77,7 +78,7 @@ class NodeQuery:
 
 Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
                               ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery,
-                              ApiKeyQuery))
+                              ApiKeyQuery, AuditQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
                                     WorkflowMutation, ComplaintMutation, WebhookMutation,
                                     ApiKeyMutation))
@@ -173,6 +174,7 @@ def _extensions(max_depth: int, exposure: Exposure) -> list[Any]:
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         QueryCostLimiter,
         ScopedKeys,
+        AuditedWrites,
         *([] if exposure.suggestions else [HideSuggestions]),
         lambda: MaskFaults(should_mask_error=lambda e: not _expected(e)),
     ]

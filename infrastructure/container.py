@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from infrastructure.auth import Authenticator, TokenService
 from infrastructure.clock import SystemClock
 from infrastructure.db.engine import autocommit, create_engine
+from infrastructure.db.queries.audit import SqlAuditQueries
 from infrastructure.db.repositories.api_keys import SqlApiKeyRegistry
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.customers import SqlCustomerQueries
@@ -82,6 +83,7 @@ class Services(containers.DeclarativeContainer):
     complaint_queries = providers.Singleton(SqlComplaintQueries, core.read_engine)
     document_reads = providers.Singleton(SqlDocumentReads, core.read_engine, gateways.clock.provider)  # JSON built by the database
     event_queries = providers.Singleton(SqlEventQueries, core.read_engine)  # the outbox as a feed
+    audit_queries = providers.Singleton(SqlAuditQueries, core.read_engine)
     due_dates = providers.Singleton(DepartmentCalendarDueDates, core.read_engine)  # department calendars
     events = providers.Callable(lambda publisher: publisher, gateways.publisher)
     # the ports the application uses: each adapter behind a timeout, a cache and a circuit breaker

@@ -1,7 +1,10 @@
-"""API keys for partner systems (SQLAlchemy Core, on the shared `metadata`): the secret only as its SHA-256."""
+"""API keys for partner systems (the secret only as its SHA-256) and the audit log (SQLAlchemy Core, on the shared
+`metadata`)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Uuid
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Uuid
 
 from infrastructure.db.tables import metadata
 from infrastructure.db.types import UTCDateTime
@@ -19,3 +22,27 @@ api_keys = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("last_used_at", UTCDateTime, nullable=True),
 )
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", Uuid, nullable=True, index=True),
+    Column("api_key_id", Uuid, nullable=True),
+    Column("aggregate_type", String(50), nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("operation", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Column("request_id", String(32), nullable=True),
+    Index("ix_audit_log_at_id", "at", "id"),
+    Index("ix_audit_log_aggregate_id_at", "aggregate_id", "at"),
+)
+
+
+def audit_row(record: Any) -> dict[str, Any]:
+    """The audit_log row of an application.audit.AuditRecord."""
+    return {f: getattr(record, f) for f in ("id", "at", "actor_id", "api_key_id", "aggregate_type", "aggregate_id",
+                                            "operation", "kind", "before", "after", "request_id")}

@@ -1,4 +1,4 @@
-"""The SQLAlchemy unit of work: one connection, one transaction, outbox rows written in it."""
+"""The SQLAlchemy unit of work: one connection, one transaction, outbox rows and audit records written in it."""
 from __future__ import annotations
 
 import uuid
@@ -10,12 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from application.activity import ActivityRecord, Subject, activity_for, subject_needing_customer
+from application.audit import aggregate_records, audit_state
 from application.ports import EventPublisher
 from domain.shared import AggregateRoot, Conflict, DomainEvent
 from infrastructure.db import tables as t
 from infrastructure.db.complaint_tables import complaints
 from infrastructure.db.order_tables import orders
 from infrastructure.db.reads import in_transaction, release_request_connection
+from infrastructure.db.security_tables import audit_log, audit_row
 from infrastructure.db.repositories.complaints import (
     SqlCalendarRepository,
     SqlComplaintCategoryRepository,
@@ -49,13 +51,16 @@ class SqlUnitOfWork:
         self._publisher = publisher
         self._notify = notify
         self._connection: AsyncConnection | None = None
-        self._seen: dict[AggregateRoot, None] = {}  # insertion-ordered; aggregates hash by identity
+        # insertion-ordered (aggregates hash by identity): each one's state when first seen, None when it is new
+        # (created in this transaction: its creation is recorded already), for the audit log
+        self._seen: dict[AggregateRoot, dict[str, object] | None] = {}
         # Events flushed to the outbox, kept to publish after the commit. In-process subscribers
         # keep only their newest events anyway (a bounded queue), so more would be dropped there.
         self._flushed: deque[DomainEvent] = deque(maxlen=PUBLISH_LIMIT)
 
     def track(self, aggregate: AggregateRoot) -> None:
-        self._seen.setdefault(aggregate, None)
+        if aggregate not in self._seen:
+            self._seen[aggregate] = None if aggregate.pending_events else audit_state(aggregate)
 
     async def __aenter__(self) -> Self:
         await release_request_connection()  # one connection per request at a time (infrastructure/db/reads.py)
@@ -103,25 +108,34 @@ class SqlUnitOfWork:
         """Write the events recorded so far to the outbox (or drop them) and forget the aggregates
         seen so far, so bulk work in one transaction holds one batch in memory, not all of them.
         An aggregate seen before a flush must be loaded again before it is saved again."""
-        events = [e for agg in self._seen for e in agg.collect_events()]
+        written = self._written()
+        events = [e for _, _, agg_events in written for e in agg_events]
         self._seen.clear()
         self.customers.forget()
         if events and write_events:
-            await self._write_events(events)
+            await self._write_events(events, written)
             self._flushed.extend(events)
 
-    async def _write_events(self, events: list[DomainEvent]) -> None:
+    def _written(self) -> list[tuple[AggregateRoot, dict[str, object] | None, list[DomainEvent]]]:
+        """Each aggregate seen with the events it recorded since (collected) and its state when first seen."""
+        return [(agg, before, agg.collect_events()) for agg, before in self._seen.items()]
+
+    async def _write_events(self, events: list[DomainEvent],
+                            written: list[tuple[AggregateRoot, dict[str, object] | None, list[DomainEvent]]]) -> None:
         await self.connection.execute(insert(t.outbox), [outbox_row(e) for e in events])
+        await self.connection.execute(insert(audit_log), [audit_row(r) for r in aggregate_records(
+            written, events[0].occurred_at)])
         await self._project_activity(events)
 
     async def commit(self) -> None:
-        events: list[DomainEvent] = [e for agg in self._seen for e in agg.collect_events()]
+        written = self._written()
+        events: list[DomainEvent] = [e for _, _, agg_events in written for e in agg_events]
         conn = self.connection
         published = [*self._flushed, *events]
         self._flushed.clear()
         try:
             if events:
-                await self._write_events(events)
+                await self._write_events(events, written)
             if self._notify:
                 await notify_committed(conn, published)
             await conn.commit()

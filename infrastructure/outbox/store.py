@@ -47,10 +47,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ColumnElement
 
+from application.audit import audit_record, audit_state
 from application.ports import BrokerBatch, OutboxEvent, WebhookDelivery
 from domain.webhook import ALL_EVENTS, Webhook
 from infrastructure.db import tables as t
 from infrastructure.db.relay_tables import relay_cursors, webhook_deliveries, webhook_event_types, webhooks
+from infrastructure.db.security_tables import audit_log, audit_row
 from infrastructure.db.types import UTCDateTime
 from infrastructure.outbox.secret_box import SecretBox, SecretUnreadable
 
@@ -186,6 +188,8 @@ class SqlWebhookRegistry:
                 active=webhook.active, created_by=webhook.created_by, created_at=webhook.created_at,
                 after_position=head, consecutive_failures=0))
             await conn.execute(insert(s), [{"webhook_id": webhook.id, "event_type": e} for e in webhook.events])
+            await conn.execute(insert(audit_log).values(audit_row(audit_record(
+                "webhook", webhook.id, None, audit_state(webhook), [], webhook.created_at))))
             await conn.commit()
 
 

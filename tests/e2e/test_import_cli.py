@@ -52,6 +52,11 @@ def test_imports_a_csv_file_with_a_progress_bar_and_a_summary(crm: Crm) -> None:
     assert "2 rows read: 2 created, 0 updated, 0 unchanged" in result.stdout
     assert "importing customers.csv" in result.stderr and "2 rows" in result.stderr
     assert crm.customer(a) == ("Alpha", 1)
+    with sqlite3.connect(crm.folder / "crm.db") as db:  # each customer written is in the audit log
+        logged = db.execute("SELECT a.operation, a.kind, s.email FROM audit_log a JOIN customers c ON "
+                            "c.id = a.aggregate_id JOIN staff s ON s.id = a.actor_id WHERE c.code IN (?, ?)",
+                            (a, b)).fetchall()
+    assert logged == [("crm import customers", "CREATE", "admin@example.com")] * 2
 
     again = crm("import", "customers", path)
     assert "2 rows read: 0 created, 0 updated, 2 unchanged" in again.stdout

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from application.audit import audit_record, audit_state, jsonable
 from domain.api_key import ApiKey
 from infrastructure.db.security_tables import api_keys as k
+from infrastructure.db.security_tables import audit_log, audit_row
 
 
 def api_key_from_row(row: Any) -> ApiKey:
@@ -27,6 +29,8 @@ class SqlApiKeyRegistry:
             await conn.execute(insert(k).values(id=key.id, name=key.name, scopes=list(key.scopes),
                                                 secret_hash=secret_hash, acts_as=key.acts_as,
                                                 created_by=key.created_by, created_at=key.created_at))
+            await conn.execute(insert(audit_log).values(audit_row(audit_record(
+                "api_key", key.id, None, audit_state(key), [], key.created_at))))
 
     async def get(self, key_id: uuid.UUID) -> ApiKey | None:
         [found] = await self.by_ids([key_id])
@@ -50,3 +54,7 @@ class SqlApiKeyRegistry:
         async with self._engine.begin() as conn:
             await conn.execute(update(k).where(k.c.id == key.id, k.c.revoked_at.is_(None))
                                .values(revoked_at=key.revoked_at))
+            assert key.revoked_at is not None
+            await conn.execute(insert(audit_log).values(audit_row(audit_record(
+                "api_key", key.id, {"revoked_at": None}, {"revoked_at": jsonable(key.revoked_at)}, [],
+                key.revoked_at))))
