@@ -16,13 +16,12 @@ from strawberry.types import Info
 from strawberry.types.graphql import OperationType
 
 from api.common.errors import UserError, attempt, forbidden
-from api.common.relay import Node, parse_global_id, to_global_id
+from api.common.relay import Node, decode_id, to_global_id
 from api.context import Context
 from api.organisation.types import Staff, load_staff
 from application.api_keys import CreateApiKey, create_api_key, revoke_api_key
 from domain.api_key import WRITE
 from domain.api_key import ApiKey as ApiKeyRecord
-from domain.shared import InvalidInput
 
 
 @strawberry.type(description="A credential for a partner system; the secret is shown once and stored only as a "
@@ -79,16 +78,6 @@ def _admin(info: Info[Context, None]) -> bool:
     return actor.active and actor.is_admin
 
 
-def _id(value: str, type_name: str, field: str) -> uuid.UUID:
-    try:
-        found, raw = parse_global_id(value)
-    except ValueError:
-        raise InvalidInput(f"{field} is not a valid ID.", field=(field,)) from None
-    if found != type_name:
-        raise InvalidInput(f"{field} is not a {type_name} ID.", field=(field,))
-    return raw
-
-
 async def load_api_key(info: Info[Context, None], key_id: uuid.UUID) -> ApiKey | None:
     """The ApiKey node, for ADMINs only (null for everybody else, as if it did not exist)."""
     if not _admin(info):
@@ -119,7 +108,7 @@ class ApiKeyMutation:
                 raise forbidden()
             return await create_api_key(ctx.services.api_key_registry(), ctx.uow_factory(), ctx.clock, ctx.actor,
                                         CreateApiKey(input.name, tuple(input.scopes),
-                                                     _id(input.acts_as_id, "Staff", "actsAsId")))
+                                                     decode_id(input.acts_as_id, "Staff", "actsAsId")))
 
         issued, errors = await attempt(run)
         if issued is None:
@@ -134,7 +123,7 @@ class ApiKeyMutation:
             if not _admin(info):
                 raise forbidden()
             return await revoke_api_key(ctx.services.api_key_registry(), ctx.clock, ctx.actor,
-                                        _id(input.api_key_id, "ApiKey", "apiKeyId"))
+                                        decode_id(input.api_key_id, "ApiKey", "apiKeyId"))
 
         revoked, errors = await attempt(run)
         return ApiKeyPayload(api_key=ApiKey.from_record(revoked) if revoked else None, secret=None,

@@ -4,24 +4,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from application.audit import AuditRecord
 from application.queries.pagination import Page, PageRequest
 
-
-@dataclass(frozen=True)
-class AuditView:
-    id: uuid.UUID
-    at: datetime
-    actor_id: uuid.UUID | None
-    api_key_id: uuid.UUID | None
-    aggregate_type: str
-    aggregate_id: uuid.UUID
-    operation: str
-    kind: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    request_id: str | None
+AuditView = AuditRecord  # an entry reads back as it was written
 
 
 @dataclass(frozen=True)
