@@ -241,6 +241,8 @@ class RequestGuard:
             return "A number in the body is out of range.", None
         except ValueError:
             return None, None
+        if not isinstance(parsed, (dict, list)):  # strawberry would fault on `0`, `"x"` or `null`
+            return "A GraphQL request is a JSON object.", None
         return self.checker.flaw(parsed), parsed
 
     @staticmethod

@@ -38,6 +38,12 @@ async def customers_named(api: Api, prefix: str) -> int:
                                    .where(t.customers.c.name.like(f"{prefix}%")))).scalar_one()
 
 
+@pytest.mark.parametrize("body", [b"0", b'"{ me { email } }"', b"null", b"true"])
+async def test_a_body_that_is_no_json_object_is_a_bad_request(api: Api, body: bytes) -> None:
+    """Found by tests/e2e/test_fuzz.py: these were HTTP 500."""
+    assert_bad_request(await raw(api, body))
+
+
 @pytest.mark.parametrize("body", [
     b'{"query": "query($c: String) { customer(code: $c) { id } }", "variables": {"c": "\xff\xfe"}}',
     b'{"query": "{ me { email } }\xc3"}',
