@@ -179,7 +179,7 @@ def token(email: str,
 @apikey_app.command("create")
 def apikey_create(
     name: str = typer.Option(..., "--name", help="What the key is for, e.g. the partner's system"),
-    scopes: str = typer.Option("read", "--scopes", help="Comma-separated: read (always), write (mutations)"),
+    scopes: str = typer.Option("read", "--scopes", help="Comma-separated: read (always), write (mutations), federation (_service for a gateway)"),
     acts_as: str = typer.Option(..., "--acts-as", help="E-mail of the staff member whose rights the key has"),
     by: str = typer.Option("admin@example.com", "--by", help="E-mail of the ADMIN who issues it"),
 ) -> None:

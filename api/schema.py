@@ -22,7 +22,7 @@ from api.common.cost import QueryCostLimiter, QueryFieldLimiter
 from api.common.documents import ParserCache, ValidationCache
 from api.common.compiled import ExecutionContext
 from api.common.errors import api_error
-from api.common.exposure import Exposure, HideSuggestions, MaskFaults, log_fault
+from api.common.exposure import Exposure, MaskFaults, log_fault
 from api.common.money import MoneyInput
 from api.common.relay import Node, parse_global_id
 from api.common.scalars import DecimalDefinition
@@ -175,7 +175,7 @@ def _extensions(max_depth: int, exposure: Exposure) -> list[Any]:
         QueryCostLimiter,
         ScopedKeys,
         AuditedWrites,
-        *([] if exposure.suggestions else [HideSuggestions]),
+        *exposure.extensions(),
         lambda: MaskFaults(should_mask_error=lambda e: not _expected(e)),
     ]
 

@@ -4,7 +4,8 @@ Rules:
 - OnlyAdminsManageApiKeys: an ADMIN issues, lists and revokes them.
 - AKeyActsAsAnActiveMember: its rights are that member's (checked on every use, as for their tokens: a
   deactivated member's keys stop working), narrowed by its scopes.
-- ScopesNarrowTheRights: `read` (queries and subscriptions; every key has it) and `write` (mutations).
+- ScopesNarrowTheRights: `read` (queries and subscriptions; every key has it) and `write` (mutations);
+  `federation` lets a gateway's key read the federation SDL (`_service`) where it is otherwise off.
 - ARevokedKeyStaysRevoked: revoking is final; a new key is issued instead.
 The secret is shown once at issue and stored only as a hash (application/api_keys.py).
 """
@@ -17,8 +18,8 @@ from datetime import datetime
 from domain.organisation import Staff
 from domain.shared import InvalidInput, NotAuthorized, require_text
 
-READ, WRITE = "read", "write"
-SCOPES = (READ, WRITE)
+READ, WRITE, FEDERATION = "read", "write", "federation"
+SCOPES = (READ, WRITE, FEDERATION)
 MAX_NAME_LENGTH = 100
 
 

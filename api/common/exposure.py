@@ -3,6 +3,7 @@
 - Introspection (`__schema`, `__type`), "Did you mean ...?" suggestions in error messages and the federation
   SDL (`_service`) each map the schema for an attacker (a suggestion-only tool recovered 92 types and 324
   fields): in production each is off unless its setting turns it on (infrastructure/settings.py `describes`).
+  The SDL is also given to an API key with the `federation` scope (a gateway's), whatever the setting.
   `__typename` always answers: clients need it and it names only what they asked for.
 - A fault is masked ("Internal error"), and the message carries a request id that the logged trace carries
   too, so a report from a user finds the trace.
@@ -14,11 +15,14 @@ import re
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Iterator
 
-from graphql import FieldNode, GraphQLError, ValidationRule, get_named_type
+from graphql import FieldNode, GraphQLError, ValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from domain.api_key import FEDERATION
 
 log = logging.getLogger("crm.api.faults")
 REQUEST_ID: ContextVar[str | None] = ContextVar("crm_request_id", default=None)
@@ -33,17 +37,28 @@ class Exposure:
     federation_sdl: bool = True
 
     def validation_rules(self) -> list[type[ValidationRule]]:
-        return ([] if self.introspection else [NoSchemaIntrospectionCustomRule]) + \
-            ([] if self.federation_sdl else [NoServiceSdl])
+        return [] if self.introspection else [NoSchemaIntrospectionCustomRule]
+
+    def extensions(self) -> list[type[SchemaExtension]]:
+        return ([] if self.suggestions else [HideSuggestions]) + ([] if self.federation_sdl else [ServiceSdlByScope])
 
 
-class NoServiceSdl(ValidationRule):
-    """`_service` (the federation SDL) is not offered (CRM_FEDERATION_SDL)."""
+class ServiceSdlByScope(SchemaExtension):
+    """`_service` (the federation SDL) only for an API key with the `federation` scope (CRM_FEDERATION_SDL is off).
+    Decided per request, not by a validation rule: validation results are cached per document, whoever sends it."""
 
-    def enter_field(self, node: FieldNode, *_: Any) -> None:
-        parent = self.context.get_parent_type()
-        if node.name.value == "_service" and parent is not None and get_named_type(parent).name == "Query":
-            self.report_error(GraphQLError("The federation SDL (_service) is not offered here.", node))
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        asks = document is not None and context.operation_type is OperationType.QUERY and any(
+            isinstance(s, FieldNode) and s.name.value == "_service"
+            for d in document.definitions for s in getattr(getattr(d, "selection_set", None), "selections", ()))
+        request = getattr(context.context, "request", None)
+        scopes = (getattr(request, "scope", None) or {}).get("state", {}).get("scopes") or ()
+        if asks and FEDERATION not in scopes:
+            raise GraphQLError("The federation SDL (_service) is offered to a gateway's API key only.",
+                               extensions={"code": "FORBIDDEN"})
+        yield
 
 
 class HideSuggestions(SchemaExtension):

@@ -99,7 +99,7 @@ class ApiKeyQuery:
 @strawberry.type
 class ApiKeyMutation:
     @strawberry.mutation(description="Issue an API key acting as a staff member (admins); the payload's secret is "
-                                     "shown once. Scopes: read (always), write (mutations)")
+                                     "shown once. Scopes: read (always), write (mutations), federation (the SDL for a gateway)")
     async def create_api_key(self, info: Info[Context, None], input: CreateApiKeyInput) -> ApiKeyPayload:
         ctx = info.context
 

@@ -13,10 +13,11 @@ import pytest
 
 from api.app import create_app
 from api.schema import build_schema
+from application.api_keys import CreateApiKey, create_api_key
 from application.organisation import find_active_staff_by_email
 from infrastructure.container import dispose
 from infrastructure.settings import Settings
-from tests.conftest import Api, Database
+from tests.conftest import Api, Database, unique
 
 INTROSPECTION = "{ __schema { types { name } } }"
 TYPE = '{ __type(name: "Customer") { fields { name } } }'
@@ -26,8 +27,8 @@ MISSPELT_ENUM = 'query($t: CustomerTier) { customers(filter: {tier: $t}) { total
 
 
 class Client:
-    def __init__(self, client: httpx.AsyncClient, token: str) -> None:
-        self.client, self.token = client, token
+    def __init__(self, client: httpx.AsyncClient, token: str, container: Any) -> None:
+        self.client, self.token, self.container = client, token, container
 
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
@@ -43,7 +44,7 @@ async def serving(database: Database, **flags: str) -> AsyncIterator[Client]:
     try:
         admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            yield Client(client, container.services.tokens().issue(admin.id))
+            yield Client(client, container.services.tokens().issue(admin.id), container)
     finally:
         await dispose(container)
 
@@ -61,11 +62,29 @@ async def production_opened_up(database: Database) -> AsyncIterator[Client]:
         yield client
 
 
-@pytest.mark.parametrize("query", [INTROSPECTION, TYPE, SDL])
-async def test_production_refuses_to_describe_its_schema(production: Client, query: str) -> None:
+@pytest.mark.parametrize(("query", "code"), [(INTROSPECTION, "GRAPHQL_VALIDATION_FAILED"),
+                                             (TYPE, "GRAPHQL_VALIDATION_FAILED"), (SDL, "FORBIDDEN")])
+async def test_production_refuses_to_describe_its_schema(production: Client, query: str, code: str) -> None:
     body = await production.post(query)
-    assert body.get("data") is None and body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert body.get("data") is None and body["errors"][0]["extensions"]["code"] == code
     assert "Customer" not in str(body) and "sdl" not in str(body.get("data"))
+
+
+async def test_a_gateways_api_key_gets_the_sdl_through_its_scope(production: Client) -> None:
+    container = production.container
+    admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
+    gateway = await find_active_staff_by_email(container.services.uow(), "finance.key@example.com")
+
+    async def key(scopes: tuple[str, ...]) -> str:
+        issued = await create_api_key(container.services.api_key_registry(), container.services.uow(),
+                                      container.gateways.clock(), admin,
+                                      CreateApiKey(unique("gateway"), scopes, gateway.id))
+        return issued.secret
+
+    with_scope = await Client(production.client, await key(("federation",)), container).post(SDL)
+    assert "type Customer" in with_scope["data"]["_service"]["sdl"]
+    without = await Client(production.client, await key(("read",)), container).post(SDL)
+    assert without["data"] is None and without["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_typename_still_answers_in_production(production: Client) -> None:
