@@ -77,11 +77,12 @@ async def _timeline_entry(info: Info[Context, None], raw_id: uuid.UUID) -> Timel
 
 async def _order_line(info: Info[Context, None], order_id: uuid.UUID, part: str) -> OrderLine | None:
     loaders = info.context.order_loaders
-    if not part.isdigit() or await loaders.order_by_id.load(order_id) is None:
+    order = await loaders.order_by_id.load(order_id) if part.isdigit() else None
+    if order is None:
         return None
     lines = await loaders.lines_by_order.load(order_id)
     position = int(part)
-    return OrderLine.from_view(lines[position], order_id, position) if position < len(lines) else None
+    return OrderLine.from_view(lines[position], order_id, position, order.owner_id) if position < len(lines) else None
 
 
 async def _step(info: Info[Context, None], instance_id: uuid.UUID, key: str) -> Any:

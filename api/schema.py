@@ -45,6 +45,7 @@ from api.organisation.mutations import OrganisationMutation
 from api.orders.mutations import OrderMutation
 from api.orders.queries import OrderQuery
 from api.organisation.queries import OrganisationQuery
+from api.profitability.access import FieldAccessMutation, FieldAccessQuery
 from api.profitability.queries import ProfitabilityQuery
 from api.workflows.mutations import WorkflowMutation
 from api.workflows.queries import WorkflowQuery
@@ -78,10 +79,10 @@ class NodeQuery:
 
 Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
                               ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery,
-                              ApiKeyQuery, AuditQuery))
+                              ApiKeyQuery, AuditQuery, FieldAccessQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
                                     WorkflowMutation, ComplaintMutation, WebhookMutation,
-                                    ApiKeyMutation))
+                                    ApiKeyMutation, FieldAccessMutation))
 Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription))
 
 

@@ -11,6 +11,7 @@ from domain.api_key import ApiKey
 from domain.calendar import BusinessCalendar
 from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
+from domain.field_access import FieldAccessRule, GuardedField
 from domain.money import Money
 from domain.order import Order
 from domain.organisation import Department, Role, Staff
@@ -298,6 +299,13 @@ class WebhookDelivery:
     secret: str
     event: OutboxEvent
     attempts: int = 0
+
+
+class FieldAccessPolicy(Protocol):
+    async def rules(self) -> dict[GuardedField, FieldAccessRule]:
+        """Every guarded field's rule: as stored, else the default."""
+
+    async def save(self, rule: FieldAccessRule, by: Staff, at: datetime) -> None: ...
 
 
 class ApiKeyRegistry(Protocol):

@@ -12,6 +12,7 @@ from infrastructure.clock import SystemClock
 from infrastructure.db.engine import autocommit, create_engine
 from infrastructure.db.queries.audit import SqlAuditQueries
 from infrastructure.db.repositories.api_keys import SqlApiKeyRegistry
+from infrastructure.db.repositories.field_access import SqlFieldAccess
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.customers import SqlCustomerQueries
 from infrastructure.db.queries.documents import SqlDocumentReads
@@ -84,6 +85,7 @@ class Services(containers.DeclarativeContainer):
     document_reads = providers.Singleton(SqlDocumentReads, core.read_engine, gateways.clock.provider)  # JSON built by the database
     event_queries = providers.Singleton(SqlEventQueries, core.read_engine)  # the outbox as a feed
     audit_queries = providers.Singleton(SqlAuditQueries, core.read_engine)
+    field_access = providers.Singleton(SqlFieldAccess, core.engine, core.read_engine)
     due_dates = providers.Singleton(DepartmentCalendarDueDates, core.read_engine)  # department calendars
     events = providers.Callable(lambda publisher: publisher, gateways.publisher)
     # the ports the application uses: each adapter behind a timeout, a cache and a circuit breaker

@@ -228,7 +228,7 @@ class Customer(Node):
     @strawberry.field(description="From the finance system; null (with an entry in the response's errors) when it "
                                   "cannot be reached, null alone when it does not know the customer")
     async def receivables(self, info: Info[Context, None]) -> Receivables | None:
-        return await external.receivables(info, self._view.code)
+        return await external.receivables(info, self._view.code, self._view.owner_id)
 
     @strawberry.field(description="Everything every department did with this customer, newest first: "
                                   "interactions, complaint progress, orders, workflow decisions, stage changes")

@@ -44,17 +44,19 @@ class OrderLine(Node):
     discount_percent: Decimal
     line_total: Money
     _currency: strawberry.Private[str]
+    _owner_id: strawberry.Private[uuid.UUID | None] = None  # the order's owner (field access: api/profitability)
 
     @classmethod
-    def from_view(cls, v: OrderLineView, order_id: uuid.UUID, position: int) -> "OrderLine":
+    def from_view(cls, v: OrderLineView, order_id: uuid.UUID, position: int,
+                  owner_id: uuid.UUID | None = None) -> "OrderLine":
         return cls(id=to_global_id("OrderLine", order_id, position), sku=v.sku, description=v.description, quantity=v.quantity,
                    unit_price=Money.of(v.unit_price, v.currency), discount_percent=v.discount_percent,
-                   line_total=Money.of(v.line_total, v.currency), _currency=v.currency)
+                   line_total=Money.of(v.line_total, v.currency), _currency=v.currency, _owner_id=owner_id)
 
     @strawberry.field(description="Unit cost from the ERP, in the order's currency; null when unknown or the ERP "
                                   "cannot be reached (then with an entry in errors)")
     async def unit_cost(self, info: Info[Context, None]) -> Money | None:
-        return await external.unit_cost(info, self.sku, self._currency)
+        return await external.unit_cost(info, self.sku, self._currency, self._owner_id)
 
 
 @strawberry.type(directives=[ENTITY_KEY])
@@ -105,7 +107,7 @@ class Order(Node):
         lines = self._lines
         if lines is None:
             lines = await info.context.order_loaders.lines_by_order.load(self._view.id)
-        return [OrderLine.from_view(line, self._view.id, i) for i, line in enumerate(lines)]
+        return [OrderLine.from_view(line, self._view.id, i, self._view.owner_id) for i, line in enumerate(lines)]
 
     @strawberry.field(description="From the ERP's product costs; null (with an entry in errors) when it cannot be "
                                   "reached")

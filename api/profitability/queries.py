@@ -8,9 +8,11 @@ from strawberry.types import Info
 
 from api.common.errors import read
 from api.context import Context
+from api.profitability.access import require
 from api.profitability.types import ProfitabilityGroupEnum, ProfitabilityRow
 from application.profitability import profitability_report
 from application.queries.profitability import ProfitabilityGroup
+from domain.field_access import GuardedField
 
 
 @strawberry.type
@@ -25,6 +27,7 @@ class ProfitabilityQuery:
                             group_by: ProfitabilityGroupEnum,  # type: ignore[valid-type]
                             ) -> list[ProfitabilityRow] | None:
         ctx = info.context
+        await require(info, GuardedField.PROFITABILITY_REPORT)
         rows = await read(lambda: profitability_report(
             ctx.services.profitability_queries(), ctx.services.product_costs(), ctx.actor,
             placed_from=from_, placed_to=to, group_by=ProfitabilityGroup(group_by.value)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Uuid
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Table, Uuid
 
 from infrastructure.db.tables import metadata
 from infrastructure.db.types import UTCDateTime
@@ -46,3 +46,14 @@ def audit_row(record: Any) -> dict[str, Any]:
     """The audit_log row of an application.audit.AuditRecord."""
     return {f: getattr(record, f) for f in ("id", "at", "actor_id", "api_key_id", "aggregate_type", "aggregate_id",
                                             "operation", "kind", "before", "after", "request_id")}
+
+field_access = Table(
+    "field_access",
+    metadata,
+    Column("field", String(40), primary_key=True),
+    Column("roles", JSON, nullable=False),
+    Column("department_ids", JSON, nullable=False),
+    Column("owner", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", Uuid, nullable=True),
+)

@@ -200,4 +200,4 @@ from infrastructure.db.relay_tables import (  # noqa: E402,F401
     webhook_event_types,
     webhooks,
 )
-from infrastructure.db.security_tables import api_keys, audit_log  # noqa: E402,F401
+from infrastructure.db.security_tables import api_keys, audit_log, field_access  # noqa: E402,F401

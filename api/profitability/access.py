@@ -1,0 +1,108 @@
+"""Field permissions as data: `fieldAccess` and `setFieldAccess` (ADMINs), and `require`, which every resolver of
+a guarded money field calls first (unitCost, profitability, receivables, the report), so `node`, `_entities`
+and subscriptions, which resolve the same types, obey the same rule. A denied field is null with a FORBIDDEN
+error entry. Rules: domain/field_access.py."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from api.common.errors import UserError, attempt, forbidden
+from api.common.relay import decode_id
+from api.context import Context
+from api.organisation.types import Department, RoleEnum, load_department
+from application.field_access import SetFieldAccess, set_field_access
+from domain.field_access import FieldAccessRule as Rule
+from domain.field_access import GuardedField
+from domain.organisation import Role
+
+GuardedFieldEnum = strawberry.enum(GuardedField, name="GuardedField",
+                                   description="Money fields whose readers a company decides")
+
+
+async def _rules(info: Info[Context, None]) -> dict[GuardedField, Rule]:
+    policy = info.context.services.field_access()
+
+    async def fetch(keys: list[Any]) -> list[dict[GuardedField, Rule]]:
+        rules = await policy.rules()
+        return [rules for _ in keys]
+
+    return await info.context.loader_for("field_access", fetch).load("rules")  # once per request
+
+
+async def require(info: Info[Context, None], field: GuardedField, owner_id: uuid.UUID | None = None) -> None:
+    """FORBIDDEN unless the caller reads `field` (of a thing `owner_id` owns). ADMINs always do: no read."""
+    actor = info.context.actor
+    if actor.active and actor.is_admin:
+        return
+    if not (await _rules(info))[field].allows(actor, owner_id):
+        raise forbidden()
+
+
+@strawberry.type(description="Who may read one guarded field: roles anywhere, whole departments, and the order's "
+                             "or customer's owner")
+class FieldAccessRule:
+    field: GuardedFieldEnum  # type: ignore[valid-type]
+    roles: list[RoleEnum]  # type: ignore[valid-type]
+    owner: bool
+    department_ids: strawberry.Private[list[uuid.UUID]]
+
+    @strawberry.field
+    async def departments(self, info: Info[Context, None]) -> list[Department]:
+        found = [await load_department(info, d) for d in self.department_ids]
+        return [d for d in found if d is not None]
+
+    @classmethod
+    def from_rule(cls, rule: Rule) -> "FieldAccessRule":
+        return cls(field=rule.field, roles=sorted(rule.roles, key=list(Role).index), owner=rule.owner,
+                   department_ids=sorted(rule.department_ids, key=str))
+
+
+@strawberry.input
+class SetFieldAccessInput:
+    field: GuardedFieldEnum  # type: ignore[valid-type]
+    roles: list[RoleEnum]  # type: ignore[valid-type]
+    department_ids: list[strawberry.ID]
+    owner: bool
+
+
+@strawberry.type
+class FieldAccessPayload:
+    rule: FieldAccessRule | None
+    user_errors: list[UserError]
+
+
+def _admin(info: Info[Context, None]) -> bool:
+    return info.context.actor.active and info.context.actor.is_admin
+
+
+@strawberry.type
+class FieldAccessQuery:
+    @strawberry.field(description="Who reads each guarded money field; for admins")
+    async def field_access(self, info: Info[Context, None]) -> list[FieldAccessRule]:
+        if not _admin(info):
+            raise forbidden()
+        rules = await info.context.services.field_access().rules()
+        return [FieldAccessRule.from_rule(rules[f]) for f in GuardedField]
+
+
+@strawberry.type
+class FieldAccessMutation:
+    @strawberry.mutation(description="Decide who reads a guarded money field (admins); ADMINs always do")
+    async def set_field_access(self, info: Info[Context, None], input: SetFieldAccessInput) -> FieldAccessPayload:
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            if not _admin(info):
+                raise forbidden()
+            departments = tuple(decode_id(d, "Department", "departmentIds") for d in input.department_ids)
+            return await set_field_access(ctx.services.field_access(), ctx.uow_factory(), ctx.clock, ctx.actor,
+                                          SetFieldAccess(GuardedField(input.field.value), tuple(
+                                              Role(r.value) for r in input.roles), departments, input.owner))
+
+        rule, errors = await attempt(run)
+        return FieldAccessPayload(rule=FieldAccessRule.from_rule(rule) if rule else None, user_errors=errors)
+
