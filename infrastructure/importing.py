@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
@@ -140,7 +141,8 @@ def read_json(stream: BinaryIO) -> Iterator[Row]:
     strings) and a row nested deeper than MAX_ROW_DEPTH or larger than MAX_ROW_SIZE is a file
     error raised as soon as it is seen, so a hostile file cannot make memory grow with its depth.
     """
-    events = ijson.basic_parse(stream, use_float=True)
+    backend = ijson.get_backend("python") if _surrogate_escapes(stream) else ijson
+    events = backend.basic_parse(stream, use_float=True)
     count = 0
     try:
         first = next(events, None)
@@ -154,6 +156,27 @@ def read_json(stream: BinaryIO) -> Iterator[Row]:
         raise _broken(f"The file is not valid JSON{where}: {detail}.") from None
     except UnicodeDecodeError:
         raise _broken("The file is not UTF-8 text.") from None
+
+
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+SCAN_CHUNK = 1 << 20
+
+
+def _surrogate_escapes(stream: BinaryIO) -> bool:
+    """Whether a (seekable) file holds a surrogate escape (`\\ud83d`). The fast parser (yajl) turns a lone one
+    into "?", silently; the pure-Python one keeps it, so the row is refused (application/imports.py) rather
+    than stored altered. Most files hold none and keep the fast parser; a stream that cannot seek does too."""
+    if not stream.seekable():
+        return False
+    start, tail = stream.tell(), b""
+    try:
+        while chunk := stream.read(SCAN_CHUNK):
+            if SURROGATE_ESCAPE.search(tail + chunk):
+                return True
+            tail = chunk[-5:]
+        return False
+    finally:
+        stream.seek(start)
 
 
 _SCALAR_EVENTS = frozenset(("null", "boolean", "integer", "double", "number", "string"))
