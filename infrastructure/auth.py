@@ -25,11 +25,13 @@ from domain.organisation import Staff
 from infrastructure.db import tables as t
 from infrastructure.db.repositories.api_keys import SqlApiKeyRegistry
 from infrastructure.db.security_tables import api_keys
+from infrastructure.oidc import OidcVerifier
 from infrastructure.db.reads import Reads
 from infrastructure.db.repositories.organisation import staff_from_row
 
 ISSUER = "crm"
 STAFF_BY_ID = select(t.staff).where(t.staff.c.id == bindparam("staff_id"))  # built once: it runs every request
+STAFF_BY_EMAIL = select(t.staff).where(t.staff.c.email == bindparam("email"))  # an OpenID Connect token's
 STAFF_BY_API_KEY = select(t.staff, api_keys.c.secret_hash.label("key_hash"), api_keys.c.scopes.label("key_scopes"),
                           api_keys.c.revoked_at.label("key_revoked_at"), api_keys.c.created_at.label("key_created_at")
                           ).join(api_keys, api_keys.c.acts_as == t.staff.c.id).where(api_keys.c.id == bindparam("key_id"))
@@ -64,6 +66,7 @@ class Bearer:
     issued_at: datetime
     api_key: uuid.UUID | None = None
     secret_hash: str = ""
+    oidc_token: str = ""  # an OpenID Connect token, checked by `confirm` (its keys may have to be fetched)
 
 
 VERIFIED_KEPT = 4096
@@ -135,8 +138,10 @@ class Authenticator:
     API then proceeds with the member as last admitted (`last_known`) and hands the row to `admit` before the
     answer is used (application/queries/documents.py `SignIn`)."""
 
-    def __init__(self, tokens: TokenService, engine: AsyncEngine, keys: SqlApiKeyRegistry | None = None) -> None:
+    def __init__(self, tokens: TokenService, engine: AsyncEngine, keys: SqlApiKeyRegistry | None = None,
+                 oidc: OidcVerifier | None = None) -> None:
         self._tokens = tokens
+        self._oidc = oidc
         self._reads = Reads(engine)  # on the request's connection, which its resolvers then reuse
         self._known: OrderedDict[uuid.UUID, Staff] = OrderedDict()
         self._keys = keys
@@ -156,11 +161,15 @@ class Authenticator:
         key_id = key_id_of(token.strip())
         if key_id is not None:
             return Bearer(None, datetime.now(UTC), api_key=key_id, secret_hash=hash_secret(token.strip()))
+        if self._oidc is not None and self._oidc.issued(token.strip()):
+            return Bearer(None, datetime.now(UTC), oidc_token=token.strip())
         return self._tokens.bearer(token.strip())
 
     async def confirm(self, bearer: Bearer) -> Staff:
         if bearer.api_key is not None:
             return await self._confirm_key(bearer)
+        if bearer.oidc_token:
+            return await self._confirm_oidc(bearer.oidc_token)
         rows = await self._reads.all(STAFF_BY_ID, {"staff_id": bearer.staff_id})
         return self.admit(staff_from_row(rows[0]) if rows else None, bearer)
 
@@ -174,6 +183,19 @@ class Authenticator:
         self._key_scopes[bearer.api_key] = tuple(row.key_scopes)
         await self._record_use(bearer.api_key)
         return actor
+
+    async def _confirm_oidc(self, token: str) -> Staff:
+        assert self._oidc is not None
+        try:
+            claims = await self._oidc.claims(token)
+        except (jwt.PyJWTError, OSError) as err:
+            raise InvalidToken(str(err)) from None
+        if float(claims["exp"]) - float(claims["iat"]) > self._tokens.max_ttl.total_seconds() + CLOCK_SKEW_SECONDS:
+            raise InvalidToken("the token lives longer than the maximum lifetime")
+        rows = await self._reads.all(STAFF_BY_EMAIL, {"email": str(claims["email"]).strip().lower()})
+        staff = staff_from_row(rows[0]) if rows else None
+        return self.admit(staff, Bearer(staff.id if staff else None,
+                                        datetime.fromtimestamp(float(claims["iat"]), UTC)))
 
     def scopes_of(self, bearer: Bearer) -> tuple[str, ...] | None:
         """An API key's scopes once confirmed (None for a person's token: all their rights)."""

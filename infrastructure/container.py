@@ -13,6 +13,7 @@ from infrastructure.db.engine import autocommit, create_engine
 from infrastructure.db.queries.audit import SqlAuditQueries
 from infrastructure.db.repositories.api_keys import SqlApiKeyRegistry
 from infrastructure.db.repositories.field_access import SqlFieldAccess
+from infrastructure.oidc import oidc_verifier
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.customers import SqlCustomerQueries
 from infrastructure.db.queries.documents import SqlDocumentReads
@@ -76,7 +77,9 @@ class Services(containers.DeclarativeContainer):
     tokens = providers.Singleton(TokenService, core.settings.provided.secret_key,
                                  core.settings.provided.token_ttl_seconds, core.settings.provided.token_max_ttl_seconds)
     api_key_registry = providers.Singleton(SqlApiKeyRegistry, core.engine, core.read_engine)
-    authenticator = providers.Singleton(Authenticator, tokens, core.read_engine, api_key_registry)
+    oidc = providers.Singleton(oidc_verifier, core.settings.provided.oidc_issuer, core.settings.provided.oidc_audience,
+                               core.settings.provided.oidc_jwks_url)
+    authenticator = providers.Singleton(Authenticator, tokens, core.read_engine, api_key_registry, oidc)
     customer_queries = providers.Singleton(SqlCustomerQueries, core.read_engine)
     organisation_queries = providers.Singleton(SqlOrganisationQueries, core.read_engine)
     order_queries = providers.Singleton(SqlOrderQueries, core.read_engine)

@@ -63,6 +63,10 @@ class Settings:
     rate_limit_burst: float | None = None
     rate_limit_ip_rate: float | None = None
     rate_limit_ip_burst: float | None = None
+    # OpenID Connect tokens beside the CRM's own (infrastructure/oidc.py): the provider, its JWKS, our audience
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str = "crm-api"
     cors_origins: tuple[str, ...] | None = None  # web origins that may call the API; None: by mode (api/common/browsers.py)
     # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
     erp: ExternalSystem = field(default_factory=ExternalSystem)
@@ -104,6 +108,7 @@ class Settings:
             trusted_documents=env.get("CRM_TRUSTED_DOCUMENTS", "").strip() or None,
             **_flags(env),
             **_origins(env),
+            **_oidc(env),
             **_relay_settings(env),
             **_numbers(env),
             **_external_systems(env),
@@ -247,6 +252,17 @@ def _flags(env: dict[str, str]) -> dict[str, bool]:
             if value not in TRUE + FALSE:
                 raise SettingsError(f"{variable} must be true or false, not {env[variable]!r}")
             found[name] = value in TRUE
+    return found
+
+
+def _oidc(env: dict[str, str]) -> dict[str, str]:
+    """CRM_OIDC_ISSUER, CRM_OIDC_JWKS_URL and CRM_OIDC_AUDIENCE, only those set."""
+    found = {name: env[variable].strip() for variable, name in (
+        ("CRM_OIDC_ISSUER", "oidc_issuer"), ("CRM_OIDC_JWKS_URL", "oidc_jwks_url"),
+        ("CRM_OIDC_AUDIENCE", "oidc_audience")) if env.get(variable, "").strip()}
+    for name in ("oidc_issuer", "oidc_jwks_url"):
+        if name in found and not found[name].startswith(("https://", "http://")):
+            raise SettingsError(f"CRM_{name.upper()} must be an http(s) URL, not {found[name]!r}")
     return found
 
 
