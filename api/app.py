@@ -30,6 +30,7 @@ from api.common.limits import OperationChecker, RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
 from api.common.persisted_queries import PersistedQueries
 from api.common.trusted_documents import load_manifest
+from api.common.limits import OperationChecker, RequestGuard, carries_upload
 from api.common.rate_limits import RateLimit, buckets, client_ip, principal
 from api.common.sign_in import PendingSignIn
 from api.context import Context
@@ -122,12 +123,14 @@ class GraphQLApp(GraphQL):
 
     async def parse_http_body(self, request: Any) -> Any:  # type: ignore[override]
         """As strawberry's, and GET parameters and multipart operations are checked as JSON bodies are (those
-        RequestGuard has checked already)."""
+        RequestGuard has checked already); multipart is for uploads only."""
         data = await super().parse_http_body(request)
         if request.method == "GET" or "multipart/" in (request.content_type or ""):
             items = data if isinstance(data, list) else [data]
             flaw = self.checker.flaw([{"query": d.query, "variables": d.variables, "extensions": d.extensions}
                                       for d in items])
+            if flaw is None and request.method != "GET" and not any(carries_upload(d.variables) for d in items):
+                flaw = "multipart/form-data is for uploads; send other operations as application/json."
             if flaw:
                 raise CrossWebHTTPException(400, flaw)
         return data

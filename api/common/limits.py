@@ -17,6 +17,7 @@ from typing import Any
 from graphql import (GraphQLError, GraphQLSchema, IntValueNode, TypeInfo, TypeInfoVisitor, Visitor,
                      get_named_type, parse, visit)
 from graphql.language import FloatValueNode, ListTypeNode, NonNullTypeNode, StringValueNode, TypeNode
+from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.storable import number_flaw, text_flaw, unstorable
@@ -125,6 +126,17 @@ class OperationChecker:
         ints = frozenset(d.variable.name.value for op in node.definitions
                          for d in getattr(op, "variable_definitions", None) or () if _is_int(d.type))
         return _Document(literals.flaw, ints)
+
+
+def carries_upload(value: object) -> bool:
+    """Whether a multipart request's variables hold a file (what multipart is accepted for)."""
+    if isinstance(value, UploadFile):
+        return True
+    if isinstance(value, dict):
+        return any(carries_upload(v) for v in value.values())
+    if isinstance(value, list):
+        return any(carries_upload(v) for v in value)
+    return False
 
 
 def _fits_int(value: object) -> bool:

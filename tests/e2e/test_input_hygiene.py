@@ -154,3 +154,14 @@ async def test_a_lone_surrogate_in_a_json_import_is_a_row_error_and_a_pair_is_te
     async with api.container.core.engine().connect() as conn:
         name = (await conn.execute(select(t.customers.c.name).where(t.customers.c.code == smile))).scalar_one()
     assert name == "Smile \U0001F600"
+
+
+async def test_multipart_is_for_uploads_only(api: Api) -> None:
+    """A browser form may post multipart without a preflight: only an operation that uploads a file takes it."""
+    response = await api.client.post(
+        "/graphql", data={"operations": json.dumps({"query": CREATE, "variables": {
+            "i": {"name": unique("Multipart"), "kind": "COMPANY"}}}), "map": "{}"},
+        files={"unused": ("x.txt", b"x", "text/plain")},
+        headers={"Authorization": f"Bearer {await api.token_for('admin@example.com')}"})
+    assert_bad_request(response)
+    assert await customers_named(api, "Multipart") == 0
