@@ -1,6 +1,7 @@
 """Rate limits: a token bucket per client IP (before authentication, so floods of bad tokens are limited too)
 and per principal (the staff member a token names), in-process. Over either: HTTP 429 with Retry-After and
-`extensions.code: RATE_LIMITED`, nothing run.
+`extensions.code: RATE_LIMITED`, nothing run. A WebSocket handshake takes a token of its IP's bucket too (over
+it the handshake is refused); the operations on an open socket are subscriptions, not counted.
 
 Each bucket holds `burst` requests and refills at `rate` per second; the buckets are kept for the most recently
 seen keys only (an LRU), so memory stays bounded whatever the number of clients. In-process means per `crm serve`
@@ -67,6 +68,12 @@ class RateLimit:
         self.key_of = key_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.buckets is not None and scope["type"] == "websocket":
+            key = self.key_of(scope)
+            if key is not None and self.buckets.take(key):  # a WebSocket over the rate: refused at the handshake
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008, "reason": "rate limited"})
+                return
         if self.buckets is not None and scope["type"] == "http":
             key = self.key_of(scope)
             wait = self.buckets.take(key) if key is not None else 0.0

@@ -72,6 +72,29 @@ async def test_a_client_ip_is_limited_before_authentication(limited: Any) -> Non
     assert_rate_limited(answers[8])
 
 
+async def test_websocket_handshakes_take_from_the_ip_bucket(limited: Any) -> None:
+    """Through the app's ASGI interface, as uvicorn would call it: the ninth handshake is refused."""
+    app, _ = limited
+    outcomes = []
+    for _ in range(9):
+        sent: list[dict[str, Any]] = []
+        incoming = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
+
+        async def receive() -> dict[str, Any]:
+            return incoming.pop(0) if incoming else {"type": "websocket.disconnect", "code": 1000}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "websocket", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
+                 "headers": [(b"sec-websocket-protocol", b"graphql-transport-ws")], "client": ("10.9.8.7", 5000),
+                 "server": ("test", 80), "scheme": "ws", "subprotocols": ["graphql-transport-ws"],
+                 "asgi": {"version": "3.0"}, "state": {}}
+        await app(scope, receive, send)
+        outcomes.append(sent[0]["type"] if sent else None)
+    assert outcomes[:8] == ["websocket.accept"] * 8 and outcomes[8] == "websocket.close"
+
+
 def test_a_bucket_refills_at_its_rate() -> None:
     now = [0.0]
     buckets = TokenBuckets(rate=2, burst=3, clock=lambda: now[0], kept=2)
