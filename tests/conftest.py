@@ -193,6 +193,18 @@ async def api(app: Any, container: Container) -> AsyncIterator[Api]:
         yield Api(client, container)
 
 
+@contextlib.asynccontextmanager
+async def app_with(settings: Settings) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """Another app, with a container of its own, for settings the session's app does not have (production mode,
+    small limits ...): the app and a client of it. Its lifespan does not run."""
+    application = create_app(settings)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://test") as client:
+            yield application, client
+    finally:
+        await dispose(application.state.container)
+
+
 @contextlib.contextmanager
 def statements(api: Api) -> Iterator[list[str]]:
     """The SQL that HTTP requests run on the read engine, where every query goes, while the block runs (not what

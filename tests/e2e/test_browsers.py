@@ -6,10 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from api.app import create_app
-from infrastructure.container import dispose
 from infrastructure.settings import Settings, SettingsError
-from tests.conftest import Api, Database
+from tests.conftest import Api, Database, app_with
 
 PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
 
@@ -48,15 +46,12 @@ async def test_another_origin_is_not_allowed(api: Api) -> None:
 async def test_production_allows_only_the_origins_it_is_given(database: Database, origins: str | None,
                                                               allowed: list[str], refused: list[str]) -> None:
     env = {"CRM_ENV": "production", "CRM_SECRET_KEY": "p" * 40, "CRM_DATABASE_URL": database.url}
-    app = create_app(Settings.from_env(env | ({"CRM_CORS_ORIGINS": origins} if origins is not None else {})))
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            for origin in allowed:
-                assert (await preflight(client, origin)).headers.get("access-control-allow-origin") == origin
-            for origin in refused:
-                assert "access-control-allow-origin" not in (await preflight(client, origin)).headers
-    finally:
-        await dispose(app.state.container)
+    async with app_with(Settings.from_env(env | ({"CRM_CORS_ORIGINS": origins} if origins is not None
+                                                 else {}))) as (_, client):
+        for origin in allowed:
+            assert (await preflight(client, origin)).headers.get("access-control-allow-origin") == origin
+        for origin in refused:
+            assert "access-control-allow-origin" not in (await preflight(client, origin)).headers
 
 
 @pytest.mark.parametrize("origins", ["*", "crm.example.com", "https://crm.example.com/app", "ftp://x.example"])

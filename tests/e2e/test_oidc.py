@@ -22,10 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from api.app import create_app
-from infrastructure.container import dispose
 from infrastructure.settings import Settings
-from tests.conftest import Database
+from tests.conftest import Database, app_with
 
 ME = {"query": "{ me { email } }"}
 
@@ -95,12 +93,8 @@ async def provider() -> AsyncIterator[Provider]:
 async def client(database: Database, provider: Provider) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(database_url=database.url, env="test", oidc_issuer=provider.issuer, db_pool_size=2,
                         db_max_overflow=0)
-    app = create_app(settings)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
-            yield http
-    finally:
-        await dispose(app.state.container)
+    async with app_with(settings) as (_, http):
+        yield http
 
 
 async def me(client: httpx.AsyncClient, token: str) -> httpx.Response:

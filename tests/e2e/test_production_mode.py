@@ -11,13 +11,11 @@ from typing import Any, AsyncIterator
 import httpx
 import pytest
 
-from api.app import create_app
 from api.schema import build_schema
 from application.api_keys import CreateApiKey, create_api_key
 from application.organisation import find_active_staff_by_email
-from infrastructure.container import dispose
 from infrastructure.settings import Settings
-from tests.conftest import Api, Database, unique
+from tests.conftest import Api, Database, app_with, unique
 
 INTROSPECTION = "{ __schema { types { name } } }"
 TYPE = '{ __type(name: "Customer") { fields { name } } }'
@@ -39,14 +37,10 @@ class Client:
 async def serving(database: Database, **flags: str) -> AsyncIterator[Client]:
     settings = Settings.from_env({"CRM_ENV": "production", "CRM_SECRET_KEY": "p" * 40, "CRM_DATABASE_URL": database.url,
                                   "CRM_DB_POOL_SIZE": "2", "CRM_DB_MAX_OVERFLOW": "0", **flags})
-    app = create_app(settings)
-    container = app.state.container
-    try:
+    async with app_with(settings) as (app, client):
+        container = app.state.container
         admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            yield Client(client, container.services.tokens().issue(admin.id), container)
-    finally:
-        await dispose(container)
+        yield Client(client, container.services.tokens().issue(admin.id), container)
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.common.rate_limits import TokenBuckets
 from application.organisation import find_active_staff_by_email
-from infrastructure.container import dispose
 from infrastructure.db import tables as t
 from infrastructure.settings import Settings
-from tests.conftest import Database, unique
+from tests.conftest import Database, app_with, unique
 
 CREATE = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } } }"
 
@@ -24,12 +22,8 @@ async def limited(database: Database) -> AsyncIterator[Any]:
     settings = Settings.from_env({"CRM_ENV": "production", "CRM_SECRET_KEY": "p" * 40, "CRM_DATABASE_URL": database.url,
                                   "CRM_RATE_LIMIT": "0.01", "CRM_RATE_LIMIT_BURST": "3", "CRM_RATE_LIMIT_IP": "0.01",
                                   "CRM_RATE_LIMIT_IP_BURST": "8", "CRM_DB_POOL_SIZE": "2", "CRM_DB_MAX_OVERFLOW": "0"})
-    app = create_app(settings)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            yield app, client
-    finally:
-        await dispose(app.state.container)
+    async with app_with(settings) as (app, client):
+        yield app, client
 
 
 async def token(app: Any, email: str) -> str:
