@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from api.common.relay import to_global_id
 from application.organisation import find_active_staff_by_email
 from infrastructure.db.security_tables import field_access
-from tests.conftest import Api
+from tests.conftest import Api, unique
 
 ORDER = """query($n: String) { order(number: $n) { number owner { email } customer { code owner { email } }
     lines { sku unitCost { amount } } profitability { margin { amount } } } }"""
@@ -32,9 +32,11 @@ async def restored(api: Api) -> AsyncIterator[None]:
 
 
 async def an_order(api: Api) -> dict[str, Any]:
-    """A new order of a demo customer, owned by a SALES member."""
+    """A new order of a new customer, owned by a SALES member (the demo customers' orders are the demo's)."""
     member = await find_active_staff_by_email(api.container.services.uow(), "sales.member@example.com")
-    customer = (await api('{ customer(code: "DEMO-0001") { id } }'))["customer"]["id"]
+    customer = (await api("mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } } }",
+                          {"i": {"name": unique("Money"), "kind": "COMPANY"}}, as_="sales.member@example.com")
+                )["createCustomer"]["customer"]["id"]
     created = (await api("""mutation($o: CreateOrderInput!) { createOrder(input: $o) {
         order { number owner { email } } userErrors { code } } }""", {"o": {
         "customerId": customer, "currency": "EUR", "ownerId": to_global_id("Staff", member.id),
