@@ -5,8 +5,8 @@
   Preflights are answered before authentication and cached by the browser (`max_age`). Tokens travel in the
   Authorization header, never in cookies, so no credentials mode is offered.
 - Every response: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`; the HTML page (GraphiQL) a
-  Content-Security-Policy that lets it load its scripts and styles from this origin and the CDN its page names,
-  talk only to this origin, and be framed by nobody; `Strict-Transport-Security` when the request came over TLS.
+  Content-Security-Policy that lets it load its scripts and styles from this origin only (its own inline
+  start-up script included), talk only to this origin, and be framed by nobody; `Strict-Transport-Security` when the request came over TLS.
 """
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 DEVELOPMENT_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173",
                        "http://127.0.0.1:5173", "http://localhost:8080", "http://127.0.0.1:8080")
 PREFLIGHT_MAX_AGE = 600
-GRAPHIQL_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
-                "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data:; "
-                "font-src 'self' data: https://unpkg.com; connect-src 'self'; frame-ancestors 'none'; "
-                "base-uri 'none'; form-action 'self'")
+GRAPHIQL_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+                "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                "base-uri 'none'; form-action 'self'")  # the page's assets are this service's (api/graphiql/)
 ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 

@@ -70,6 +70,7 @@ async def test_every_response_carries_the_security_headers(api: Api) -> None:
     page = await api.client.get("/graphql", headers={"Accept": "text/html"})
     policy = page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in policy and "connect-src 'self'" in policy
+    assert "https:" not in policy  # its assets are this service's own: no other origin runs code in it
 
 
 async def test_hsts_over_tls(api: Api) -> None:
