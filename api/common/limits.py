@@ -160,6 +160,20 @@ class _BodyTooLarge(Exception):
     for a malformed body)."""
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app a body already read (whole), then whatever the client sends next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class RequestGuard:
     """The body's size is counted on the stream, whatever the framing (Content-Length, chunked, or a length
     that lies): `max_upload_bytes` for multipart uploads, `max_json_bytes` for anything else; over it, 413
@@ -200,16 +214,7 @@ class RequestGuard:
             await self._refuse(send, 400, problem)
             return
         scope.setdefault("state", {})["json_body"] = parsed  # parsed once: the fast path (api/app.py) reads it
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(bytes(body), receive), send)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         """The app, reading a body that may not pass `limit` bytes: refused with 413 when it does."""

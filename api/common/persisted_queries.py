@@ -15,7 +15,9 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.common.limits import replaying
 
 MAX_KEPT = 64 * 1024  # characters: a longer document runs but is not kept (at most size x this in memory)
 NOT_FOUND = {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
@@ -59,18 +61,9 @@ class PersistedQueries:
             return
         request["query"] = document  # the parsed body the fast path reads, and the bytes the view reads
         body = json.dumps(request).encode()
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
         headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
-        await self.app({**scope, "headers": headers}, replay, send)
+        await self.app({**scope, "headers": headers}, replaying(body, receive), send)
 
     def _resolve(self, query: Any, persisted: Any) -> tuple[str | None, dict[str, Any] | None]:
         """(the document, None), or (None, the error to answer with)."""
