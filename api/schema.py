@@ -18,6 +18,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types import Info
 
+from application.ports import StreamInterrupted
+from infrastructure.db.faults import database_fault
 from api.common.cost import QueryCostLimiter, QueryFieldLimiter
 from api.common.documents import ParserCache, ValidationCache
 from api.common.compiled import ExecutionContext
@@ -86,6 +88,19 @@ Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, Impo
 Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription))
 
 
+def _coded(error: GraphQLError) -> GraphQLError:
+    """Give a failure that is not a fault its code (in place): live events missed (EVENTS_MISSED), the database
+    away (SERVICE_UNAVAILABLE) or a passing database failure (TRANSIENT, infrastructure/db/faults.py)."""
+    if error.original_error is None or (error.extensions and error.extensions.get("code")):
+        return error
+    known = error.original_error if isinstance(error.original_error, StreamInterrupted) \
+        else database_fault(error.original_error)
+    if known is not None:
+        error.message = str(known)
+        error.extensions = {**(error.extensions or {}), "code": known.code}
+    return error
+
+
 def _expected(error: GraphQLError) -> bool:
     """Errors we raised on purpose carry a code; request-level errors (syntax, validation, variables that do
     not coerce) have no path and are the client's; anything else is a fault whose details stay in the log."""
@@ -101,7 +116,7 @@ class _Behaviour:
         unavailable ERP or finance system, which its adapter logs once in crm.integrations rather than
         once per field), and validation errors are the client's; neither is a server problem."""
         for error in errors:
-            if not _expected(error):
+            if not _expected(_coded(error)):
                 log_fault(error)  # with the request id the masked message shows (api/common/exposure.py)
 
     async def execute(self, *args: Any, allowed_operation_types: Iterable[OperationType] | None = None,
@@ -177,7 +192,7 @@ def _extensions(max_depth: int, exposure: Exposure) -> list[Any]:
         ScopedKeys,
         AuditedWrites,
         *exposure.extensions(),
-        lambda: MaskFaults(should_mask_error=lambda e: not _expected(e)),
+        lambda: MaskFaults(should_mask_error=lambda e: not _expected(_coded(e))),
     ]
 
 

@@ -215,6 +215,29 @@ class EventStream(Protocol):
     def subscribe(self) -> AsyncIterator[DomainEvent]: ...
 
 
+class StreamInterrupted(Exception):
+    """Live events were missed (the cross-process relay was cut off longer than it can replay): the stream ends
+    with this rather than carry on with a hole. Subscriptions end with extensions.code EVENTS_MISSED; a client
+    resubscribes and reloads what it shows (the event feed, `events(after:)`, has every event)."""
+
+    code = "EVENTS_MISSED"
+
+
+class ServiceUnavailable(Exception):
+    """The database did not answer (down, unreachable, or slower than its timeouts). Nothing was written; the
+    API answers HTTP 503 with Retry-After and extensions.code SERVICE_UNAVAILABLE."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
+class TransientFailure(Exception):
+    """A statement failed for a passing reason (the connection was lost mid-statement, a serialisation
+    conflict). Its transaction was rolled back, so repeating the request (with the same idempotency key for a
+    mutation) is safe: extensions.code TRANSIENT."""
+
+    code = "TRANSIENT"
+
+
 # ------------------------------------------------------------ systems the CRM reads from: ERP and finance
 # (infrastructure/erp/ and infrastructure/finance/ implement them: Tryton over JSON-RPC, or a static file;
 # infrastructure/resilience.py puts timeouts, a short-lived cache and a circuit breaker around either)

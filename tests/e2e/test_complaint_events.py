@@ -82,3 +82,21 @@ async def test_a_bad_filter_is_an_error(api: Api, app: Any) -> None:
             assert message["type"] in ("error", "next"), message
             errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
             assert errors[0]["extensions"]["code"] == "INVALID"
+
+
+async def test_a_subscription_whose_stream_missed_events_ends_with_events_missed(api: Api, app: Any) -> None:
+    """When the cross-process relay lost more events than it replays (tests/integration/
+    test_live_updates_recovery.py), the stream is interrupted: the subscriber gets EVENTS_MISSED and `complete`,
+    never a silent hole."""
+    publisher = api.container.gateways.publisher()
+    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(app), base_url="http://test") as client:
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
+            before = publisher.subscribers
+            await subscribe(ws, api, "admin@example.com")
+            await wait_for_subscribers(api, before + 1)
+            publisher.interrupt()
+            message = await asyncio.wait_for(ws.receive_json(), 10)
+            errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+            assert errors[0]["extensions"]["code"] == "EVENTS_MISSED", message
+            if message["type"] == "next":
+                assert (await asyncio.wait_for(ws.receive_json(), 10))["type"] == "complete"
