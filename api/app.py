@@ -1,6 +1,7 @@
 """The composition root: `create_app(settings)` wires the container into a Starlette app."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import json
@@ -38,6 +39,7 @@ from api.fast_path import FastPath
 from api.schema import build_schema
 from api.websocket import SignInHandler
 from infrastructure.auth import InvalidToken
+from infrastructure.db.faults import database_fault
 from infrastructure.container import Container, build_container, dispose
 from infrastructure.db.reads import request_connection
 from infrastructure.settings import Settings
@@ -53,6 +55,21 @@ def _unauthenticated(refusal: InvalidToken) -> Response:
     """401 saying no more than `refusal.public` (an expired token says it expired)."""
     return Response(_error_body(refusal.public, "UNAUTHENTICATED"), 401,
                     headers={"WWW-Authenticate": 'Bearer realm="crm"'}, media_type="application/json")
+
+
+# seconds a client is asked to wait (Retry-After) when the database is away, or failed in passing
+RETRY_AFTER = {"SERVICE_UNAVAILABLE": 5, "TRANSIENT": 1}
+READY_WITHIN = 1.5  # seconds /readyz waits for the database before answering 503
+
+
+def _unavailable(err: Exception) -> Response:
+    """503 with Retry-After for the database away (or failing in passing) while signing in; re-raises a fault."""
+    fault = database_fault(err)
+    if fault is None:
+        raise err
+    log.warning("sign-in: %s (%s)", fault, err)
+    return Response(_error_body(str(fault), fault.code), 503, headers={"Retry-After": str(RETRY_AFTER[fault.code])},
+                    media_type="application/json")
 
 
 class GraphQLApp(GraphQL):
@@ -93,10 +110,17 @@ class GraphQLApp(GraphQL):
             except InvalidToken as err:
                 await _unauthenticated(err)(scope, receive, send)
                 return
+            except Exception as err:  # noqa: BLE001 - the database away while checking the token: not a bare 500
+                await _unavailable(err)(scope, receive, send)
+                return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except CrossWebHTTPException as err:
             response = Response(_error_body(err.reason, "BAD_REQUEST"), err.status_code, media_type="application/json")
+        retry_after = scope.get("state", {}).pop("retry_after", None)
+        if retry_after is not None:  # the database was away or failed in passing: 503, ask to retry
+            response.status_code = 503
+            response.headers["Retry-After"] = str(retry_after)
         await response(scope, receive, send)
 
     async def _fast(self, scope: Scope, body: object) -> bytes | None:
@@ -175,6 +199,9 @@ class GraphQLApp(GraphQL):
             if "code" not in ext:
                 # request-level errors (syntax, validation, variables) have no path; resolver faults do
                 ext["code"] = "INTERNAL_ERROR" if error.get("path") else "GRAPHQL_VALIDATION_FAILED"  # type: ignore[union-attr]
+            if ext["code"] in RETRY_AFTER:
+                state = request.scope.setdefault("state", {})
+                state["retry_after"] = max(state.get("retry_after", 0), RETRY_AFTER[ext["code"]])
         return response
 
 
@@ -218,6 +245,9 @@ class Authenticate:
             except InvalidToken as err:
                 await _unauthenticated(err)(scope, receive, send)
                 return
+            except Exception as err:  # noqa: BLE001 - the database away while checking the token: not a bare 500
+                await _unavailable(err)(scope, receive, send)
+                return
             await self.app(scope, receive, send)
 
 
@@ -230,8 +260,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     async def readyz(_: Request) -> Response:
         try:
-            async with container.core.engine().connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with asyncio.timeout(READY_WITHIN):  # a hanging database is not ready either
+                async with container.core.engine().connect() as conn:
+                    await conn.execute(text("SELECT 1"))
         except Exception as err:  # noqa: BLE001 - any failure means not ready
             log.warning("database not reachable: %s", err)
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)

@@ -46,7 +46,10 @@ class Core(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     engine = providers.Singleton(create_engine, settings.provided.database_url, for_writes=True,
                                  pool_size=settings.provided.db_pool_size,
-                                 max_overflow=settings.provided.db_max_overflow)
+                                 max_overflow=settings.provided.db_max_overflow,
+                                 connect_timeout=settings.provided.db_connect_timeout,
+                                 statement_timeout=settings.provided.db_statement_timeout,
+                                 pool_timeout=settings.provided.db_pool_timeout)
     read_engine = providers.Singleton(_read_engine, settings, engine)
 
 

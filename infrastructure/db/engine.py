@@ -74,7 +74,11 @@ POOL_SIZE, MAX_OVERFLOW = 10, 5
 
 
 def create_engine(url: str, *, for_writes: bool = True, echo: bool = False, pool_size: int = POOL_SIZE,
-                  max_overflow: int = MAX_OVERFLOW) -> AsyncEngine:
+                  max_overflow: int = MAX_OVERFLOW, connect_timeout: float = 10.0,
+                  statement_timeout: float | None = None, pool_timeout: float = 30.0) -> AsyncEngine:
+    """PostgreSQL: a connection not made within `connect_timeout`, a pool with none free within `pool_timeout`
+    and a statement unanswered after `statement_timeout` (None: no limit, for migrations) fail instead of
+    hanging as long as the server does (infrastructure/db/faults.py says what such a failure means)."""
     if url.startswith("sqlite"):
         if not for_writes:
             engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30},
@@ -88,7 +92,9 @@ def create_engine(url: str, *, for_writes: bool = True, echo: bool = False, pool
     # asyncpg keeps a connection's prepared statements only up to 15 kB of SQL by default; a compiled document
     # (queries/documents.py) is larger and would be parsed and planned again on every request
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
-                               pool_timeout=30, connect_args={"max_cacheable_statement_size": 1024 * 1024})
+                               pool_timeout=pool_timeout,
+                               connect_args={"max_cacheable_statement_size": 1024 * 1024, "timeout": connect_timeout,
+                                             "command_timeout": statement_timeout})
 
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:

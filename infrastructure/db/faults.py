@@ -13,6 +13,7 @@ Anything else (a constraint, a bug) is neither and stays an internal error.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Iterator
 
 import asyncpg
@@ -26,10 +27,11 @@ _TRANSIENT = (asyncpg.ConnectionDoesNotExistError, asyncpg.SerializationError, a
 
 
 def _chain(err: BaseException) -> Iterator[BaseException]:
+    """`err`, then what it wraps (the driver's error), then what it was raised from or during, outermost first."""
     seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
+    todo: deque[BaseException | None] = deque([err])
     while todo:
-        current = todo.pop()
+        current = todo.popleft()
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
@@ -37,21 +39,25 @@ def _chain(err: BaseException) -> Iterator[BaseException]:
         todo.extend([getattr(current, "orig", None), current.__cause__, current.__context__])
 
 
+def _meaning(cause: BaseException) -> ServiceUnavailable | TransientFailure | None:
+    if isinstance(cause, _TRANSIENT) or (isinstance(cause, asyncpg.InterfaceError)
+                                          and "another operation is in progress" in str(cause)) \
+            or (isinstance(cause, sa.DBAPIError) and cause.connection_invalidated):
+        return TransientFailure("The database connection was lost mid-way; nothing was written. Retry.")
+    if isinstance(cause, (sa.TimeoutError, TimeoutError, asyncio.TimeoutError, OSError, *_UNAVAILABLE)):
+        return ServiceUnavailable("The database is not answering; nothing was written. Retry later.")
+    return None
+
+
 def database_fault(err: BaseException | None) -> ServiceUnavailable | TransientFailure | None:
-    """What `err` (raised by a statement, a checkout or a connect) means to a client, or None for a fault."""
-    if err is None:
+    """What `err` (raised by a statement, a checkout or a connect) means to a client, or None for a fault: the
+    outermost failure that says decides (a retry that could not connect is unavailable, whatever came before)."""
+    if err is None or isinstance(err, asyncio.CancelledError):
         return None
     if isinstance(err, (ServiceUnavailable, TransientFailure)):
         return err
-    if isinstance(err, asyncio.CancelledError):
-        return None
     for cause in _chain(err):
-        if isinstance(cause, _TRANSIENT) or (isinstance(cause, asyncpg.InterfaceError)
-                                              and "another operation is in progress" in str(cause)):
-            return TransientFailure("The database connection was lost mid-way; nothing was written. Retry.")
-        if isinstance(cause, sa.DBAPIError) and cause.connection_invalidated:
-            return TransientFailure("The database connection was lost mid-way; nothing was written. Retry.")
-    for cause in _chain(err):
-        if isinstance(cause, (sa.TimeoutError, TimeoutError, asyncio.TimeoutError, OSError, *_UNAVAILABLE)):
-            return ServiceUnavailable("The database is not answering; nothing was written. Retry later.")
+        meaning = _meaning(cause)
+        if meaning is not None:
+            return meaning
     return None
