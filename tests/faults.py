@@ -16,9 +16,10 @@ import asyncio
 import contextlib
 from typing import Self
 
-from sqlalchemy.engine import make_url
+from urllib.parse import urlsplit, urlunsplit
 
 CHUNK = 64 * 1024
+DEFAULT_PORTS = {"postgresql": 5432, "amqp": 5672, "http": 80}
 
 
 class FaultProxy:
@@ -34,9 +35,9 @@ class FaultProxy:
 
     @classmethod
     def for_url(cls, url: str) -> Self:
-        """A proxy to the host and port of a database or broker URL (PostgreSQL's 5432 by default)."""
-        parsed = make_url(url)
-        return cls(parsed.host or "127.0.0.1", parsed.port or 5432)
+        """A proxy to the host and port of a database, broker or HTTP URL."""
+        parsed = urlsplit(url)
+        return cls(parsed.hostname or "127.0.0.1", parsed.port or DEFAULT_PORTS[parsed.scheme.split("+")[0]])
 
     async def start(self) -> Self:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -54,8 +55,11 @@ class FaultProxy:
         return self._server.sockets[0].getsockname()[1]
 
     def url(self, url: str) -> str:
-        """`url` (a database or broker URL) pointed at this proxy."""
-        return make_url(url).set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+        """`url` (a database, broker or HTTP URL) pointed at this proxy."""
+        parsed = urlsplit(url)
+        credentials = parsed.netloc.rpartition("@")[0]
+        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else f"127.0.0.1:{self.port}"
+        return urlunsplit(parsed._replace(netloc=netloc))
 
     def cut(self) -> None:
         self._refusing = True

@@ -1,21 +1,17 @@
 """The broker relay against the real RabbitMQ on 127.0.0.1:5672 and a real database (each backend): a durable
 topic exchange, routing key = event type, persistent messages whose message_id is the event id, in order per
-aggregate; with the broker stopped (`rabbitmqctl stop_app`) the events wait in the outbox and all arrive once
-it is back; a crash between publishing and recording publishes again, and a consumer deduplicating on the
+aggregate; with the broker cut off (a fault proxy this test owns, tests/faults.py: the shared broker is never
+stopped) the events wait in the outbox and all arrive once it is back; a crash between publishing and recording publishes again, and a consumer deduplicating on the
 message id acts on each event once.
 
-RabbitMQ is required: if it cannot be reached or controlled these tests fail, they are never skipped. Each
-test uses an exchange and queues of its own; the outage is serialised across concurrent test runs on this
-machine by a lock file, and the broker is always started again.
+RabbitMQ is required: if it cannot be reached these tests fail, they are never skipped. Each test uses an
+exchange and queues of its own.
 """
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import os
-import shutil
-import subprocess
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,12 +29,12 @@ from infrastructure.outbox.broker import RabbitMqBroker
 from infrastructure.outbox.health import BrokerHealthReporter
 from infrastructure.outbox.store import SqlBrokerOutbox
 from tests.application.fakes import FakeClock
+from tests.faults import FaultProxy
 from tests.integration.test_webhook_relay import customers_with_history
 
 AMQP_URL = os.environ.get("CRM_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 START = datetime(2032, 6, 7, 9, 0, tzinfo=UTC)
 SCHEDULE = RetrySchedule((timedelta(seconds=1), timedelta(seconds=2)))
-OUTAGE_LOCK = "/tmp/crm-tests-rabbitmq-outage.lock"
 
 
 @dataclass
@@ -101,30 +97,30 @@ def per_aggregate(event_ids: list[str], history: dict[uuid.UUID, list[str]]) -> 
     return {aggregate: [e for e in event_ids if e in events] for aggregate, events in history.items()}
 
 
-def rabbitmqctl(*args: str) -> str:
-    command = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    result = subprocess.run([command, *args], capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, f"rabbitmqctl {' '.join(args)} failed: {result.stderr or result.stdout}"
-    return result.stdout
-
-
 @contextmanager
-def broker_stopped() -> Iterator[None]:
-    """Stop the local broker's app for the block, one test run at a time; always start it again."""
-    with open(OUTAGE_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            rabbitmqctl("stop_app")
-            yield
-        finally:
-            rabbitmqctl("start_app")
-            rabbitmqctl("await_startup")
+def cut_off(proxy: FaultProxy) -> Iterator[None]:
+    """The broker unreachable for the block (its connections dropped, new ones refused), then reachable again."""
+    proxy.cut()
+    try:
+        yield
+    finally:
+        proxy.restore()
 
 
-def parts(container: Container, exchange: str) -> tuple[SqlBrokerOutbox, RabbitMqBroker, BrokerHealthReporter]:
+async def declared_durable_topic(exchange: str) -> None:
+    """Declaring it again as a durable topic exchange succeeds only if that is what it is (else the broker
+    refuses with PRECONDITION_FAILED)."""
+    connection = await _connect()
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+
+
+def parts(container: Container, exchange: str, url: str = AMQP_URL,
+          ) -> tuple[SqlBrokerOutbox, RabbitMqBroker, BrokerHealthReporter]:
     return (SqlBrokerOutbox(container.core.engine(), container.core.read_engine(), exchange),
-            RabbitMqBroker(AMQP_URL, exchange, timeout=5),
-            BrokerHealthReporter(container.core.read_engine(), AMQP_URL, exchange))
+            RabbitMqBroker(url, exchange, timeout=5),
+            BrokerHealthReporter(container.core.read_engine(), url, exchange))
 
 
 async def health(reporter: BrokerHealthReporter) -> IntegrationHealthView:
@@ -160,7 +156,7 @@ async def test_events_go_to_a_durable_topic_exchange_by_type_with_their_ids(
         assert body["id"] == message.message_id and message.headers["aggregate_id"] == body["aggregateId"]
     updates = await received(setup.updates)
     assert {m.routing_key for m in updates} == {"customer.updated"} and len(updates) == 6
-    assert f"{setup.exchange}\ttopic\ttrue" in rabbitmqctl("list_exchanges", "name", "type", "durable")
+    await declared_durable_topic(setup.exchange)
     view = await health(reporter)
     assert view.state is HealthState.UP and view.pending_events == 0 and view.last_success_at == clock.now()
 
@@ -168,10 +164,11 @@ async def test_events_go_to_a_durable_topic_exchange_by_type_with_their_ids(
 async def test_with_the_broker_stopped_events_wait_and_all_arrive_once_it_is_back(
         container: Container, setup: Setup) -> None:
     clock = FakeClock(START + timedelta(days=1))
-    outbox, broker, reporter = parts(container, setup.exchange)
+    proxy = await FaultProxy.for_url(AMQP_URL).start()
+    outbox, broker, reporter = parts(container, setup.exchange, proxy.url(AMQP_URL))
     try:
         await relay_to_broker(outbox, broker, clock, SCHEDULE)  # connected, cursor at the head
-        with broker_stopped():
+        with cut_off(proxy):
             history = await customers_with_history(container, clock, 3, 2)
             states = []
             for _ in range(3):
@@ -187,10 +184,11 @@ async def test_with_the_broker_stopped_events_wait_and_all_arrive_once_it_is_bac
             if tick.published:
                 break
             clock.advance(seconds=2)
-            await asyncio.sleep(0.5)  # the broker may take a moment to accept connections
+            await asyncio.sleep(0.5)  # the client may take a moment to notice and reconnect
         assert tick.published == 9
     finally:
         await broker.aclose()
+        await proxy.close()
     messages = await received(setup.everything)
     assert per_aggregate(dedupe(messages), history) == history and len(messages) == 9
     view = await health(reporter)
