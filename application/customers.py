@@ -133,7 +133,7 @@ async def create_customer(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Crea
 
 
 async def _load(uow: UnitOfWork, customer_id: uuid.UUID, field_name: str) -> Customer:
-    customer = await uow.customers.get(customer_id)
+    customer = await uow.customers.get(customer_id, for_update=True)
     if customer is None:
         raise NotFound("No such customer.", field=(field_name,))
     return customer

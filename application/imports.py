@@ -156,7 +156,7 @@ class _Importer:
     async def run(self, batch: list[SourceRow]) -> None:
         failures: list[tuple[int, DomainError]] = []
         rows = [row for row in (self._parse(source, failures) for source in batch) if row is not None]
-        existing = await self.uow.customers.get_many_by_code([r.code for r in rows])
+        existing = await self.uow.customers.get_many_by_code([r.code for r in rows], for_update=True)
         await self._load_owners({r.owner_email for r in rows if r.owner_email is not None})
         new: list[Customer] = []
         changed: list[Customer] = []

@@ -63,7 +63,7 @@ async def update_staff(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: UpdateS
     """Change a person's name, department, role or activity. Raises NotAuthorized, NotFound,
     Conflict (stale expectedVersion), InvalidInput."""
     async with uow:
-        staff = await uow.staff.get(cmd.staff_id)
+        staff = await uow.staff.get(cmd.staff_id, for_update=True)
         if staff is None:
             raise NotFound("No such staff member.", field=("id",))
         # authority first: a refusal must not reveal versions or which departments exist

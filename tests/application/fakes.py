@@ -328,7 +328,7 @@ class _Repository:
 
 
 class FakeCustomerRepository(_Repository):
-    async def get(self, customer_id: uuid.UUID) -> Customer | None:
+    async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None:
         self._uow.require_active()
         return self._uow.read("customers", self._uow.current("customers", customer_id))
 
@@ -336,7 +336,7 @@ class FakeCustomerRepository(_Repository):
         found = self._find("customers", lambda c: c.code == code.upper())
         return self._uow.read("customers", found[0]) if found else None
 
-    async def get_many_by_code(self, codes: list[str]) -> dict[str, Customer]:
+    async def get_many_by_code(self, codes: list[str], *, for_update: bool = False) -> dict[str, Customer]:
         wanted = {c.upper() for c in codes}
         return {c.code: self._uow.read("customers", c) for c in self._find("customers", lambda c: c.code in wanted)}
 
@@ -358,7 +358,7 @@ class FakeCustomerRepository(_Repository):
 
 
 class FakeStaffRepository(_Repository):
-    async def get(self, staff_id: uuid.UUID) -> Staff | None:
+    async def get(self, staff_id: uuid.UUID, *, for_update: bool = False) -> Staff | None:
         self._uow.require_active()
         return self._uow.read("staff", self._uow.current("staff", staff_id))
 

@@ -27,7 +27,7 @@ from domain.customer import CustomerTier
 from domain.shared import Conflict
 from domain.sla import ClockName, SlaEventKey, SlaEventKind, SlaPolicy
 from infrastructure.db import tables as t
-from infrastructure.db.repositories.organisation import Tracker, save_versioned
+from infrastructure.db.repositories.organisation import Tracker, locked, save_versioned
 
 c = t.complaints
 
@@ -118,10 +118,7 @@ class SqlComplaintRepository:
         return self._conn.dialect.name == "postgresql"
 
     async def get(self, complaint_id: uuid.UUID) -> Complaint | None:
-        stmt = select(c).where(c.c.id == complaint_id)
-        if self._postgres:
-            stmt = stmt.with_for_update()
-        row = (await self._conn.execute(stmt)).first()
+        row = (await self._conn.execute(locked(self._conn, select(c).where(c.c.id == complaint_id)))).first()
         if row is None:
             return None
         tl = t.complaint_timeline

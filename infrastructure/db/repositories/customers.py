@@ -19,7 +19,7 @@ from domain.customer import (
     StageChange,
 )
 from infrastructure.db import tables as t
-from infrastructure.db.repositories.organisation import Tracker, save_versioned
+from infrastructure.db.repositories.organisation import Tracker, locked, save_versioned
 
 
 def _contact_rows(customer: Customer) -> list[dict[str, Any]]:
@@ -44,8 +44,11 @@ class SqlCustomerRepository:
         self._tracker = tracker
         self._loaded: dict[uuid.UUID, tuple[int, list[Contact], list[str]]] = {}
 
-    async def _load(self, *where: Any) -> list[Customer]:
-        rows = (await self._conn.execute(select(t.customers).where(*where))).all()
+    async def _load(self, *where: Any, for_update: bool = False) -> list[Customer]:
+        stmt = select(t.customers).where(*where)
+        if for_update:  # locked in id order, so two writers of several customers (imports) cannot deadlock
+            stmt = locked(self._conn, stmt.order_by(t.customers.c.id))
+        rows = (await self._conn.execute(stmt)).all()
         if not rows:
             return []
         ids = [r.id for r in rows]
@@ -83,18 +86,19 @@ class SqlCustomerRepository:
         """Drop what was remembered about the customers seen so far (SqlUnitOfWork.flush)."""
         self._loaded.clear()
 
-    async def get(self, customer_id: uuid.UUID) -> Customer | None:
-        found = await self._load(t.customers.c.id == customer_id)
+    async def get(self, customer_id: uuid.UUID, *, for_update: bool = False) -> Customer | None:
+        found = await self._load(t.customers.c.id == customer_id, for_update=for_update)
         return found[0] if found else None
 
     async def get_by_code(self, code: str) -> Customer | None:
         found = await self._load(t.customers.c.code == code.upper())
         return found[0] if found else None
 
-    async def get_many_by_code(self, codes: list[str]) -> dict[str, Customer]:
+    async def get_many_by_code(self, codes: list[str], *, for_update: bool = False) -> dict[str, Customer]:
         if not codes:
             return {}
-        return {c.code: c for c in await self._load(t.customers.c.code.in_([c.upper() for c in codes]))}
+        return {c.code: c for c in await self._load(t.customers.c.code.in_([c.upper() for c in codes]),
+                                                    for_update=for_update)}
 
     async def add(self, customer: Customer) -> None:
         await self.add_many([customer])

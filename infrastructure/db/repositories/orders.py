@@ -12,7 +12,7 @@ from domain.money import Money
 from domain.order import AdvancePaymentStatus, Order, OrderLine, OrderStatus
 from domain.shared import Conflict
 from infrastructure.db.order_tables import order_lines, orders
-from infrastructure.db.repositories.organisation import Tracker, save_versioned
+from infrastructure.db.repositories.organisation import Tracker, locked, save_versioned
 
 
 def _line_rows(order: Order) -> list[dict[str, Any]]:
@@ -33,7 +33,7 @@ class SqlOrderRepository:
         self._read: dict[uuid.UUID, tuple[tuple[Any, ...], AdvancePaymentStatus]] = {}  # as loaded or last saved
 
     async def get(self, order_id: uuid.UUID) -> Order | None:
-        row = (await self._conn.execute(select(orders).where(orders.c.id == order_id))).first()
+        row = (await self._conn.execute(locked(self._conn, select(orders).where(orders.c.id == order_id)))).first()
         if row is None:
             return None
         lines: dict[uuid.UUID, list[OrderLine]] = defaultdict(list)

@@ -17,6 +17,14 @@ class Tracker(Protocol):
     def track(self, aggregate: AggregateRoot) -> None: ...
 
 
+def locked(conn: AsyncConnection, stmt: Any) -> Any:
+    """The read of an aggregate's row for a write: `FOR UPDATE` on PostgreSQL, so concurrent writers of one
+    aggregate take turns from here to their commit, and what the writer reads next (its children: steps,
+    lines, contacts) is what the last writer committed, never half of it. SQLite's writers take turns
+    anyway (BEGIN IMMEDIATE). The rule is in docs/reliability.md."""
+    return stmt.with_for_update() if conn.dialect.name == "postgresql" else stmt
+
+
 def staff_from_row(row: Any) -> Staff:
     return Staff(id=row.id, name=row.name, email=row.email, department_id=row.department_id,
                  role=Role(row.role), active=row.active, version=row.version,
@@ -45,16 +53,17 @@ class SqlStaffRepository:
         self._conn = conn
         self._tracker = tracker
 
-    async def _one(self, *where: Any) -> Staff | None:
-        row = (await self._conn.execute(select(t.staff).where(*where))).first()
+    async def _one(self, *where: Any, for_update: bool = False) -> Staff | None:
+        stmt = select(t.staff).where(*where)
+        row = (await self._conn.execute(locked(self._conn, stmt) if for_update else stmt)).first()
         if row is None:
             return None
         staff = staff_from_row(row)
         self._tracker.track(staff)
         return staff
 
-    async def get(self, staff_id: uuid.UUID) -> Staff | None:
-        return await self._one(t.staff.c.id == staff_id)
+    async def get(self, staff_id: uuid.UUID, *, for_update: bool = False) -> Staff | None:
+        return await self._one(t.staff.c.id == staff_id, for_update=for_update)
 
     async def get_by_email(self, email: str) -> Staff | None:
         return await self._one(t.staff.c.email == email.lower())

@@ -25,7 +25,7 @@ from domain.workflow import (
     WorkflowStep,
     WorkflowSubject,
 )
-from infrastructure.db.repositories.organisation import Tracker, save_versioned
+from infrastructure.db.repositories.organisation import Tracker, locked, save_versioned
 from infrastructure.db.workflow_tables import workflow_definitions, workflow_instances, workflow_steps
 
 # ----------------------------------------------------------------------------- definitions
@@ -146,7 +146,7 @@ class SqlWorkflowRepository:
 
     async def get(self, instance_id: uuid.UUID) -> WorkflowInstance | None:
         i, s = workflow_instances, workflow_steps
-        row = (await self._conn.execute(select(i).where(i.c.id == instance_id))).first()
+        row = (await self._conn.execute(locked(self._conn, select(i).where(i.c.id == instance_id)))).first()
         if row is None:
             return None
         steps = [_step_from_row(r) for r in await self._conn.execute(
