@@ -12,7 +12,8 @@ webhook. A chain is sent in order; the first failure stops it and schedules a re
 delay of the `RetrySchedule`, so event N+1 of an aggregate never reaches a webhook before event N
 succeeded. After the last retry the delivery is parked (kept, visible in `integrations`, never tried
 again) and the chain goes on. Chains run concurrently (a slow receiver or aggregate holds up only
-its own chain). Claims are leases: a relay that dies gives its deliveries back when the lease ends.
+its own chain). Claims are leases, renewed by a heartbeat while the relay ticks: a relay that dies gives
+its deliveries back when its last lease ends (seconds, CRM_RELAY_LEASE), however long a live one's chains take.
 
 Broker. One cursor: the events after it are published (persistent, publisher confirms) and the
 cursor moves once the broker confirmed them all. While the broker is unreachable the cursor stays
@@ -25,6 +26,7 @@ work. Clocks and schedules are injected, so tests run retries without waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -45,7 +47,7 @@ log = logging.getLogger("crm.outbox_relay")
 
 DEFAULT_BATCH_SIZE = 200
 DEFAULT_CONCURRENCY = 8
-DEFAULT_CHAIN_BUDGET = timedelta(seconds=20)  # keep well under the store's lease minus one send's timeout
+DEFAULT_CHAIN_BUDGET = timedelta(seconds=20)  # a chain gives the rest back after this, so others get a turn
 MAX_BATCHES_PER_TICK = 50
 
 
@@ -167,9 +169,32 @@ class Relay:
         first=timedelta(seconds=1), cap=timedelta(minutes=1), max_attempts=8))
     batch_size: int = DEFAULT_BATCH_SIZE
     concurrency: int = DEFAULT_CONCURRENCY
+    heartbeat: timedelta = timedelta(seconds=3)  # a third of the stores' lease: renewed well before it ends
 
     async def tick(self) -> RelayTick:
-        """One pass over both kinds of destination; a fault in one does not keep the other from running."""
+        """One pass over both kinds of destination; a fault in one does not keep the other from running.
+        Meanwhile the heartbeat renews this relay's leases."""
+        beating = asyncio.ensure_future(self._renew_leases())
+        try:
+            return await self._tick()
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+
+    async def _renew_leases(self) -> None:
+        outboxes: list[WebhookOutbox | BrokerOutbox] = [self.webhook_outbox]
+        if self.broker_outbox is not None:
+            outboxes.append(self.broker_outbox)
+        while True:
+            await asyncio.sleep(self.heartbeat.total_seconds())
+            for outbox in outboxes:
+                try:
+                    await outbox.renew(self.clock.now())
+                except Exception:  # noqa: BLE001 - a missed beat costs nothing while the lease lasts
+                    log.warning("outbox relay: could not renew leases", exc_info=True)
+
+    async def _tick(self) -> RelayTick:
         jobs: list[Awaitable[RelayTick]] = [relay_webhooks(
             self.webhook_outbox, self.sender, self.clock, self.schedule, batch_size=self.batch_size,
             concurrency=self.concurrency)]

@@ -378,6 +378,10 @@ class WebhookOutbox(Protocol):
     async def release(self, deliveries: list[WebhookDelivery]) -> None:
         """Give back leased deliveries this relay did not try (their chain stopped)."""
 
+    async def renew(self, now: datetime) -> None:
+        """Extend every lease this relay holds by a lease from `now` (its heartbeat): a live relay keeps
+        its claims however long its chains take, a dead one's run out within one lease."""
+
 
 class WebhookSender(Protocol):
     async def send(self, delivery: WebhookDelivery) -> None:
@@ -402,6 +406,9 @@ class BrokerOutbox(Protocol):
         """The broker confirmed everything up to `upto` (None: only reachable); move on, release."""
 
     async def failed(self, now: datetime, error: str, retry_at: datetime) -> None: ...
+
+    async def renew(self, now: datetime) -> None:
+        """Extend this relay's lease on the cursor, if it holds it (WebhookOutbox.renew)."""
 
 
 class MessageBroker(Protocol):

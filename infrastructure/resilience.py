@@ -114,6 +114,7 @@ class ExternalCall:
         self._monotonic = monotonic
         self.last_success_at: datetime | None = None
         self.last_error: str | None = None
+        self.last_error_at: datetime | None = None
         self._last_seen: float | None = None  # monotonic time of the last outcome
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
@@ -145,7 +146,7 @@ class ExternalCall:
         return result
 
     def _failed(self, reason: str) -> None:
-        self.last_error = reason
+        self.last_error, self.last_error_at = reason, self._clock.now()
         self._last_seen = self._monotonic()
         log.warning("%s failed: %s", self.name, reason)
 
@@ -165,7 +166,8 @@ class ExternalCall:
         else:
             health = HealthState.UP
         return IntegrationHealthView(name=self.name, kind=self.kind, state=health,
-                                     last_success_at=self.last_success_at, last_error=self.last_error)
+                                     last_success_at=self.last_success_at, last_error=self.last_error,
+                                     last_error_at=self.last_error_at)
 
 
 def _describe(err: BaseException) -> str:

@@ -52,6 +52,7 @@ class Settings:
     broker_url: str | None = None  # amqp://user:pass@host:5672/vhost; unset: no broker (DISABLED)
     broker_exchange: str = "crm.events"
     relay_interval: float = 1.0  # seconds an idle relay waits before looking again
+    relay_lease: float = 10.0  # seconds a claim lasts unless the relay's heartbeat renews it (a dead relay's run out)
     webhook_timeout: float = 10.0  # seconds per POST
     webhook_max_attempts: int = 10  # then the delivery is parked
     webhook_first_retry: float = 10.0  # seconds after the first failure, doubling up to an hour
@@ -131,9 +132,9 @@ class Settings:
             raise SettingsError("The test suite's built-in key signs nothing outside CRM_ENV=test; set CRM_SECRET_KEY.")
         if self.broker_url is not None and not self.broker_url.startswith(("amqp://", "amqps://")):
             raise SettingsError("CRM_BROKER_URL must start with amqp:// or amqps://")
-        if not self.broker_exchange or self.relay_interval <= 0 or self.webhook_timeout <= 0 \
+        if not self.broker_exchange or self.relay_interval <= 0 or self.relay_lease <= 0 or self.webhook_timeout <= 0 \
                 or self.webhook_max_attempts < 1 or self.webhook_first_retry <= 0:
-            raise SettingsError("CRM_BROKER_EXCHANGE must be set; CRM_RELAY_INTERVAL, CRM_WEBHOOK_TIMEOUT, "
+            raise SettingsError("CRM_BROKER_EXCHANGE must be set; CRM_RELAY_INTERVAL, CRM_RELAY_LEASE, CRM_WEBHOOK_TIMEOUT, "
                                 "CRM_WEBHOOK_MAX_ATTEMPTS and CRM_WEBHOOK_FIRST_RETRY must be positive")
 
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
@@ -220,7 +221,8 @@ NUMBERS: dict[str, tuple[str, type]] = {
     "CRM_DB_CONNECT_TIMEOUT": ("db_connect_timeout", float), "CRM_DB_STATEMENT_TIMEOUT": ("db_statement_timeout", float),
     "CRM_DB_POOL_TIMEOUT": ("db_pool_timeout", float),
     "CRM_MAX_QUERY_COST": ("max_query_cost", int), "CRM_MAX_QUERY_FIELDS": ("max_query_fields", int),
-    "CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
+    "CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_RELAY_LEASE": ("relay_lease", float),
+    "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
     "CRM_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int), "CRM_WEBHOOK_FIRST_RETRY": ("webhook_first_retry", float),
     "CRM_MAX_UPLOAD_BYTES": ("max_upload_bytes", int), "CRM_MAX_JSON_BYTES": ("max_json_bytes", int),
     "CRM_HTTP_HEADER_TIMEOUT": ("http_header_timeout", float),

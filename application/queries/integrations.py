@@ -24,12 +24,20 @@ class HealthState(StrEnum):
 
 @dataclass(frozen=True)
 class IntegrationHealthView:
+    """`last_error` is what is wrong now: none once the system is UP again (a recovered destination does not
+    keep showing an old error); `last_error_at` stays, as when it last failed."""
+
     name: str
     kind: IntegrationKind
     state: HealthState
     last_success_at: datetime | None = None
     last_error: str | None = None
     pending_events: int = 0
+    last_error_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.state is HealthState.UP:
+            object.__setattr__(self, "last_error", None)
 
 
 class HealthReporter(Protocol):

@@ -43,7 +43,8 @@ class WebhookHealthReporter:
     async def health(self) -> list[IntegrationHealthView]:
         async with self._engine.connect() as conn:
             hooks = (await conn.execute(select(w.c.id, w.c.url, w.c.active, w.c.last_success_at, w.c.last_error,
-                                               w.c.consecutive_failures).order_by(w.c.created_at, w.c.id))).all()
+                                               w.c.last_failure_at, w.c.consecutive_failures)
+                                        .order_by(w.c.created_at, w.c.id))).all()
             if not hooks:
                 return []
             queued: dict[Any, dict[str, tuple[int, Any]]] = {}
@@ -79,7 +80,8 @@ class WebhookHealthReporter:
             error = f"{error or 'failed'} ({parked} parked {'event' if parked == 1 else 'events'})"
         return IntegrationHealthView(name=f"webhook {display_url(hook.url)}", kind=IntegrationKind.WEBHOOK,
                                      state=state, last_success_at=hook.last_success_at, last_error=error,
-                                     pending_events=pending + parked + (unqueued if hook.active else 0))
+                                     pending_events=pending + parked + (unqueued if hook.active else 0),
+                                     last_error_at=hook.last_failure_at)
 
 
 class BrokerHealthReporter:
@@ -109,4 +111,4 @@ class BrokerHealthReporter:
             state = HealthState.UP
         return [IntegrationHealthView(self._name, IntegrationKind.EVENT_BROKER, state,
                                       last_success_at=cursor.last_success_at, last_error=cursor.last_error,
-                                      pending_events=pending)]
+                                      pending_events=pending, last_error_at=cursor.last_failure_at)]

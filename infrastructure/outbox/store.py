@@ -19,8 +19,10 @@ promise per-aggregate order cannot allow.) SQLite has one writer at a time, so t
 assigned in commit order and every visible row is settled.
 
 Leases. A claim writes `lease_owner`/`lease_until` in a short transaction and the sending happens
-outside any transaction; the outcome is recorded in another short one. A relay that dies leaves
-leases that simply run out.
+outside any transaction; the outcome is recorded in another short one. A lease is short
+(CRM_RELAY_LEASE, 10 s): while a relay is alive its heartbeat renews every lease it holds (`renew`, from
+application/outbox_relay.py's Relay.tick), so a slow chain keeps its claim; a relay that dies stops
+renewing and its leases run out within one lease, after which another relay picks the chains up.
 """
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ PENDING, PARKED = "PENDING", "PARKED"
 FAN_OUT_CURSOR = "webhooks:fan-out"
 MAX_CHAIN = 25  # deliveries of one (webhook, aggregate) leased in one claim
 MAX_ERROR_LENGTH = 1000
-DEFAULT_LEASE = timedelta(seconds=60)
+DEFAULT_LEASE = timedelta(seconds=10)  # CRM_RELAY_LEASE; a live relay renews its leases (its heartbeat)
 SUCCESS_STAMP_INTERVAL = timedelta(seconds=1)
 
 
@@ -350,6 +352,17 @@ class SqlWebhookOutbox:
                                .values(lease_owner=None, lease_until=None))
             await conn.commit()
 
+    async def renew(self, now: datetime) -> None:
+        """On PostgreSQL rows a chain is recording right now are skipped (SKIP LOCKED): the heartbeat never
+        waits for a chain, so it cannot deadlock with one, and those rows are being released anyway."""
+        mine = select(d.c.webhook_id, d.c.position).where(d.c.lease_owner == self.owner, d.c.lease_until.is_not(None))
+        async with self._engine.connect() as conn:
+            if _is_postgres(conn):
+                mine = mine.with_for_update(skip_locked=True)
+            await conn.execute(update(d).where(tuple_(d.c.webhook_id, d.c.position).in_(mine))
+                               .values(lease_until=now + self._lease))
+            await conn.commit()
+
 
 # --------------------------------------------------------------------------------------- broker
 
@@ -423,4 +436,10 @@ class SqlBrokerOutbox:
             await conn.execute(update(rc).where(rc.c.name == self.name, rc.c.lease_owner == self.owner).values(
                 failures=rc.c.failures + 1, last_error=error[:MAX_ERROR_LENGTH], last_failure_at=now,
                 next_attempt_at=retry_at, lease_owner=None, lease_until=None, updated_at=now))
+            await conn.commit()
+
+    async def renew(self, now: datetime) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(update(rc).where(rc.c.name == self.name, rc.c.lease_owner == self.owner,
+                                                rc.c.lease_until.is_not(None)).values(lease_until=now + self._lease))
             await conn.commit()

@@ -7,7 +7,7 @@ from typing import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.outbox_relay import DEFAULT_CHAIN_BUDGET, Relay
+from application.outbox_relay import Relay
 from application.ports import Clock
 from domain.webhook import RetrySchedule
 from infrastructure.outbox.broker import RabbitMqBroker
@@ -27,21 +27,20 @@ async def open_relay(settings: Settings, engine: AsyncEngine, read_engine: Async
                      clock: Clock) -> AsyncIterator[Relay]:
     """The relay with its HTTP client and broker connection, closed on the way out."""
     horizon = OutboxHorizon()
+    lease = timedelta(seconds=settings.relay_lease)
     sender = HttpWebhookSender(clock, timeout=settings.webhook_timeout,
                                allow_private=settings.webhook_allow_private)
     broker = RabbitMqBroker(settings.broker_url, settings.broker_exchange) if settings.broker_url else None
     try:
         yield Relay(
             clock=clock,
-            # a lease outlives a chain's sending budget plus one more send
-            webhook_outbox=SqlWebhookOutbox(engine, read_engine, box, horizon=horizon,
-                                            lease=DEFAULT_CHAIN_BUDGET + timedelta(seconds=2 * settings.webhook_timeout
-                                                                                   + 30)),
+            webhook_outbox=SqlWebhookOutbox(engine, read_engine, box, horizon=horizon, lease=lease),
             sender=sender,
             schedule=webhook_schedule(settings),
-            broker_outbox=SqlBrokerOutbox(engine, read_engine, settings.broker_exchange, horizon=horizon)
+            broker_outbox=SqlBrokerOutbox(engine, read_engine, settings.broker_exchange, horizon=horizon, lease=lease)
             if broker else None,
             broker=broker,
+            heartbeat=lease / 3,  # renewed twice before it could end
         )
     finally:
         await sender.aclose()

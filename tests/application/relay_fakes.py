@@ -37,6 +37,7 @@ class FakeWebhookOutbox:
     cursor: int = 0
     rows: list[_Row] = field(default_factory=list)
     delivered_log: list[WebhookDelivery] = field(default_factory=list)
+    renewals: list[tuple[datetime, int]] = field(default_factory=list)  # (when, leases held then)
 
     async def fan_out(self, now: datetime, limit: int) -> int:
         batch = [e for e in self.outbox if e.position > self.cursor][:limit]
@@ -94,6 +95,9 @@ class FakeWebhookOutbox:
         for delivery in deliveries:
             self._row(delivery).leased = False
 
+    async def renew(self, now: datetime) -> None:
+        self.renewals.append((now, sum(r.leased for r in self.rows)))
+
     def parked(self) -> list[_Row]:
         return [r for r in self.rows if r.state == "PARKED"]
 
@@ -120,6 +124,7 @@ class FakeBrokerOutbox:
     retry_at: datetime | None = None
     last_error: str | None = None
     successes: int = 0
+    renewals: int = 0
 
     async def claim(self, now: datetime, limit: int) -> BrokerBatch | None:
         if self.retry_at is not None and self.retry_at > now:
@@ -136,6 +141,9 @@ class FakeBrokerOutbox:
 
     async def failed(self, now: datetime, error: str, retry_at: datetime) -> None:
         self.failures, self.retry_at, self.last_error = self.failures + 1, retry_at, error
+
+    async def renew(self, now: datetime) -> None:
+        self.renewals += 1
 
 
 @dataclass

@@ -3,6 +3,7 @@ back only its own aggregate, retries follow the schedule, the last failure parks
 aggregate goes on; the broker keeps its cursor until the broker confirms, and retries with backoff."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -219,3 +220,27 @@ async def test_run_relay_once_does_not_spin_on_retries_that_are_not_due(clock: F
     total = await run_relay(Relay(clock=clock, webhook_outbox=outbox, sender=FakeSender(failing={failing.id}),
                                   schedule=SCHEDULE), once=True, on_tick=ticks.append)
     assert total.delivered == 1 and total.retrying == 1 and len(ticks) == 2
+
+
+async def test_the_heartbeat_renews_the_leases_while_a_tick_runs_and_stops_with_it(clock: FakeClock) -> None:
+    """A slow receiver keeps a chain busy for longer than a lease: the relay's heartbeat renews what it holds
+    meanwhile (so a live relay keeps its claims), and stops when the tick is over (so a dead relay's claims run
+    out: nothing renews them)."""
+    a, _, events = two_aggregates()
+    outbox = FakeWebhookOutbox([hook(clock)], events)
+    broker_outbox = FakeBrokerOutbox(events)
+
+    class SlowSender(FakeSender):
+        async def send(self, delivery: WebhookDelivery) -> None:
+            await asyncio.sleep(0.03)
+            await super().send(delivery)
+
+    relay = Relay(clock=clock, webhook_outbox=outbox, sender=SlowSender(), schedule=SCHEDULE,
+                  broker_outbox=broker_outbox, broker=FakeBroker(), heartbeat=timedelta(seconds=0.01))
+    tick = await relay.tick()
+    assert tick.delivered == 5
+    assert outbox.renewals and max(held for _, held in outbox.renewals) > 0  # renewed while chains were out
+    assert broker_outbox.renewals > 0
+    beats = len(outbox.renewals)
+    await asyncio.sleep(0.05)
+    assert len(outbox.renewals) == beats  # no tick, no heartbeat

@@ -31,7 +31,7 @@ mutation($input: RegisterWebhookInput!) {
 }"""
 WEBHOOKS = "{ webhooks { id url events active createdAt } }"
 NODE = "query($id: ID!) { node(id: $id) { __typename ... on Webhook { url events } } }"
-INTEGRATIONS = "{ integrations { name kind state lastSuccessAt lastError pendingEvents } }"
+INTEGRATIONS = "{ integrations { name kind state lastSuccessAt lastError lastErrorAt pendingEvents } }"
 
 
 @pytest.fixture
@@ -173,5 +173,6 @@ async def test_events_reach_a_registered_receiver_signed_and_integrations_tell_h
     assert down["lastError"] == "unreachable" and down["lastSuccessAt"] is None  # details are for admins
     assert health((await api(INTEGRATIONS))["integrations"], failing_url)["lastError"] == \
         "HTTP 500 Internal Server Error"
+    assert down["lastErrorAt"] and ok["lastErrorAt"] is None
     broker = [i for i in views if i["kind"] == "EVENT_BROKER"]
     assert [(b["state"], b["pendingEvents"]) for b in broker] == [("DISABLED", 0)]  # no CRM_BROKER_URL here

@@ -193,6 +193,7 @@ async def test_with_the_broker_stopped_events_wait_and_all_arrive_once_it_is_bac
     assert per_aggregate(dedupe(messages), history) == history and len(messages) == 9
     view = await health(reporter)
     assert view.state is HealthState.UP and view.pending_events == 0
+    assert view.last_error is None and view.last_error_at is not None  # back: the error is history
 
 
 async def test_a_crash_between_publishing_and_recording_publishes_again_and_consumers_dedupe(

@@ -10,6 +10,7 @@ def test_no_broker_by_default_and_sane_knobs() -> None:
     settings = Settings.from_env({})
     assert settings.broker_url is None and settings.broker_exchange == "crm.events"
     assert settings.relay_interval == 1.0 and settings.webhook_max_attempts == 10
+    assert settings.relay_lease == 10.0  # a dead worker's claims run out within seconds
     assert settings.webhook_allow_private is False  # webhooks go to public addresses only unless a deployment says
 
 
@@ -23,7 +24,8 @@ def test_broker_and_knobs_from_the_environment() -> None:
     settings = Settings.from_env({"CRM_BROKER_URL": " amqp://guest:guest@127.0.0.1:5672/ ",
                                   "CRM_BROKER_EXCHANGE": "crm.out", "CRM_RELAY_INTERVAL": "0.5",
                                   "CRM_WEBHOOK_TIMEOUT": "3", "CRM_WEBHOOK_MAX_ATTEMPTS": "4",
-                                  "CRM_WEBHOOK_FIRST_RETRY": "2.5"})
+                                  "CRM_WEBHOOK_FIRST_RETRY": "2.5", "CRM_RELAY_LEASE": "4"})
+    assert settings.relay_lease == 4.0
     assert settings.broker_url == "amqp://guest:guest@127.0.0.1:5672/" and settings.broker_exchange == "crm.out"
     assert (settings.relay_interval, settings.webhook_timeout, settings.webhook_max_attempts,
             settings.webhook_first_retry) == (0.5, 3.0, 4, 2.5)
@@ -34,6 +36,7 @@ def test_broker_and_knobs_from_the_environment() -> None:
     {"CRM_BROKER_URL": "http://rabbit:5672"},
     {"CRM_BROKER_EXCHANGE": " "},
     {"CRM_RELAY_INTERVAL": "0"},
+    {"CRM_RELAY_LEASE": "0"},
     {"CRM_WEBHOOK_MAX_ATTEMPTS": "0"},
     {"CRM_WEBHOOK_MAX_ATTEMPTS": "three"},
     {"CRM_WEBHOOK_TIMEOUT": "-1"},
