@@ -282,12 +282,34 @@ async def _worker(container: Container, once: bool, interval: float, batch_size:
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
             pass
 
-    workers = run_workers(container, once=once, interval=interval, batch_size=batch_size, stop=stop)
-    if not relay:
-        return await workers
-    counts, relayed = await asyncio.gather(workers, run_relay_worker(container, once=once, stop=stop))
-    typer.echo(f"outbox relay stopped: {relayed} events handed on")
-    return counts
+    async def everything() -> tuple[int, int]:
+        workers = run_workers(container, once=once, interval=interval, batch_size=batch_size, stop=stop)
+        if not relay:
+            return await workers
+        counts, relayed = await asyncio.gather(workers, run_relay_worker(container, once=once, stop=stop))
+        typer.echo(f"outbox relay stopped: {relayed} events handed on")
+        return counts
+
+    return await _within_grace(everything(), stop, container.core.settings().shutdown_grace)
+
+
+async def _within_grace(work: Awaitable[T], stop: asyncio.Event, grace: float) -> T:
+    """`work` until it ends; once `stop` is set (SIGTERM), it has `grace` seconds to finish its batches. After
+    that it is cancelled: its transactions roll back and its leases run out, so another worker redoes it."""
+    running = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            return running.result()
+        try:
+            return await asyncio.wait_for(running, grace)
+        except TimeoutError:
+            typer.secho(f"stopped after the {grace:g} s grace period: unfinished work was rolled back", fg="yellow",
+                        err=True)
+            raise typer.Exit(1) from None
+    finally:
+        stopping.cancel()
 
 
 @app.command(short_help="Fire due SLA warnings and breaches, escalate overdue steps, relay events.")
@@ -355,7 +377,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
                    f"\nAdmin bearer token (8h):\n{token_}\n")
     settings = _settings()
     count = _worker_count(settings, workers)
+    # SIGTERM: each process answers the requests in flight for at most CRM_SHUTDOWN_GRACE seconds, then stops
     options: dict[str, Any] = {"log_level": "info", "access_log": access_log,
+                               "timeout_graceful_shutdown": settings.shutdown_grace,
                                **uvicorn_options(settings)}  # header and keep-alive timeouts (api/serving.py)
     if count == 1:
         uvicorn.run(create_app(settings), host=host, port=port, **options)

@@ -43,7 +43,7 @@ async def run_batches_periodically(
             for _ in range(MAX_BATCHES_PER_TICK):
                 batch = await run_batch()
                 tick += batch
-                if batch.claimed < batch_size:
+                if batch.claimed < batch_size or stop.is_set():  # stopping: this batch was the last
                     break
         except Conflict as err:
             log.info("a batch lost a race, retrying next tick: %s", err.message)

@@ -48,6 +48,8 @@ class Settings:
     db_connect_timeout: float = 5.0
     db_statement_timeout: float = 30.0
     db_pool_timeout: float = 10.0  # waiting for a free connection in the pool
+    # SIGTERM: `crm serve` and `crm worker` finish what is in flight for at most this long, then stop
+    shutdown_grace: float = 10.0
     # events out (README "Events out"): the outbox relay in `crm worker`
     broker_url: str | None = None  # amqp://user:pass@host:5672/vhost; unset: no broker (DISABLED)
     broker_exchange: str = "crm.events"
@@ -141,6 +143,8 @@ class Settings:
             raise SettingsError("CRM_DB_POOL_SIZE must be at least 1 and CRM_DB_MAX_OVERFLOW at least 0")
         if min(self.db_connect_timeout, self.db_statement_timeout, self.db_pool_timeout) <= 0:
             raise SettingsError("CRM_DB_CONNECT_TIMEOUT, CRM_DB_STATEMENT_TIMEOUT and CRM_DB_POOL_TIMEOUT must be positive")
+        if self.shutdown_grace < 0:
+            raise SettingsError("CRM_SHUTDOWN_GRACE must be 0 or more")
 
         if self.max_query_cost < 1 or self.max_query_fields < 1:
             raise SettingsError("CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS must be positive")
@@ -219,7 +223,7 @@ def _external_systems(env: dict[str, str]) -> dict[str, ExternalSystem]:
 NUMBERS: dict[str, tuple[str, type]] = {
     "CRM_DB_POOL_SIZE": ("db_pool_size", int), "CRM_DB_MAX_OVERFLOW": ("db_max_overflow", int),
     "CRM_DB_CONNECT_TIMEOUT": ("db_connect_timeout", float), "CRM_DB_STATEMENT_TIMEOUT": ("db_statement_timeout", float),
-    "CRM_DB_POOL_TIMEOUT": ("db_pool_timeout", float),
+    "CRM_DB_POOL_TIMEOUT": ("db_pool_timeout", float), "CRM_SHUTDOWN_GRACE": ("shutdown_grace", float),
     "CRM_MAX_QUERY_COST": ("max_query_cost", int), "CRM_MAX_QUERY_FIELDS": ("max_query_fields", int),
     "CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_RELAY_LEASE": ("relay_lease", float),
     "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),

@@ -71,8 +71,13 @@ def test_timeouts_have_defaults_and_come_from_the_environment() -> None:
     assert (settings.db_connect_timeout, settings.db_statement_timeout, settings.db_pool_timeout) == (1.5, 20.0, 2.0)
 
 
+def test_the_shutdown_grace_period_is_a_setting() -> None:
+    assert Settings.from_env({}).shutdown_grace == 10.0
+    assert Settings.from_env({"CRM_SHUTDOWN_GRACE": "2.5"}).shutdown_grace == 2.5
+
+
 @pytest.mark.parametrize("env", [{"CRM_DB_CONNECT_TIMEOUT": "0"}, {"CRM_DB_STATEMENT_TIMEOUT": "-1"},
-                                 {"CRM_DB_POOL_TIMEOUT": "soon"}])
+                                 {"CRM_DB_POOL_TIMEOUT": "soon"}, {"CRM_SHUTDOWN_GRACE": "-1"}])
 def test_bad_timeouts_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env(env)
