@@ -194,7 +194,11 @@ class RetrySchedule:
             raise ValueError("max_attempts must be at least 1")
         if factor < 1 or first <= timedelta(0):
             raise ValueError("the delays must be positive and must not shrink")
-        return cls(tuple(min(first * factor ** n, cap) for n in range(max_attempts - 1)))
+        delays, delay = [], first
+        for _ in range(max_attempts - 1):  # capped as it grows: first * factor ** n overflows a timedelta
+            delays.append(min(delay, cap))
+            delay = min(delay * factor, cap)
+        return cls(tuple(delays))
 
     @property
     def max_attempts(self) -> int:

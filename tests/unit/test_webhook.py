@@ -134,3 +134,10 @@ def test_exponential_schedule_doubles_up_to_the_cap() -> None:
 def test_a_destination_that_never_parks_keeps_the_last_delay() -> None:
     schedule = RetrySchedule((timedelta(seconds=1), timedelta(seconds=4)))
     assert [schedule.backoff(n).total_seconds() for n in (0, 1, 2, 3, 10)] == [0, 1, 4, 4, 4]
+
+
+def test_a_long_exponential_schedule_stays_at_the_cap() -> None:
+    """Many attempts (CRM_WEBHOOK_MAX_ATTEMPTS=50) once overflowed timedelta and crashed the worker at start."""
+    schedule = RetrySchedule.exponential(first=timedelta(seconds=1), cap=timedelta(hours=1), max_attempts=50)
+    assert len(schedule.delays) == 49 and schedule.delays[0] == timedelta(seconds=1)
+    assert schedule.delays[-1] == timedelta(hours=1)
