@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast install install-test migrate seed schema check-contract clean
+.PHONY: run test test-fast test-reliability install install-test migrate seed schema check-contract clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: $(TEST_STAMP)
 ## The edit loop: domain and application tests (no database, no servers), a tenth of the property examples
 test-fast: $(TEST_STAMP)
 	$(BIN)/pytest -q tests/unit tests/application --hypothesis-profile=quick
+
+## The fault suite (docs/reliability.md): real servers and workers on PostgreSQL behind fault proxies, kill -9,
+## cuts and pauses, then Jepsen-style checks; about two minutes (CRM_RELIABILITY_SECONDS sets the load's length)
+test-reliability: $(TEST_STAMP)
+	CRM_RELIABILITY=1 CRM_TEST_BACKENDS=postgresql $(BIN)/pytest -p no:cacheprovider -s tests/reliability
 
 migrate: $(STAMP)
 	$(BIN)/crm migrate
