@@ -4,6 +4,7 @@ PostgreSQL, the database behind a fault proxy this test owns (paused to hold a r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,17 +42,19 @@ class Server:
         return self.process.returncode
 
 
-async def _server(grace: float) -> AsyncIterator[Server]:
+@contextlib.asynccontextmanager
+async def behind_proxy(command: list[str], grace: float, **env: str,
+                       ) -> AsyncIterator[tuple[subprocess.Popen[bytes], FaultProxy, str]]:
+    """`crm <command>` on a fresh PostgreSQL database reached through a fault proxy; the process, the proxy
+    and an admin's token. The process is killed afterwards if it is still running."""
     db, cleanup, token = await seeded_postgres()
     proxy = await FaultProxy.for_url(db.url).start()
-    port = free_port()
     env = {**os.environ, "CRM_DATABASE_URL": proxy.url(db.url), "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
-           "CRM_DB_MAX_OVERFLOW": "0", "CRM_SHUTDOWN_GRACE": str(grace)}
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--no-access-log"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+           "CRM_DB_MAX_OVERFLOW": "0", "CRM_SHUTDOWN_GRACE": str(grace), **env}
+    process = subprocess.Popen([sys.executable, "-m", "api.cli", *command], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        await wait_ready(f"http://127.0.0.1:{port}", process)
-        yield Server(process, f"http://127.0.0.1:{port}", token, proxy)
+        yield process, proxy, token
     finally:
         proxy.restore()
         if process.poll() is None:
@@ -59,6 +62,13 @@ async def _server(grace: float) -> AsyncIterator[Server]:
         process.wait(timeout=10)
         await proxy.close()
         await cleanup()
+
+
+async def _server(grace: float) -> AsyncIterator[Server]:
+    port = free_port()
+    async with behind_proxy(["serve", "--port", str(port), "--no-access-log"], grace) as (process, proxy, token):
+        await wait_ready(f"http://127.0.0.1:{port}", process)
+        yield Server(process, f"http://127.0.0.1:{port}", token, proxy)
 
 
 @pytest.fixture
@@ -103,13 +113,7 @@ async def test_a_request_longer_than_the_grace_period_does_not_keep_the_server_u
 
 
 async def _worker(grace: float) -> AsyncIterator[tuple[subprocess.Popen[bytes], FaultProxy]]:
-    db, cleanup, _ = await seeded_postgres()
-    proxy = await FaultProxy.for_url(db.url).start()
-    env = {**os.environ, "CRM_DATABASE_URL": proxy.url(db.url), "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
-           "CRM_DB_MAX_OVERFLOW": "0", "CRM_SHUTDOWN_GRACE": str(grace), "CRM_RELAY_INTERVAL": "0.2"}
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--interval", "0.2"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+    async with behind_proxy(["worker", "--interval", "0.2"], grace, CRM_RELAY_INTERVAL="0.2") as (process, proxy, _):
         for _ in range(200):  # until it has connected and ticked
             if proxy.accepted:
                 break
@@ -117,13 +121,6 @@ async def _worker(grace: float) -> AsyncIterator[tuple[subprocess.Popen[bytes], 
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)
         yield process, proxy
-    finally:
-        proxy.restore()
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        await proxy.close()
-        await cleanup()
 
 
 @pytest.mark.parametrize("stuck", [False, True])

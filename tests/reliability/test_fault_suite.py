@@ -45,7 +45,7 @@ from infrastructure.outbox.store import FAN_OUT_CURSOR, broker_cursor_name
 from tests.conftest import BACKENDS
 from tests.faults import FaultProxy
 from tests.integration.servers import free_port, seeded_postgres, wait_ready
-from tests.integration.test_broker_relay import AMQP_URL
+from tests.integration.test_broker_relay import AMQP_URL, received
 from tests.webhook_receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -312,18 +312,6 @@ async def drained(engine: Any, exchange: str, within: float) -> bool:
     return False
 
 
-async def broker_messages(queue_name: str) -> list[aio_pika.abc.AbstractIncomingMessage]:
-    connection = await aio_pika.connect(AMQP_URL, timeout=10)
-    found = []
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(queue_name, durable=True, passive=True)
-        while (message := await queue.get(fail=False, timeout=10)) is not None:
-            await message.ack()
-            found.append(message)
-    return found
-
-
 def first_arrivals(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
@@ -420,7 +408,7 @@ async def test_no_acknowledged_write_or_event_is_lost_under_kills_cuts_and_pause
         lost_orders = [o for o in ledger.orders_acknowledged if _raw(o) not in orders_created]
         extra_orders = max(0, len(orders_created) - len(ledger.order_keys_attempted))
 
-        broker = [m.message_id or "" for m in await broker_messages(f"{cluster.exchange}.all")]
+        broker = [m.message_id or "" for m in await received(f"{cluster.exchange}.all")]
         webhook = list(endpoint.effects)
         outbox_ids = [str(row.id) for row in ours]
         missing_broker = set(outbox_ids) - set(broker)
