@@ -11,6 +11,8 @@ receiver and a live subscriber hold:
 - order violations: an aggregate's events arriving out of outbox order at the broker or the webhook (0);
 - subscription: orders acknowledged during the run that the live subscriber (on a server whose LISTEN
   connection was reset) never saw (0), and one written after the last fault arrives.
+- SLA: the first-response warning and breach of complaints filed as the load starts (due at 30 s and 60 s,
+  with workers killed around both) each fire exactly once.
 
 It prints the figures as a table and fails on any of them. Bounded: about two minutes.
 """
@@ -62,6 +64,15 @@ CREATE_ORDER = ("mutation($input: CreateOrderInput!) { createOrder(input: $input
 REGISTER = ("mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { secret "
             "userErrors { code } } }")
 ORDER_EVENTS = "subscription { orderEvents { kind order { id number } } }"
+DEFINE_CALENDAR = ("mutation($input: DefineCalendarInput!) { defineCalendar(input: $input) { calendar { id } "
+                   "userErrors { code } } }")
+DEFINE_CATEGORY = ("mutation($input: DefineCategoryInput!) { defineCategory(input: $input) { category { id } "
+                   "userErrors { code } } }")
+DEFINE_POLICY = ("mutation($input: DefineSlaPolicyInput!) { defineSlaPolicy(input: $input) { policy { id } "
+                 "userErrors { code } } }")
+FILE_COMPLAINT = ("mutation($input: FileComplaintInput!) { fileComplaint(input: $input) { complaint { id } "
+                  "userErrors { code } } }")
+COMPLAINTS = 8  # filed as the load starts: their first response is warned about at 30 s and breached at 60 s
 
 
 @dataclass
@@ -330,6 +341,39 @@ def order_violations(outbox: list[Any], arrived: list[str]) -> int:
     return sum(1 for aggregate, events in got.items() if events != [e for e in expected[aggregate] if e in events])
 
 
+async def sla_complaints(client: httpx.AsyncClient, cluster: Cluster, customer_id: str) -> list[str]:
+    """Complaints under a policy on an around-the-clock calendar: first response in 1 minute, warned at half."""
+    url, token = cluster.url("A"), cluster.token
+    hours = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(1, 8)]
+    calendar = await graphql(client, url, token, DEFINE_CALENDAR, {"input": {
+        "name": f"Always {uuid.uuid4().hex[:6]}", "timezone": "UTC", "workingHours": hours}})
+    category = await graphql(client, url, token, DEFINE_CATEGORY, {"input": {
+        "code": f"rel-{uuid.uuid4().hex[:6]}", "name": "Reliability"}})
+    assert isinstance(calendar, dict) and isinstance(category, dict), (calendar, category)
+    policy = await graphql(client, url, token, DEFINE_POLICY, {"input": {
+        "name": f"Fast {uuid.uuid4().hex[:6]}", "categoryId": category["category"]["id"],
+        "calendarId": calendar["calendar"]["id"], "firstResponseMinutes": 1, "resolutionMinutes": 480,
+        "warnAt": 0.5}})
+    assert isinstance(policy, dict), policy
+    filed = []
+    for n in range(COMPLAINTS):
+        complaint = await graphql(client, url, token, FILE_COMPLAINT, {"input": {
+            "customerId": customer_id, "categoryId": category["category"]["id"], "priority": "HIGH",
+            "channel": "SALES_REP", "subject": f"Late {n}", "description": "Reliability run"}})
+        assert isinstance(complaint, dict), complaint
+        filed.append(_raw(complaint["complaint"]["id"]))
+    return filed
+
+
+async def sla_entries(engine: Any, complaints: list[str]) -> Counter[tuple[str, str]]:
+    """(complaint, SLA_WARNING or SLA_BREACH) -> timeline entries."""
+    tl = t.complaint_timeline
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(tl.c.complaint_id, tl.c.kind).where(
+            tl.c.complaint_id.in_([uuid.UUID(c) for c in complaints]), tl.c.kind.in_(["SLA_WARNING", "SLA_BREACH"])))
+        return Counter((str(r.complaint_id), r.kind) for r in rows)
+
+
 @pytest.fixture
 async def cluster() -> AsyncIterator[Cluster]:
     db, cleanup, token = await seeded_postgres()
@@ -374,6 +418,8 @@ async def test_no_acknowledged_write_or_event_is_lost_under_kills_cuts_and_pause
             customer = await graphql(client, cluster.url("A"), cluster.token, CREATE_CUSTOMER,
                                      {"input": {"name": "Reliability orders", "kind": "COMPANY"}})
             assert isinstance(customer, dict), customer
+            complaints = await sla_complaints(client, cluster, customer["customer"]["id"])
+            filed_at = time.monotonic()
         endpoint = cluster.receiver.endpoint("reliability", secret=registered["secret"], now=time.time)
         async with engine.connect() as conn:
             start = (await conn.execute(select(func.coalesce(func.max(t.outbox.c.position), 0)))).scalar_one()
@@ -394,6 +440,20 @@ async def test_no_acknowledged_write_or_event_is_lost_under_kills_cuts_and_pause
         await asyncio.sleep(1)
         listening.cancel()
         await subscriber.close()
+
+        # the breaches fall due at 60 s: a worker is killed just before, and each fires once all the same
+        await asyncio.sleep(max(0.0, filed_at + 57 - time.monotonic()))
+        fault_log.append(f"{time.monotonic() - filed_at:5.1f} s  kill -9 worker 2 (restarted), as SLA breaches fall due")
+        cluster.kill9(cluster.workers[2], "worker")
+        cluster.start_worker(2)
+        expected = {(c, kind) for c in complaints for kind in ("SLA_WARNING", "SLA_BREACH")}
+        while time.monotonic() < filed_at + 100:
+            fired = await sla_entries(engine, complaints)
+            if set(fired) >= expected:
+                break
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(3)  # a second firing would show by now
+        fired = await sla_entries(engine, complaints)
 
         crashed = cluster.crashed()
         outbox = await outbox_since(engine, start)
@@ -433,6 +493,9 @@ async def test_no_acknowledged_write_or_event_is_lost_under_kills_cuts_and_pause
             ("per-aggregate order violations (broker)", order_violations(ours, broker), True),
             ("per-aggregate order violations (webhook)", order_violations(ours, webhook), True),
             ("orders the live subscription missed", len(missed_live), True),
+            ("SLA warnings and breaches due", len(expected), False),
+            ("SLA warnings and breaches that never fired", len(expected - set(fired)), True),
+            ("SLA warnings and breaches fired more than once", sum(n - 1 for n in fired.values() if n > 1), True),
             ("answers without a code (bare 500, text)", sum(bare_failures.values()), True),
             ("processes that died by themselves (logs: " + str(cluster.logs) + ")", len(crashed), True),
         ]
