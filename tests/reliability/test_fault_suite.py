@@ -11,8 +11,9 @@ receiver and a live subscriber hold:
 - order violations: an aggregate's events arriving out of outbox order at the broker or the webhook (0);
 - subscription: orders acknowledged during the run that the live subscriber (on a server whose LISTEN
   connection was reset) never saw (0), and one written after the last fault arrives.
-- SLA: the first-response warning and breach of complaints filed as the load starts (due at 30 s and 60 s,
-  with workers killed around both) each fire exactly once.
+- SLA and workflows: the first-response warning and breach of complaints filed as the load starts (due at
+  30 s and 60 s, with workers killed around both), and the escalation of workflow steps due at 60 s, each
+  fire exactly once.
 
 It prints the figures as a table and fails on any of them. Bounded: about two minutes.
 """
@@ -72,6 +73,12 @@ DEFINE_POLICY = ("mutation($input: DefineSlaPolicyInput!) { defineSlaPolicy(inpu
                  "userErrors { code } } }")
 FILE_COMPLAINT = ("mutation($input: FileComplaintInput!) { fileComplaint(input: $input) { complaint { id } "
                   "userErrors { code } } }")
+SET_CALENDAR = ("mutation($input: SetDepartmentCalendarInput!) { setDepartmentCalendar(input: $input) { "
+                "userErrors { code } } }")
+DEFINE_WORKFLOW = ("mutation($input: DefineWorkflowInput!) { defineWorkflow(input: $input) { userErrors { code } } }")
+START_WORKFLOW = ("mutation($input: StartWorkflowInput!) { startWorkflow(input: $input) { instance { id } "
+                  "userErrors { code } } }")
+INSTANCES = 6  # workflows whose one step is due a minute after it starts: escalated at 60 s
 COMPLAINTS = 8  # filed as the load starts: their first response is warned about at 30 s and breached at 60 s
 
 
@@ -341,18 +348,63 @@ def order_violations(outbox: list[Any], arrived: list[str]) -> int:
     return sum(1 for aggregate, events in got.items() if events != [e for e in expected[aggregate] if e in events])
 
 
-async def sla_complaints(client: httpx.AsyncClient, cluster: Cluster, customer_id: str) -> list[str]:
-    """Complaints under a policy on an around-the-clock calendar: first response in 1 minute, warned at half."""
+async def always_open(client: httpx.AsyncClient, cluster: Cluster) -> tuple[str, str]:
+    """An around-the-clock calendar (so minutes of business time are minutes); SALES counts on it."""
     url, token = cluster.url("A"), cluster.token
     hours = [{"weekday": d, "start": "00:00", "end": "23:59"} for d in range(1, 8)]
     calendar = await graphql(client, url, token, DEFINE_CALENDAR, {"input": {
         "name": f"Always {uuid.uuid4().hex[:6]}", "timezone": "UTC", "workingHours": hours}})
+    assert isinstance(calendar, dict), calendar
+    response = await client.post(f"{url}/graphql", json={"query": "{ departments { id code } }"},
+                                 headers={"Authorization": f"Bearer {token}"})
+    sales = next(d["id"] for d in response.json()["data"]["departments"] if d["code"] == "SALES")
+    chosen = await graphql(client, url, token, SET_CALENDAR, {"input": {
+        "departmentId": sales, "calendarId": calendar["calendar"]["id"]}})
+    assert isinstance(chosen, dict), chosen
+    return sales, calendar["calendar"]["id"]
+
+
+async def overdue_workflows(client: httpx.AsyncClient, cluster: Cluster, customer_id: str, sales: str) -> list[str]:
+    """Instances of a one-step workflow (SALES approves within a minute), on orders of `customer_id`."""
+    url, token = cluster.url("A"), cluster.token
+    key = f"rel-{uuid.uuid4().hex[:6]}"
+    defined = await graphql(client, url, token, DEFINE_WORKFLOW, {"input": {
+        "key": key, "name": "Reliability", "subject": "ORDER", "steps": [{
+            "key": "check", "name": "Check", "departmentId": sales, "kind": "APPROVAL", "stage": 1,
+            "dueWithinMinutes": 1}]}})
+    assert isinstance(defined, dict), defined
+    started = []
+    for _ in range(INSTANCES):
+        order = await graphql(client, url, token, CREATE_ORDER, {"input": {
+            "customerId": customer_id, "currency": "EUR", "lines": [{"sku": "REL-2", "quantity": "1",
+                                                                      "unitPrice": "5"}]}})
+        assert isinstance(order, dict), order
+        instance = await graphql(client, url, token, START_WORKFLOW, {"input": {
+            "definitionKey": key, "subjectId": order["order"]["id"]}})
+        assert isinstance(instance, dict), instance
+        started.append(_raw(instance["instance"]["id"]))
+    return started
+
+
+async def escalations(engine: Any, instances: list[str]) -> Counter[str]:
+    """instance -> workflow.step_overdue events in the outbox."""
+    ob = t.outbox
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(ob.c.aggregate_id).where(
+            ob.c.type == "workflow.step_overdue", ob.c.aggregate_id.in_([uuid.UUID(i) for i in instances])))
+        return Counter(str(r.aggregate_id) for r in rows)
+
+
+async def sla_complaints(client: httpx.AsyncClient, cluster: Cluster, customer_id: str, calendar_id: str,
+                         ) -> list[str]:
+    """Complaints under a policy on the around-the-clock calendar: first response in 1 minute, warned at half."""
+    url, token = cluster.url("A"), cluster.token
     category = await graphql(client, url, token, DEFINE_CATEGORY, {"input": {
         "code": f"rel-{uuid.uuid4().hex[:6]}", "name": "Reliability"}})
-    assert isinstance(calendar, dict) and isinstance(category, dict), (calendar, category)
+    assert isinstance(category, dict), category
     policy = await graphql(client, url, token, DEFINE_POLICY, {"input": {
         "name": f"Fast {uuid.uuid4().hex[:6]}", "categoryId": category["category"]["id"],
-        "calendarId": calendar["calendar"]["id"], "firstResponseMinutes": 1, "resolutionMinutes": 480,
+        "calendarId": calendar_id, "firstResponseMinutes": 1, "resolutionMinutes": 480,
         "warnAt": 0.5}})
     assert isinstance(policy, dict), policy
     filed = []
@@ -418,8 +470,10 @@ async def test_no_acknowledged_write_or_event_is_lost_under_kills_cuts_and_pause
             customer = await graphql(client, cluster.url("A"), cluster.token, CREATE_CUSTOMER,
                                      {"input": {"name": "Reliability orders", "kind": "COMPANY"}})
             assert isinstance(customer, dict), customer
-            complaints = await sla_complaints(client, cluster, customer["customer"]["id"])
+            sales, calendar_id = await always_open(client, cluster)
             filed_at = time.monotonic()
+            complaints = await sla_complaints(client, cluster, customer["customer"]["id"], calendar_id)
+            instances = await overdue_workflows(client, cluster, customer["customer"]["id"], sales)
         endpoint = cluster.receiver.endpoint("reliability", secret=registered["secret"], now=time.time)
         async with engine.connect() as conn:
             start = (await conn.execute(select(func.coalesce(func.max(t.outbox.c.position), 0)))).scalar_one()
@@ -443,17 +497,18 @@ async def test_no_acknowledged_write_or_event_is_lost_under_kills_cuts_and_pause
 
         # the breaches fall due at 60 s: a worker is killed just before, and each fires once all the same
         await asyncio.sleep(max(0.0, filed_at + 57 - time.monotonic()))
-        fault_log.append(f"{time.monotonic() - filed_at:5.1f} s  kill -9 worker 2 (restarted), as SLA breaches fall due")
+        fault_log.append(f"{time.monotonic() - filed_at:5.1f} s  kill -9 worker 2 (restarted), as SLA breaches and "
+                         "step escalations fall due")
         cluster.kill9(cluster.workers[2], "worker")
         cluster.start_worker(2)
         expected = {(c, kind) for c in complaints for kind in ("SLA_WARNING", "SLA_BREACH")}
         while time.monotonic() < filed_at + 100:
-            fired = await sla_entries(engine, complaints)
-            if set(fired) >= expected:
+            fired, escalated = await sla_entries(engine, complaints), await escalations(engine, instances)
+            if set(fired) >= expected and set(escalated) >= set(instances):
                 break
             await asyncio.sleep(0.5)
         await asyncio.sleep(3)  # a second firing would show by now
-        fired = await sla_entries(engine, complaints)
+        fired, escalated = await sla_entries(engine, complaints), await escalations(engine, instances)
 
         crashed = cluster.crashed()
         outbox = await outbox_since(engine, start)
@@ -496,6 +551,9 @@ async def test_no_acknowledged_write_or_event_is_lost_under_kills_cuts_and_pause
             ("SLA warnings and breaches due", len(expected), False),
             ("SLA warnings and breaches that never fired", len(expected - set(fired)), True),
             ("SLA warnings and breaches fired more than once", sum(n - 1 for n in fired.values() if n > 1), True),
+            ("overdue workflow steps due for escalation", len(instances), False),
+            ("overdue steps never escalated", len(set(instances) - set(escalated)), True),
+            ("overdue steps escalated more than once", sum(n - 1 for n in escalated.values() if n > 1), True),
             ("answers without a code (bare 500, text)", sum(bare_failures.values()), True),
             ("processes that died by themselves (logs: " + str(cluster.logs) + ")", len(crashed), True),
         ]
