@@ -56,9 +56,15 @@ def _with_container(work: Callable[[Container], Awaitable[T]]) -> T:
 
 
 async def _migrate(container: Container) -> None:
+    """On an engine of its own, without the statement timeout requests have: a migration may take long."""
+    from infrastructure.db.engine import create_engine
     from infrastructure.db.migrate import upgrade
 
-    await upgrade(container.core.engine())
+    engine = create_engine(container.core.settings().database_url, pool_size=1, max_overflow=0)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
 
 
 async def _seed(container: Container) -> dict[str, int]:
