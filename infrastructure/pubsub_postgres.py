@@ -98,12 +98,10 @@ class PostgresEventRelay:
         self.connects = 0  # connections made so far (1 + reconnections)
 
     async def start(self) -> None:
-        """LISTEN now if the database answers (so what commits after start() is delivered), and keep doing so."""
-        try:
-            await self._connect(resume=None)
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as err:
-            log.warning("live updates: cannot LISTEN yet (%s); retrying in the background", err)
-            self._lost.set()
+        """LISTEN now (so what commits after start() is delivered), and keep doing so. A database that cannot be
+        reached at all at start-up fails the start (a process that cannot even start stops the service,
+        api/serving.py); once started, the relay heals itself."""
+        await self._connect(resume=None)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._deliver_forever()), loop.create_task(self._stay_connected())]
 
