@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import BACKENDS
 from tests.faults import FaultProxy
-from tests.integration.servers import free_port, seeded_postgres, wait_ready
+from tests.integration.servers import TEST_MODE, free_port, seeded_postgres, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif("postgresql" not in BACKENDS,
@@ -49,7 +49,7 @@ async def behind_proxy(command: list[str], grace: float, **env: str,
     and an admin's token. The process is killed afterwards if it is still running."""
     db, cleanup, token = await seeded_postgres()
     proxy = await FaultProxy.for_url(db.url).start()
-    env = {**os.environ, "CRM_DATABASE_URL": proxy.url(db.url), "CRM_ENV": "test", "CRM_DB_POOL_SIZE": "2",
+    env = {**os.environ, **TEST_MODE, "CRM_DATABASE_URL": proxy.url(db.url), "CRM_DB_POOL_SIZE": "2",
            "CRM_DB_MAX_OVERFLOW": "0", "CRM_SHUTDOWN_GRACE": str(grace), **env}
     process = subprocess.Popen([sys.executable, "-m", "api.cli", *command], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -47,7 +47,7 @@ from infrastructure.db.relay_tables import relay_cursors, webhook_deliveries
 from infrastructure.outbox.store import FAN_OUT_CURSOR, broker_cursor_name
 from tests.conftest import BACKENDS
 from tests.faults import FaultProxy
-from tests.integration.servers import free_port, seeded_postgres, wait_ready
+from tests.integration.servers import TEST_MODE, free_port, seeded_postgres, wait_ready
 from tests.integration.test_broker_relay import AMQP_URL, received
 from tests.webhook_receiver import WebhookReceiver
 
@@ -131,12 +131,13 @@ class Cluster:
             self.start_worker(n)
 
     def _env(self, proxy: FaultProxy) -> dict[str, str]:
-        return {**os.environ, "CRM_DATABASE_URL": proxy.url(self.db_url), "CRM_ENV": "test",
+        return {**os.environ, **TEST_MODE, "CRM_DATABASE_URL": proxy.url(self.db_url),
                 "CRM_DB_POOL_SIZE": "3", "CRM_DB_MAX_OVERFLOW": "1", "CRM_DB_CONNECT_TIMEOUT": "2",
                 "CRM_DB_STATEMENT_TIMEOUT": "5", "CRM_DB_POOL_TIMEOUT": "5", "CRM_RELAY_LEASE": "2",
                 "CRM_RELAY_INTERVAL": "0.2", "CRM_WEBHOOK_FIRST_RETRY": "0.5", "CRM_WEBHOOK_MAX_ATTEMPTS": "50",
                 "CRM_WEBHOOK_TIMEOUT": "3", "CRM_BROKER_URL": self.to_broker.url(AMQP_URL),
-                "CRM_BROKER_EXCHANGE": self.exchange, "CRM_SHUTDOWN_GRACE": "2"}
+                "CRM_BROKER_EXCHANGE": self.exchange, "CRM_SHUTDOWN_GRACE": "2",
+                "CRM_WEBHOOK_ALLOW_PRIVATE": "true"}  # the receiver is on loopback
 
     async def start_server(self, name: str) -> None:
         self.servers[name] = subprocess.Popen(
