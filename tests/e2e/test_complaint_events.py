@@ -60,7 +60,8 @@ async def test_complaint_events_reach_only_those_who_may_see_them(api: Api, app:
             assert seen[1]["entry"] == {"kind": "PROGRESS", "message": "Called the carrier",
                                         "author": {"email": "service.member@example.com"}}
             assert seen[2]["complaint"]["department"] == {"code": "WAREHOUSE"}
-            assert seen[0]["complaint"]["sla"]["firstResponse"]["state"] in ("RUNNING", "WARNING", "BREACHED")
+            # the complaint is read when the event is delivered: by then the progress entry may have met the target
+            assert seen[0]["complaint"]["sla"]["firstResponse"]["state"] in ("RUNNING", "WARNING", "BREACHED", "MET")
 
             # narrowed to the warehouse: only the event that put the complaint there
             [handed] = await next_events(warehouse_watch, 1)
