@@ -72,6 +72,11 @@ def _unavailable(err: Exception) -> Response:
                     media_type="application/json")
 
 
+def _refusal(err: Exception) -> Response:
+    """A sign-in that failed: 401 for a token refused, else the database's fault as a coded answer."""
+    return _unauthenticated(err) if isinstance(err, InvalidToken) else _unavailable(err)
+
+
 class GraphQLApp(GraphQL):
     """strawberry's ASGI view with our context, and a code on every error."""
 
@@ -107,11 +112,8 @@ class GraphQLApp(GraphQL):
         if sign_in is not None:  # nothing runs for a request before its sign-in is confirmed
             try:
                 state["actor"] = await sign_in.confirmed()
-            except InvalidToken as err:
-                await _unauthenticated(err)(scope, receive, send)
-                return
-            except Exception as err:  # noqa: BLE001 - the database away while checking the token: not a bare 500
-                await _unavailable(err)(scope, receive, send)
+            except Exception as err:  # noqa: BLE001 - refused, or the database away: a coded answer, never a 500
+                await _refusal(err)(scope, receive, send)
                 return
         try:
             response = await self.run(Request(scope=scope, receive=receive))
@@ -242,11 +244,8 @@ class Authenticate:
                     state["actor"] = await authenticator.confirm(bearer)
                     # an API key's scopes (api/integrations/api_keys.py), and the key for the audit log
                     state["scopes"], state["api_key_id"] = authenticator.scopes_of(bearer), bearer.api_key
-            except InvalidToken as err:
-                await _unauthenticated(err)(scope, receive, send)
-                return
-            except Exception as err:  # noqa: BLE001 - the database away while checking the token: not a bare 500
-                await _unavailable(err)(scope, receive, send)
+            except Exception as err:  # noqa: BLE001 - refused, or the database away: a coded answer, never a 500
+                await _refusal(err)(scope, receive, send)
                 return
             await self.app(scope, receive, send)
 
