@@ -1,7 +1,7 @@
 """Whole operations the database answers, served without the GraphQL executor.
 
-A query whose every root field is a hot read path (`customers`, `customer`) and whose whole selection compiles
-into SQL (infrastructure/db/queries/documents.py) needs nothing from strawberry or graphql-core's executor but
+A query whose every root field is a hot read path (`customers`, `customer`, `complaints`, `orderBoard`) and
+whose whole selection compiles into SQL (infrastructure/db/queries/documents.py) needs nothing from strawberry or graphql-core's executor but
 its arguments: per request the executor's context, extensions and field resolution only cost time (about as
 much as the statement itself). Such a document is learnt the first time the regular path answers it without
 an error (so it was parsed, validated and within every limit); from then on a request for it is answered

@@ -1,7 +1,7 @@
 """Fields answered by the database as finished JSON (application/queries/documents.py), handed through the
 executor untouched.
 
-A root resolver on a hot path (`customers`, `customer`) offers its selection to the request's DocumentReads;
+A root resolver on a hot path (`customers`, `customer`, `complaints`, `orderBoard`) offers its selection to the request's DocumentReads;
 when that compiles it, the resolver returns `Precompiled(json)` and `ExecutionContext.complete_value` puts the
 JSON text into the result as it is (an `orjson.Fragment`, written verbatim by the response encoder) instead of
 resolving and completing every field below in Python. Anything the compiler does not know (a field computed in

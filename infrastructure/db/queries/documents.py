@@ -706,7 +706,8 @@ PLANS_KEPT = 512
 
 
 class SqlDocumentReads(SqlReadModel):
-    """DocumentReads on SQL: the customers' pages and a customer, each one statement.
+    """DocumentReads on SQL: the customers' and complaints' pages, a customer and the Kanban, each one statement
+    (and, for SLA clocks, one each for the complaints' history and calendars).
 
     Building a statement costs milliseconds (SQLAlchemy constructs, table aliases), far more than running it,
     so each is built once per shape of request (the selection, the filter, the sort, the page size) and kept;
