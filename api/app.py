@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -27,7 +28,6 @@ from strawberry.types import ExecutionResult
 from api import graphiql
 from api.common.browsers import DEVELOPMENT_ORIGINS, browser_middleware
 from api.common.exposure import Exposure
-from api.common.limits import OperationChecker, RequestGuard
 from api.common.media_types import GraphQLResponseMediaType
 from api.common.persisted_queries import PersistedQueries
 from api.common.trusted_documents import load_manifest
@@ -36,8 +36,10 @@ from api.common.rate_limits import RateLimit, buckets, client_ip, principal
 from api.common.sign_in import PendingSignIn
 from api.context import Context
 from api.fast_path import FastPath
+from api.hot_lane import HotLane
 from api.schema import build_schema
 from api.websocket import SignInHandler
+from domain.organisation import Staff
 from infrastructure.auth import InvalidToken
 from infrastructure.db.faults import database_fault
 from infrastructure.container import Container, build_container, dispose
@@ -136,6 +138,11 @@ class GraphQLApp(GraphQL):
         if not self.fast_path.knows(body["query"], name):
             scope["state"]["learn"] = (body["query"], name)
             return None
+        return await self.fast_answer(body, actor, sign_in)
+
+    async def fast_answer(self, body: dict[str, Any], actor: Staff, sign_in: PendingSignIn | None) -> bytes | None:
+        """The fast path's answer to a JSON request body as `actor` (pending `sign_in`), or None: the regular
+        path answers (an unknown document, one the fast path declines, or a fault it reports as it does)."""
         services = self.container.services
         try:
             return await self.fast_path.answer(body, actor, services.organisation_queries(), services.document_reads(),
@@ -288,12 +295,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     served = GraphQLApp(container)
     view = PersistedQueries(served, trusted=trusted)
     guarded = RequestGuard(view, settings.max_json_bytes, settings.max_upload_bytes, served.checker)
-    graphql = GraphQLResponseMediaType(RateLimit(Authenticate(
-        RateLimit(guarded, buckets(settings.rate_limit("principal")), principal), container),
-        buckets(settings.rate_limit("ip")), client_ip))
+    member_limit = RateLimit(guarded, buckets(settings.rate_limit("principal")), principal)
+    ip_limit = RateLimit(Authenticate(member_limit, container), buckets(settings.rate_limit("ip")), client_ip)
+    graphql = GraphQLResponseMediaType(ip_limit)
+    middleware = browser_middleware(settings.cors_origins if settings.cors_origins is not None
+                                    else () if settings.is_production else DEVELOPMENT_ORIGINS)
+    if trusted is None:  # with trusted documents, only the regular way checks the manifest (api/hot_lane.py)
+        middleware.append(Middleware(HotLane, served=served, guard=guarded, ip_limit=ip_limit,
+                                     member_limit=member_limit, authenticator=container.services.authenticator,
+                                     engine=container.core.read_engine))
     app = Starlette(
-        middleware=browser_middleware(settings.cors_origins if settings.cors_origins is not None
-                                      else () if settings.is_production else DEVELOPMENT_ORIGINS),
+        middleware=middleware,
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -209,7 +209,7 @@ class RequestGuard:
             if len(body) > limit:
                 await self._refuse(send, 413, "Request too large.", "LIMIT_EXCEEDED")
                 return
-        problem, parsed = self._parsed(bytes(body))
+        problem, parsed = self.parsed(bytes(body))
         if problem:
             await self._refuse(send, 400, problem)
             return
@@ -241,7 +241,7 @@ class RequestGuard:
                 raise
             await self._refuse(send, 413, "Request too large.", "LIMIT_EXCEEDED")
 
-    def _parsed(self, body: bytes) -> tuple[str | None, object]:
+    def parsed(self, body: bytes) -> tuple[str | None, object]:
         """What is wrong with the body, if anything; else the parsed JSON (None when it is not JSON at all:
         the GraphQL view answers that itself)."""
         if any(escape in body for escape in NUL_ESCAPES):

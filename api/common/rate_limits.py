@@ -74,20 +74,30 @@ class RateLimit:
                 await receive()  # websocket.connect
                 await send({"type": "websocket.close", "code": 1008, "reason": "rate limited"})
                 return
-        if self.buckets is not None and scope["type"] == "http":
-            key = self.key_of(scope)
-            wait = self.buckets.take(key) if key is not None else 0.0
-            if wait:
-                seconds = max(1, math.ceil(wait))
-                body = json.dumps({"data": None, "errors": [{
-                    "message": f"Too many requests; try again in {seconds} s.",
-                    "extensions": {"code": "RATE_LIMITED", "retryAfter": seconds}}]}).encode()
-                await send({"type": "http.response.start", "status": 429, "headers": [
-                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(seconds).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
+        if scope["type"] == "http" and not await self.admits(scope, send):
+            return
         await self.app(scope, receive, send)
+
+    async def admits(self, scope: Scope, send: Send) -> bool:
+        """Whether the HTTP request may go on; if not, it has been answered with 429. A request is counted once
+        by each limit, whichever door it comes through (the hot lane, api/hot_lane.py, asks first)."""
+        counted = scope.setdefault("state", {}).setdefault("rate_counted", set())
+        if self.buckets is None or id(self) in counted:
+            return True
+        counted.add(id(self))
+        key = self.key_of(scope)
+        wait = self.buckets.take(key) if key is not None else 0.0
+        if not wait:
+            return True
+        seconds = max(1, math.ceil(wait))
+        body = json.dumps({"data": None, "errors": [{
+            "message": f"Too many requests; try again in {seconds} s.",
+            "extensions": {"code": "RATE_LIMITED", "retryAfter": seconds}}]}).encode()
+        await send({"type": "http.response.start", "status": 429, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"retry-after", str(seconds).encode())]})
+        await send({"type": "http.response.body", "body": body})
+        return False
 
 
 def buckets(limit: tuple[float, float] | None) -> TokenBuckets | None:
