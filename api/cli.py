@@ -395,6 +395,41 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         uvicorn.run("api.app:create_app", factory=True, workers=count, host=host, port=port, **options)
 
 
+@app.command()
+def doctor(workers: int | None = typer.Option(None, help="API processes to size the pools for (default: as serve)")
+           ) -> None:
+    """Check the configuration, the database (reachable, migrated, clock, pools), the broker, the ERP, the
+    finance system and the webhook destinations: OK, WARN or FAIL each, with the fix; exit 1 on any FAIL."""
+    from infrastructure.doctor import Level, examine, fail
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as err:
+        findings = [fail("configuration", str(err), "correct the setting named (README: configuration)")]
+    else:
+        settings.ensure_sqlite_folder()
+
+        async def run() -> Any:
+            container = build_container(settings)
+            try:
+                return await examine(container, _worker_count(settings, workers))
+            finally:
+                await dispose(container)
+
+        findings = asyncio.run(run())
+    colours = {Level.OK: "green", Level.WARN: "yellow", Level.FAIL: "red"}
+    width = max(len(f.check) for f in findings)
+    for finding in findings:
+        typer.secho(f"{finding.level.value:<4}  {finding.check:<{width}}  {finding.says}", fg=colours[finding.level])
+        if finding.fix:
+            typer.echo(f"      {'':<{width}}  fix: {finding.fix}")
+    failed = sum(f.level is Level.FAIL for f in findings)
+    warned = sum(f.level is Level.WARN for f in findings)
+    typer.echo(f"\n{failed} failed, {warned} warning(s), {len(findings) - failed - warned} OK")
+    if failed:
+        raise typer.Exit(1)
+
+
 def main(argv: list[str] | None = None) -> Any:
     return app(args=argv, prog_name="crm")  # `python -m api.cli` (how the tests and workers run it) too
 
