@@ -32,6 +32,7 @@ from api.common.media_types import GraphQLResponseMediaType
 from api.common.persisted_queries import PersistedQueries
 from api.common.trusted_documents import load_manifest
 from api.common.limits import OperationChecker, RequestGuard, carries_upload
+from api.common.request_log import RequestLog
 from api.common.rate_limits import RateLimit, buckets, client_ip, principal
 from api.common.sign_in import PendingSignIn
 from api.context import Context
@@ -298,7 +299,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     member_limit = RateLimit(guarded, buckets(settings.rate_limit("principal")), principal)
     ip_limit = RateLimit(Authenticate(member_limit, container), buckets(settings.rate_limit("ip")), client_ip)
     graphql = GraphQLResponseMediaType(ip_limit)
-    middleware = browser_middleware(settings.cors_origins if settings.cors_origins is not None
+    middleware = [Middleware(RequestLog, engines=lambda: [container.core.engine(), container.core.read_engine()])]
+    middleware += browser_middleware(settings.cors_origins if settings.cors_origins is not None
                                     else () if settings.is_production else DEVELOPMENT_ORIGINS)
     if trusted is None:  # with trusted documents, only the regular way checks the manifest (api/hot_lane.py)
         middleware.append(Middleware(HotLane, served=served, guard=guarded, ip_limit=ip_limit,

@@ -363,11 +363,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           demo: bool = typer.Option(False, help="Migrate, and seed an empty database, first"),
           workers: int | None = typer.Option(None, help="API processes (default: one per core in production, "
                                                         "else one; SQLite: always one)"),
-          access_log: bool = typer.Option(True, help="One line per request on standard output")) -> None:
+          access_log: bool = typer.Option(True, help="One line per request on standard output (JSON in "
+                                                      "production; api/common/request_log.py)")) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql)."""
     import uvicorn
 
     from api.app import create_app
+    from api.common.request_log import logging_config
     from api.serving import reuse_port_supported, serve_processes, uvicorn_options
 
     if demo:
@@ -384,7 +386,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     settings = _settings()
     count = _worker_count(settings, workers)
     # SIGTERM: each process answers the requests in flight for at most CRM_SHUTDOWN_GRACE seconds, then stops
-    options: dict[str, Any] = {"log_level": "info", "access_log": access_log,
+    options: dict[str, Any] = {"log_level": "info", "access_log": False,  # ours instead, with the request id
+                               "log_config": logging_config(settings.is_production, access_log),
                                "timeout_graceful_shutdown": settings.shutdown_grace,
                                **uvicorn_options(settings)}  # header and keep-alive timeouts (api/serving.py)
     if count == 1:

@@ -83,6 +83,7 @@ class HotLane:
         if not more:
             problem, request = self.guard.parsed(body)
             if problem is None and isinstance(request, dict) and "extensions" not in request:
+                state["json_body"] = request  # as RequestGuard leaves it: what the request log names
                 async with request_connection(self.engine()):
                     answer = await self.served.fast_answer(request, known, sign_in)
         if answer is None:

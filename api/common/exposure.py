@@ -84,7 +84,10 @@ class MaskFaults(MaskErrors):
     `extensions.requestId`, and in the log line of the fault (`log_fault`)."""
 
     def on_operation(self) -> Iterator[None]:
-        REQUEST_ID.set(uuid.uuid4().hex[:16])
+        """The HTTP request's id (api/common/request_log.py), or a new one (an operation on a WebSocket)."""
+        request = getattr(self.execution_context.context, "request", None)
+        given = (getattr(request, "scope", None) or {}).get("state", {}).get("request_id")
+        REQUEST_ID.set(given or uuid.uuid4().hex[:16])
         yield from super().on_operation()
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:

@@ -1,0 +1,189 @@
+"""One log line per HTTP request, with the request id that ties it to the client and to a masked fault.
+
+The request id is the client's `X-Request-Id` when it is a sane one (1 to 128 of `A-Z a-z 0-9 . _ : -`; a load
+balancer's or a client's own), else a new one; it goes back in the response's `X-Request-Id`, into the message of
+a masked fault ("Internal error (request ...)", api/common/exposure.py) and into this line:
+
+    request_id, method, path (never the query string: a GET's variables may hold personal data), status,
+    duration_ms, principal (the staff id, never a token or an e-mail), api_key (its id, when one was used),
+    operation (the operation's name) and operation_type, sql (statements the request ran), outcome (ok,
+    errors: GraphQL errors in a 200, refused: 4xx, failed: 5xx) and codes (the errors' `extensions.code`s, never
+    their messages, which may quote input)
+
+Production writes each line as one JSON object (`JsonLines`), development as readable text (`Readable`);
+`crm serve` sets this up (`logging_config`) in place of uvicorn's access log. /healthz and /readyz are logged only
+when they do not answer 200 (a load balancer asks them every few seconds).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections import OrderedDict
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Callable
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.common.exposure import REQUEST_ID
+
+log = logging.getLogger("crm.request")
+SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+QUIET_PATHS = ("/healthz", "/readyz")
+STATEMENTS: ContextVar[list[int] | None] = ContextVar("crm_request_statements", default=None)
+_OPERATION = re.compile(r"\b(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
+_KINDS: OrderedDict[tuple[str, str | None], str] = OrderedDict()  # (document, operation name) -> its type
+KINDS_KEPT = 1000
+
+
+def _count_statement(*_: Any) -> None:
+    counter = STATEMENTS.get()
+    if counter is not None:
+        counter[0] += 1
+
+
+def count_statements(engine: AsyncEngine) -> None:
+    """Count `engine`'s statements for the request running them (once per engine)."""
+    if not event.contains(engine.sync_engine, "before_cursor_execute", _count_statement):
+        event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+
+
+def operation_type(document: str, name: str | None) -> str:
+    """query, mutation or subscription: the named operation's (or the first's); `{ ... }` is a query."""
+    key = (document, name)
+    kind = _KINDS.get(key)
+    if kind is None:
+        kind = "query"
+        for found in _OPERATION.finditer(document):
+            if name is None or found.group(2) == name:
+                kind = found.group(1)
+                break
+        _KINDS[key] = kind
+        if len(_KINDS) > KINDS_KEPT:
+            _KINDS.popitem(last=False)
+    return kind
+
+
+class RequestLog:
+    """ASGI middleware: the request id in and out, and the line (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, engines: Callable[[], list[AsyncEngine]]) -> None:
+        self.app = app
+        self._engines = engines
+        self._counting = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not self._counting:
+            for engine in self._engines():
+                count_statements(engine)
+            self._counting = True
+        started = time.perf_counter()
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if SANE_ID.fullmatch(given) else secrets.token_hex(8)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+        counter = [0]
+        tokens = REQUEST_ID.set(request_id), STATEMENTS.set(counter)
+        status, codes = 500, ()
+
+        async def sending(message: Message) -> None:
+            nonlocal status, codes
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            elif message["type"] == "http.response.body" and b'"errors"' in message.get("body", b""):
+                codes = _codes(message["body"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            REQUEST_ID.reset(tokens[0])
+            STATEMENTS.reset(tokens[1])
+            if status != 200 or scope["path"] not in QUIET_PATHS:
+                self._line(scope, state, request_id, status, codes, counter[0], time.perf_counter() - started)
+
+    @staticmethod
+    def _line(scope: Scope, state: dict[str, Any], request_id: str, status: int, codes: tuple[str, ...],
+              statements: int, seconds: float) -> None:
+        body = state.get("json_body")
+        name = body.get("operationName") if isinstance(body, dict) else None
+        document = body.get("query") if isinstance(body, dict) else None
+        actor, sign_in = state.get("actor"), state.get("sign_in")
+        principal = actor.id if actor is not None else sign_in.staff_id if sign_in is not None else None
+        outcome = "failed" if status >= 500 else "refused" if status >= 400 else "errors" if codes else "ok"
+        log.info("request", extra={"fields": {
+            "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status,
+            "duration_ms": round(seconds * 1000, 2), "principal": str(principal) if principal else None,
+            "api_key": str(state["api_key_id"]) if state.get("api_key_id") else None,
+            "operation": name if isinstance(name, str) else None,
+            "operation_type": operation_type(document, name if isinstance(name, str) else None)
+            if isinstance(document, str) else None,
+            "sql": statements, "outcome": outcome, "codes": list(codes)}})
+
+
+def _codes(body: bytes) -> tuple[str, ...]:
+    try:
+        errors = orjson.loads(body).get("errors") or []
+    except (orjson.JSONDecodeError, AttributeError):
+        return ()
+    found = {e.get("extensions", {}).get("code") for e in errors if isinstance(e, dict)}
+    return tuple(sorted(str(code) for code in found if code))
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and a request line's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+                                "level": record.levelname.lower(), "logger": record.name}
+        fields = getattr(record, "fields", None)
+        if fields is not None:
+            line.update(fields)
+        else:
+            line["message"] = record.getMessage()
+            if record.exc_info:
+                line["error"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
+
+
+class Readable(logging.Formatter):
+    """A request line as `200 POST /graphql query Hot 1.3 ms 1 sql ok principal=... id=...`; others as usual."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        f = getattr(record, "fields", None)
+        if f is None:
+            return super().format(record)
+        what = " ".join(p for p in (f["operation_type"], f["operation"]) if p)
+        codes = f" [{', '.join(f['codes'])}]" if f["codes"] else ""
+        return (f"{f['status']} {f['method']} {f['path']}{' ' + what if what else ''} {f['duration_ms']} ms "
+                f"{f['sql']} sql {f['outcome']}{codes} principal={f['principal'] or '-'} id={f['request_id']}")
+
+
+def logging_config(json_lines: bool, requests: bool = True) -> dict[str, Any]:
+    """uvicorn's logging configuration, with the request lines (unless not `requests`) and every `crm.*` logger's
+    warnings in the mode's format on standard output; uvicorn's own access log is replaced by these lines."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = {**LOGGING_CONFIG, "formatters": {**LOGGING_CONFIG["formatters"]},
+                              "handlers": {**LOGGING_CONFIG["handlers"]}, "loggers": {**LOGGING_CONFIG["loggers"]}}
+    config["formatters"]["crm"] = {"()": JsonLines if json_lines else Readable}
+    config["handlers"]["crm"] = {"class": "logging.StreamHandler", "formatter": "crm", "stream": "ext://sys.stdout"}
+    config["loggers"]["crm"] = {"handlers": ["crm"], "level": "WARNING", "propagate": False}
+    config["loggers"]["crm.request"] = {"level": "INFO" if requests else "WARNING"}
+    if json_lines:
+        for name in ("default", "access"):
+            config["handlers"][name] = {**config["handlers"][name], "formatter": "crm"}
+    return config

@@ -1,0 +1,138 @@
+"""One log line per request (api/common/request_log.py): the request id in and out and in a masked fault, the
+fields an operator filters on, and never a token or personal data."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Iterator
+
+import pytest
+from dependency_injector import providers
+
+from api.common.request_log import JsonLines, Readable
+from tests.conftest import Api, statements, unique
+
+HOT = "query LogHot($id: ID!) { customer(id: $id) { id name contacts { email } } }"
+
+
+class Lines:
+    """What was logged while the test ran (caplog's records of the test's call phase)."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture) -> None:
+        self._caplog = caplog
+
+    def __iter__(self) -> Iterator[logging.LogRecord]:
+        return iter(list(self._caplog.records))
+
+
+@pytest.fixture
+def lines(caplog: pytest.LogCaptureFixture) -> Lines:
+    caplog.set_level(logging.DEBUG)
+    return Lines(caplog)
+
+
+def requests(records: Lines) -> list[dict[str, Any]]:
+    return [r.fields for r in records if r.name == "crm.request"]  # type: ignore[attr-defined]
+
+
+async def post(api: Api, query: str, variables: dict[str, Any] | None = None, *, as_: str = "admin@example.com",
+               request_id: str | bytes | None = None) -> Any:
+    headers: dict[str, Any] = {"Authorization": f"Bearer {await api.token_for(as_)}"}
+    if request_id is not None:
+        headers["X-Request-Id"] = request_id
+    return await api.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+
+async def a_customer(api: Api) -> str:
+    return (await api("{ customers(first: 1) { edges { node { id } } } }"))["customers"]["edges"][0]["node"]["id"]
+
+
+async def test_a_sane_request_id_is_kept_and_any_other_replaced(api: Api, lines: Lines) -> None:
+    kept = await post(api, "{ me { id } }", request_id="lb-7f3a.9:x_1")
+    assert kept.headers["x-request-id"] == "lb-7f3a.9:x_1"
+    for insane in ("has space", "x" * 129, "\xfcn\xef".encode("latin-1")):
+        replaced = await post(api, "{ me { id } }", request_id=insane)
+        assert re.fullmatch(r"[0-9a-f]{16}", replaced.headers["x-request-id"]), insane
+    fresh = await post(api, "{ me { id } }")
+    assert re.fullmatch(r"[0-9a-f]{16}", fresh.headers["x-request-id"])
+    ids = [line["request_id"] for line in requests(lines)]
+    assert ids[0] == "lb-7f3a.9:x_1" and ids[-1] == fresh.headers["x-request-id"] and len(set(ids)) == 5
+
+
+async def test_the_line_names_the_operation_the_principal_the_statements_and_the_outcome(
+        api: Api, lines: Lines) -> None:
+    me = (await api("{ me { id } }"))["me"]["id"]
+    customer = await a_customer(api)
+    counted = []
+    for _ in range(2):  # the regular way, then the hot lane
+        with statements(api) as sql:
+            assert (await post(api, HOT, {"id": customer})).status_code == 200
+        counted.append(len(sql))
+    await post(api, "mutation LogNothing($i: UpdateCustomerInput!) { updateCustomer(input: $i) { userErrors { code } } }",
+               {"i": {"id": customer, "name": ""}})
+    hot, laned, mutation = requests(lines)[-3:]
+    for line, sql in ((hot, counted[0]), (laned, counted[1])):
+        assert line["operation"] is None and line["operation_type"] == "query" and line["sql"] == sql
+        assert line["principal"] and line["outcome"] == "ok" and line["codes"] == [] and line["status"] == 200
+        assert line["method"] == "POST" and line["path"] == "/graphql" and line["duration_ms"] > 0
+    assert mutation["operation"] is None and mutation["operation_type"] == "mutation"
+    named = await api.client.post("/graphql", json={"query": HOT, "variables": {"id": "not-an-id"},
+                                                    "operationName": "LogHot"},
+                                  headers={"Authorization": f"Bearer {await api.token_for('admin@example.com')}"})
+    assert named.json()["errors"]
+    line = requests(lines)[-1]
+    assert line["operation"] == "LogHot" and line["outcome"] == "errors" and line["codes"] == ["INVALID"]
+    refused = await api.client.post("/graphql", json={"query": "{ me { id } }"})
+    assert refused.status_code == 401
+    line = requests(lines)[-1]
+    assert line["outcome"] == "refused" and line["codes"] == ["UNAUTHENTICATED"] and line["principal"] is None
+    assert me not in json.dumps(line)
+
+
+async def test_no_token_e_mail_or_free_text_reaches_the_log(api: Api, lines: Lines) -> None:
+    email, secret_text = f"{unique('private')}@example.com", unique("Confidential complaint text")
+    token = await api.token_for("admin@example.com")
+    created = await post(api, """mutation($i: CreateCustomerInput!) { createCustomer(input: $i) {
+        customer { id } userErrors { code } } }""", {"i": {"code": unique("LOG").upper(), "name": secret_text,
+                                                           "kind": "PERSON", "contacts": [{"name": secret_text,
+                                                                                           "email": email}]}})
+    assert created.status_code == 200, created.text
+    await post(api, "{ customer(id: $nope) { id } }", {"nope": email})  # refused, quoting the input
+    await api.client.get("/graphql", params={"query": f'{{ customers(filter: {{search: "{email}"}}) {{ totalCount }} }}'},
+                         headers={"Authorization": f"Bearer {token}"})
+    served = [r for r in lines if r.name.startswith("crm") or r.levelno >= logging.WARNING]  # what `crm serve` writes
+    written = "\n".join(formatter.format(r) for r in served for formatter in (JsonLines(), Readable()))
+    assert requests(lines) and token not in written and email not in written and secret_text not in written
+
+
+async def test_a_masked_fault_carries_the_request_id_of_its_line(api: Api, lines: Lines) -> None:
+    class Failing:
+        async def health(self) -> list[Any]:
+            raise RuntimeError("a fault in an adapter")
+
+    api.container.services.health_reporters.override(providers.List(providers.Object(Failing())))
+    try:
+        response = await post(api, "{ integrations { name } }", request_id="fault-request-1")
+    finally:
+        api.container.services.health_reporters.reset_override()
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL_ERROR", "requestId": "fault-request-1"}
+    assert "fault-request-1" in error["message"]
+    assert requests(lines)[-1]["request_id"] == "fault-request-1" and requests(lines)[-1]["codes"] == ["INTERNAL_ERROR"]
+    [fault] = [r for r in lines if r.name == "crm.api.faults"]
+    assert "fault-request-1" in fault.getMessage()
+
+
+async def test_health_checks_are_not_logged_while_they_answer_200(api: Api, lines: Lines) -> None:
+    assert (await api.client.get("/healthz")).status_code == 200
+    assert requests(lines) == []
+
+
+def test_production_lines_are_json_objects() -> None:
+    record = logging.LogRecord("crm.request", logging.INFO, __file__, 1, "request", None, None)
+    record.fields = {"request_id": "r1", "status": 200, "sql": 1}  # type: ignore[attr-defined]
+    line = json.loads(JsonLines().format(record))
+    assert line["request_id"] == "r1" and line["level"] == "info" and line["logger"] == "crm.request"
+    other = logging.LogRecord("crm.api", logging.WARNING, __file__, 1, "started in %s", ("production",), None)
+    assert json.loads(JsonLines().format(other))["message"] == "started in production"
