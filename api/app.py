@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hmac
 import json
 import logging
 
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Receive, Scope, Send
 from cross_web import HTTPException as CrossWebHTTPException
 from strawberry.asgi import GraphQL
@@ -45,6 +47,7 @@ from infrastructure.auth import InvalidToken
 from infrastructure.db.faults import database_fault
 from infrastructure.container import Container, build_container, dispose
 from infrastructure.db.reads import request_connection
+from infrastructure.metrics import Sampler, installation_metrics, process_metrics
 from infrastructure.settings import Settings
 
 log = logging.getLogger("crm.api")
@@ -275,6 +278,30 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    async def metrics(request: Request) -> Response:
+        """Prometheus' text format (infrastructure/metrics.py); production: only for CRM_METRICS_TOKEN, and not
+        at all without one."""
+        token, given = settings.metrics_token, request.headers.get("authorization", "")
+        if (token is None and settings.is_production) or (
+                token is not None and not hmac.compare_digest(given.encode(), f"Bearer {token}".encode())):
+            return Response(status_code=404)
+        body = process_metrics()
+        try:
+            async with asyncio.timeout(READY_WITHIN):
+                reports = [view for reporter in container.services.health_reporters()
+                           for view in await reporter.health()]
+                body += await installation_metrics(container.core.read_engine(), reports,
+                                                   container.gateways.clock().now())
+        except Exception as err:  # noqa: BLE001 - the process's figures are still worth having
+            log.warning("metrics: the installation's figures could not be read: %s", err)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    sampler = Sampler(lambda: {"write": container.core.engine(), "read": container.core.read_engine()},
+                      lambda: getattr(container.gateways.publisher(), "subscribers", 0),
+                      lambda: {c.call.system: c.call.breaker.state.name for c in (
+                          container.services.product_costs(), container.services.receivables())
+                          if hasattr(c, "call")})
+
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         log.warning("CRM_ENV=%s; bearer tokens are signed with %s", settings.env, settings.secret_source)
@@ -285,9 +312,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # collector's way, so a full collection under load scans only what requests made (shorter pauses)
         gc.collect()
         gc.freeze()
+        sampler.start()
         try:
             yield
         finally:
+            await sampler.stop()
             if relay is not None:
                 await relay.stop()
             await dispose(container)
@@ -311,6 +340,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Mount(graphiql.ASSETS_PATH, StaticFiles(directory=graphiql.ASSETS)),  # public: GraphiQL's code
             WebSocketRoute("/graphql", graphql),

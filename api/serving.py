@@ -31,6 +31,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -72,6 +73,7 @@ def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -
     _listening_socket(host, port).close()  # the port is free (and ours to share), or fail here, at once
     context = multiprocessing.get_context("spawn")
     stopping: list[int] = []
+    metrics_dir = _metrics_dir()
 
     def start() -> tuple[BaseProcess, float]:
         process = context.Process(target=_child, args=(host, port, options), daemon=False)
@@ -96,6 +98,7 @@ def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -
                     stopping.append(signal.SIGTERM)
                     break
                 log.warning("API process %s ended (exit code %s): starting another", process.pid, process.exitcode)
+                _forget_metrics_of(process.pid)
                 children[index] = start()
     finally:
         for process, _ in children:
@@ -108,7 +111,27 @@ def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -
                 process.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if metrics_dir is not None:
+            metrics_dir.cleanup()
     return code
+
+
+def _metrics_dir() -> tempfile.TemporaryDirectory[str] | None:
+    """A fresh PROMETHEUS_MULTIPROC_DIR for the children to add their metrics up in (infrastructure/metrics.py),
+    unless the operator named one (shared with `crm worker` processes on the machine, say)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    made = tempfile.TemporaryDirectory(prefix="crm-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made.name  # the spawned children inherit it
+    return made
+
+
+def _forget_metrics_of(pid: int | None) -> None:
+    """A dead child's live gauges (pool, subscriptions) stop counting; its counters stay."""
+    if pid is not None and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
 
 
 HEADER_TIMEOUT_VARIABLE = "CRM_HTTP_HEADER_TIMEOUT"

@@ -24,6 +24,7 @@ from cachetools import TTLCache
 
 from application.ports import Clock, CustomerReceivables, DependencyUnavailable, ProductCosts, Receivables, UnitCost
 from application.queries.integrations import HealthState, IntegrationHealthView, IntegrationKind
+from infrastructure.metrics import external_call_done
 
 log = logging.getLogger("crm.integrations")
 T = TypeVar("T")
@@ -118,6 +119,17 @@ class ExternalCall:
         self._last_seen: float | None = None  # monotonic time of the last outcome
 
     async def run(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call`'s result, within the timeout and while the breaker lets calls through; DependencyUnavailable
+        otherwise. Its time and outcome go into the metrics (infrastructure/metrics.py)."""
+        started, outcome = time.monotonic(), "failed"
+        try:
+            result = await self._run(call)
+            outcome = "ok"
+            return result
+        finally:
+            external_call_done(self.system, outcome, time.monotonic() - started, self.breaker.state.name)
+
+    async def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
             with self.breaker.call():
                 deadline = asyncio.timeout(self.timeout)

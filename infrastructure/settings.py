@@ -74,6 +74,7 @@ class Settings:
     oidc_issuer: str | None = None
     oidc_jwks_url: str | None = None
     oidc_audience: str = "crm-api"
+    metrics_token: str | None = None  # production serves /metrics only to this bearer token (infrastructure/metrics.py)
     cors_origins: tuple[str, ...] | None = None  # web origins that may call the API; None: by mode (api/common/browsers.py)
     # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
     erp: ExternalSystem = field(default_factory=ExternalSystem)
@@ -113,6 +114,7 @@ class Settings:
             secret_key=secret_key, secret_source=secret_source,
             env=mode,
             trusted_documents=env.get("CRM_TRUSTED_DOCUMENTS", "").strip() or None,
+            metrics_token=env.get("CRM_METRICS_TOKEN", "").strip() or None,
             **_flags(env),
             **_origins(env),
             **_oidc(env),
@@ -157,6 +159,8 @@ class Settings:
             raise SettingsError("CRM_MAX_UPLOAD_BYTES, CRM_MAX_JSON_BYTES, CRM_HTTP_HEADER_TIMEOUT, "
                                 "CRM_HTTP_KEEP_ALIVE_TIMEOUT and CRM_TOKEN_MAX_TTL must be positive")
 
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise SettingsError("CRM_METRICS_TOKEN must be 16 or more characters (it guards /metrics)")
         if self.trusted_documents is not None and not Path(self.trusted_documents).is_file():
             raise SettingsError(f"CRM_TRUSTED_DOCUMENTS must name a persisted-query manifest file, not "
                                 f"{self.trusted_documents!r}")

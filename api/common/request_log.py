@@ -6,13 +6,14 @@ a masked fault ("Internal error (request ...)", api/common/exposure.py) and into
 
     request_id, method, path (never the query string: a GET's variables may hold personal data), status,
     duration_ms, principal (the staff id, never a token or an e-mail), api_key (its id, when one was used),
-    operation (the operation's name) and operation_type, sql (statements the request ran), outcome (ok,
+    operation (the operation's name, given or the document's) and operation_type, sql (statements the request ran), outcome (ok,
     errors: GraphQL errors in a 200, refused: 4xx, failed: 5xx) and codes (the errors' `extensions.code`s, never
     their messages, which may quote input)
 
 Production writes each line as one JSON object (`JsonLines`), development as readable text (`Readable`);
 `crm serve` sets this up (`logging_config`) in place of uvicorn's access log. /healthz and /readyz are logged only
-when they do not answer 200 (a load balancer asks them every few seconds).
+when they do not answer 200 (a load balancer asks them every few seconds), /metrics likewise (Prometheus).
+Every /graphql request also counts in the metrics (infrastructure/metrics.py `request_done`).
 """
 from __future__ import annotations
 
@@ -31,13 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.common.exposure import REQUEST_ID
+from infrastructure.metrics import request_done
 
 log = logging.getLogger("crm.request")
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-QUIET_PATHS = ("/healthz", "/readyz")
+QUIET_PATHS = ("/healthz", "/readyz", "/metrics")
 STATEMENTS: ContextVar[list[int] | None] = ContextVar("crm_request_statements", default=None)
 _OPERATION = re.compile(r"\b(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
-_KINDS: OrderedDict[tuple[str, str | None], str] = OrderedDict()  # (document, operation name) -> its type
+_KINDS: OrderedDict[tuple[str, str | None], tuple[str, str | None]] = OrderedDict()  # -> (type, name)
 KINDS_KEPT = 1000
 
 
@@ -53,20 +55,21 @@ def count_statements(engine: AsyncEngine) -> None:
         event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
 
 
-def operation_type(document: str, name: str | None) -> str:
-    """query, mutation or subscription: the named operation's (or the first's); `{ ... }` is a query."""
+def operation_of(document: str, name: str | None) -> tuple[str, str | None]:
+    """The operation's type (query, mutation or subscription; `{ ... }` is a query) and name: the one `name` picks,
+    or the document's first."""
     key = (document, name)
-    kind = _KINDS.get(key)
-    if kind is None:
-        kind = "query"
+    known = _KINDS.get(key)
+    if known is None:
+        known = ("query", name)
         for found in _OPERATION.finditer(document):
             if name is None or found.group(2) == name:
-                kind = found.group(1)
+                known = (found.group(1), found.group(2))
                 break
-        _KINDS[key] = kind
+        _KINDS[key] = known
         if len(_KINDS) > KINDS_KEPT:
             _KINDS.popitem(last=False)
-    return kind
+    return known
 
 
 class RequestLog:
@@ -82,8 +85,11 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         if not self._counting:
-            for engine in self._engines():
-                count_statements(engine)
+            pools = set()
+            for engine in self._engines():  # PostgreSQL's read engine is the write engine's, in autocommit
+                if id(engine.sync_engine.pool) not in pools:
+                    pools.add(id(engine.sync_engine.pool))
+                    count_statements(engine)
             self._counting = True
         started = time.perf_counter()
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
@@ -110,25 +116,30 @@ class RequestLog:
             REQUEST_ID.reset(tokens[0])
             STATEMENTS.reset(tokens[1])
             if status != 200 or scope["path"] not in QUIET_PATHS:
-                self._line(scope, state, request_id, status, codes, counter[0], time.perf_counter() - started)
+                self._done(scope, state, request_id, status, codes, counter[0], time.perf_counter() - started)
 
     @staticmethod
-    def _line(scope: Scope, state: dict[str, Any], request_id: str, status: int, codes: tuple[str, ...],
+    def _done(scope: Scope, state: dict[str, Any], request_id: str, status: int, codes: tuple[str, ...],
               statements: int, seconds: float) -> None:
+        """The request's metrics (infrastructure/metrics.py), and its line."""
         body = state.get("json_body")
         name = body.get("operationName") if isinstance(body, dict) else None
+        name = name if isinstance(name, str) else None
         document = body.get("query") if isinstance(body, dict) else None
+        kind, name = operation_of(document, name) if isinstance(document, str) else (None, name)
+        outcome = "failed" if status >= 500 else "refused" if status >= 400 else "errors" if codes else "ok"
+        if scope["path"] == "/graphql":
+            request_done(kind, name, outcome, seconds, statements)
+        if not log.isEnabledFor(logging.INFO):
+            return
         actor, sign_in = state.get("actor"), state.get("sign_in")
         principal = actor.id if actor is not None else sign_in.staff_id if sign_in is not None else None
-        outcome = "failed" if status >= 500 else "refused" if status >= 400 else "errors" if codes else "ok"
         log.info("request", extra={"fields": {
             "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status,
             "duration_ms": round(seconds * 1000, 2), "principal": str(principal) if principal else None,
             "api_key": str(state["api_key_id"]) if state.get("api_key_id") else None,
-            "operation": name if isinstance(name, str) else None,
-            "operation_type": operation_type(document, name if isinstance(name, str) else None)
-            if isinstance(document, str) else None,
-            "sql": statements, "outcome": outcome, "codes": list(codes)}})
+            "operation": name, "operation_type": kind, "sql": statements, "outcome": outcome,
+            "codes": list(codes)}})
 
 
 def _codes(body: bytes) -> tuple[str, ...]:

@@ -73,10 +73,10 @@ async def test_the_line_names_the_operation_the_principal_the_statements_and_the
                {"i": {"id": customer, "name": ""}})
     hot, laned, mutation = requests(lines)[-3:]
     for line, sql in ((hot, counted[0]), (laned, counted[1])):
-        assert line["operation"] is None and line["operation_type"] == "query" and line["sql"] == sql
+        assert line["operation"] == "LogHot" and line["operation_type"] == "query" and line["sql"] == sql
         assert line["principal"] and line["outcome"] == "ok" and line["codes"] == [] and line["status"] == 200
         assert line["method"] == "POST" and line["path"] == "/graphql" and line["duration_ms"] > 0
-    assert mutation["operation"] is None and mutation["operation_type"] == "mutation"
+    assert mutation["operation"] == "LogNothing" and mutation["operation_type"] == "mutation"
     named = await api.client.post("/graphql", json={"query": HOT, "variables": {"id": "not-an-id"},
                                                     "operationName": "LogHot"},
                                   headers={"Authorization": f"Bearer {await api.token_for('admin@example.com')}"})
