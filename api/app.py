@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.types import ASGIApp, Receive, Scope, Send
 from cross_web import HTTPException as CrossWebHTTPException
@@ -48,6 +50,8 @@ from infrastructure.db.faults import database_fault
 from infrastructure.container import Container, build_container, dispose
 from infrastructure.db.reads import request_connection
 from infrastructure.metrics import Sampler, installation_metrics, process_metrics
+from infrastructure.tracing import instrument, tracer_provider
+from infrastructure.tracing import stop as stop_tracing
 from infrastructure.settings import Settings
 
 log = logging.getLogger("crm.api")
@@ -88,14 +92,15 @@ class GraphQLApp(GraphQL):
 
     graphql_transport_ws_handler_class = SignInHandler
 
-    def __init__(self, container: Container, **kwargs: Any) -> None:
+    def __init__(self, container: Container, tracer_provider: TracerProvider | None = None, **kwargs: Any) -> None:
         settings = container.core.settings()
         kwargs.setdefault("subscription_protocols", (GRAPHQL_TRANSPORT_WS_PROTOCOL,))
         kwargs.setdefault("graphql_ide", "graphiql" if settings.describes("graphiql") else None)
         exposure = Exposure(introspection=settings.describes("introspection"),
                             suggestions=settings.describes("suggestions"),
                             federation_sdl=settings.describes("federation_sdl"))
-        super().__init__(build_schema(settings.max_query_depth, federation=True, exposure=exposure),
+        super().__init__(build_schema(settings.max_query_depth, federation=True, exposure=exposure,
+                                      tracer_provider=tracer_provider),
                          multipart_uploads_enabled=True, **kwargs)
         self.container = container
         self.fast_path = FastPath(self.schema._schema, lambda: container.core.settings().max_query_cost)
@@ -261,9 +266,15 @@ class Authenticate:
             await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, container: Container | None = None,
+               span_exporter: SpanExporter | None = None) -> Starlette:
+    """`span_exporter`: where spans go (a test's); else OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, or none
+    (infrastructure/tracing.py)."""
     settings = settings or Settings.from_env()
     container = container or build_container(settings)
+    traces = tracer_provider(span_exporter)
+    if traces is not None:
+        instrument(traces, [container.core.engine(), container.core.read_engine()])
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -320,15 +331,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             if relay is not None:
                 await relay.stop()
             await dispose(container)
+            stop_tracing(traces)
 
     trusted = load_manifest(settings.trusted_documents) if settings.trusted_documents else None  # or fail here
-    served = GraphQLApp(container)
+    served = GraphQLApp(container, traces)
     view = PersistedQueries(served, trusted=trusted)
     guarded = RequestGuard(view, settings.max_json_bytes, settings.max_upload_bytes, served.checker)
     member_limit = RateLimit(guarded, buckets(settings.rate_limit("principal")), principal)
     ip_limit = RateLimit(Authenticate(member_limit, container), buckets(settings.rate_limit("ip")), client_ip)
     graphql = GraphQLResponseMediaType(ip_limit)
-    middleware = [Middleware(RequestLog, engines=lambda: [container.core.engine(), container.core.read_engine()])]
+    middleware = [Middleware(RequestLog, engines=lambda: [container.core.engine(), container.core.read_engine()],
+                             tracer=traces.get_tracer("crm") if traces is not None else None)]
     middleware += browser_middleware(settings.cors_origins if settings.cors_origins is not None
                                     else () if settings.is_production else DEVELOPMENT_ORIGINS)
     if trusted is None:  # with trusted documents, only the regular way checks the manifest (api/hot_lane.py)

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 import strawberry
+from opentelemetry.trace import TracerProvider
+from strawberry.extensions.tracing import OpenTelemetryExtension
 import strawberry.federation
 from strawberry.federation.schema import FederationAny
 from graphql import GraphQLError
@@ -196,9 +198,12 @@ def _extensions(max_depth: int, exposure: Exposure) -> list[Any]:
     ]
 
 
-def build_schema(max_depth: int = 12, *, federation: bool = False, exposure: Exposure = Exposure()) -> strawberry.Schema:
+def build_schema(max_depth: int = 12, *, federation: bool = False, exposure: Exposure = Exposure(),
+                 tracer_provider: TracerProvider | None = None) -> strawberry.Schema:
     """The API schema, or with `federation` the Apollo Federation 2 subgraph the app serves (a superset);
-    `exposure`: what it tells about itself (all of it unless said otherwise)."""
+    `exposure`: what it tells about itself (all of it unless said otherwise); `tracer_provider`: a span for each
+    resolver that does work (infrastructure/tracing.py)."""
+    traced = [lambda: OpenTelemetryExtension(tracer_provider=tracer_provider)] if tracer_provider is not None else []
     schema_class: type[strawberry.Schema] = FederationSchema if federation else Schema
     return schema_class(
         query=Query,
@@ -206,6 +211,6 @@ def build_schema(max_depth: int = 12, *, federation: bool = False, exposure: Exp
         subscription=Subscription,
         types=[MoneyInput],  # in the contract, though no operation takes it yet
         scalar_overrides={Decimal: DecimalDefinition},
-        extensions=_extensions(max_depth, exposure),
+        extensions=[*_extensions(max_depth, exposure), *traced],
         execution_context_class=ExecutionContext,  # hands fields the database answered as JSON through
     )

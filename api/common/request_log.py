@@ -8,7 +8,7 @@ a masked fault ("Internal error (request ...)", api/common/exposure.py) and into
     duration_ms, principal (the staff id, never a token or an e-mail), api_key (its id, when one was used),
     operation (the operation's name, given or the document's) and operation_type, sql (statements the request ran), outcome (ok,
     errors: GraphQL errors in a 200, refused: 4xx, failed: 5xx) and codes (the errors' `extensions.code`s, never
-    their messages, which may quote input)
+    their messages, which may quote input), trace_id (when tracing, infrastructure/tracing.py)
 
 Production writes each line as one JSON object (`JsonLines`), development as readable text (`Readable`);
 `crm serve` sets this up (`logging_config`) in place of uvicorn's access log. /healthz and /readyz are logged only
@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, Callable
 
 import orjson
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind, Tracer, use_span
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,10 +77,11 @@ def operation_of(document: str, name: str | None) -> tuple[str, str | None]:
 class RequestLog:
     """ASGI middleware: the request id in and out, and the line (see the module's docstring)."""
 
-    def __init__(self, app: ASGIApp, engines: Callable[[], list[AsyncEngine]]) -> None:
+    def __init__(self, app: ASGIApp, engines: Callable[[], list[AsyncEngine]], tracer: Tracer | None = None) -> None:
         self.app = app
         self._engines = engines
         self._counting = False
+        self._tracer = tracer  # a span per request when tracing (infrastructure/tracing.py)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,11 +113,24 @@ class RequestLog:
                 codes = _codes(message["body"])
             await send(message)
 
+        span = None
+        if self._tracer is not None:
+            carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            span = self._tracer.start_span(f"{scope['method']} {scope['path']}", context=extract(carrier),
+                                           kind=SpanKind.SERVER, attributes={"crm.request_id": request_id})
+            state["trace_id"] = format(span.get_span_context().trace_id, "032x")
         try:
-            await self.app(scope, receive, sending)
+            if span is None:
+                await self.app(scope, receive, sending)
+            else:
+                with use_span(span, end_on_exit=False):
+                    await self.app(scope, receive, sending)
         finally:
             REQUEST_ID.reset(tokens[0])
             STATEMENTS.reset(tokens[1])
+            if span is not None:
+                span.set_attribute("http.response.status_code", status)
+                span.end()
             if status != 200 or scope["path"] not in QUIET_PATHS:
                 self._done(scope, state, request_id, status, codes, counter[0], time.perf_counter() - started)
 
@@ -139,7 +155,7 @@ class RequestLog:
             "duration_ms": round(seconds * 1000, 2), "principal": str(principal) if principal else None,
             "api_key": str(state["api_key_id"]) if state.get("api_key_id") else None,
             "operation": name, "operation_type": kind, "sql": statements, "outcome": outcome,
-            "codes": list(codes)}})
+            "codes": list(codes), "trace_id": state.get("trace_id")}})
 
 
 def _codes(body: bytes) -> tuple[str, ...]:
@@ -180,7 +196,8 @@ class Readable(logging.Formatter):
         what = " ".join(p for p in (f["operation_type"], f["operation"]) if p)
         codes = f" [{', '.join(f['codes'])}]" if f["codes"] else ""
         return (f"{f['status']} {f['method']} {f['path']}{' ' + what if what else ''} {f['duration_ms']} ms "
-                f"{f['sql']} sql {f['outcome']}{codes} principal={f['principal'] or '-'} id={f['request_id']}")
+                f"{f['sql']} sql {f['outcome']}{codes} principal={f['principal'] or '-'} id={f['request_id']}"
+                + (f" trace={f['trace_id']}" if f.get("trace_id") else ""))
 
 
 def logging_config(json_lines: bool, requests: bool = True) -> dict[str, Any]:

@@ -173,6 +173,7 @@ class Reads:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._observed_as = SimpleNamespace(engine=engine.sync_engine)  # the driver path's connection, to observers
 
     @property
     def dialect(self) -> str:
@@ -206,13 +207,14 @@ class Reads:
         observed = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
 
         async def fetch(driver: Any) -> list[Any]:
-            # observers get no SQLAlchemy connection (None): the statement ran on the driver's own
+            # observers get a stand-in for the SQLAlchemy connection, naming its engine (tracing reads the URL):
+            # the statement ran on the driver's own
             context = SimpleNamespace()  # what observers may note on the execution, as on SQLAlchemy's
             if observed:
-                dispatch.before_cursor_execute(None, None, sql, tuple(arguments), context, False)
+                dispatch.before_cursor_execute(self._observed_as, None, sql, tuple(arguments), context, False)
             records = await driver.fetch(sql, *arguments)
             if observed:
-                dispatch.after_cursor_execute(None, None, sql, tuple(arguments), context, False)
+                dispatch.after_cursor_execute(self._observed_as, None, sql, tuple(arguments), context, False)
             return [SimpleNamespace(**record) for record in records]
 
         try:
