@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast test-reliability install install-test migrate seed schema check-contract clean
+.PHONY: run test test-fast test-reliability install install-test system-packages migrate seed schema check-contract clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,21 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 install-test: $(TEST_STAMP)
 
+## Debian's packages the suite starts processes of (PgBouncer, nginx), installed when missing
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PACKAGES := pgbouncer nginx-light
+system-packages:
+	@if [ -x /usr/sbin/pgbouncer ] && [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+	command -v apt-get >/dev/null || { echo "pgbouncer and nginx are required: install them" >&2; exit 1; }; \
+	$(SUDO) apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+	{ $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }
+
 ## Serve the API on http://$(HOST):$(PORT)/graphql with demo data in var/crm.db (make run PORT=8001)
 run: $(STAMP)
 	$(BIN)/crm serve --demo --host $(HOST) --port $(PORT)
 
 ## The whole suite: SQLite and PostgreSQL (CRM_TEST_BACKENDS=sqlite to skip PostgreSQL locally)
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) system-packages
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 

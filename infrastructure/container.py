@@ -49,7 +49,8 @@ class Core(containers.DeclarativeContainer):
                                  max_overflow=settings.provided.db_max_overflow,
                                  connect_timeout=settings.provided.db_connect_timeout,
                                  statement_timeout=settings.provided.db_statement_timeout,
-                                 pool_timeout=settings.provided.db_pool_timeout)
+                                 pool_timeout=settings.provided.db_pool_timeout,
+                                 pgbouncer=settings.provided.db_pgbouncer)
     read_engine = providers.Singleton(_read_engine, settings, engine)
 
 
@@ -75,7 +76,7 @@ class Services(containers.DeclarativeContainer):
         core.engine, gateways.publisher, notify)
     event_relay = providers.Singleton(
         lambda settings, engine, publisher: None if settings.is_sqlite
-        else PostgresEventRelay(settings.database_url, engine, publisher),
+        else PostgresEventRelay(settings.database_listen_url or settings.database_url, engine, publisher),
         core.settings, core.read_engine, gateways.publisher)
     tokens = providers.Singleton(TokenService, core.settings.provided.secret_key,
                                  core.settings.provided.token_ttl_seconds, core.settings.provided.token_max_ttl_seconds)

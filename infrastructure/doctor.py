@@ -75,6 +75,10 @@ def configuration(settings: Settings) -> list[Finding]:
     if settings.is_production and settings.is_sqlite:
         found.append(warn("database", "production on SQLite: one process, no live updates across processes",
                           "set CRM_DATABASE_URL=postgresql+asyncpg://..."))
+    if settings.db_pgbouncer and not settings.database_listen_url:
+        found.append(warn("live updates", "CRM_DB_PGBOUNCER without CRM_DATABASE_LISTEN_URL: LISTEN goes through "
+                          "PgBouncer, which transaction pooling cannot carry",
+                          "set CRM_DATABASE_LISTEN_URL to a direct connection to PostgreSQL (docs/deployment.md)"))
     if settings.is_production and settings.webhook_allow_private:
         found.append(warn("webhooks", "CRM_WEBHOOK_ALLOW_PRIVATE lets webhooks call this network's private addresses",
                           "unset it unless every webhook receiver is on-premise and trusted"))

@@ -74,6 +74,8 @@ class Settings:
     oidc_issuer: str | None = None
     oidc_jwks_url: str | None = None
     oidc_audience: str = "crm-api"
+    database_listen_url: str | None = None  # LISTEN/NOTIFY's direct connection when CRM_DATABASE_URL is PgBouncer's
+    db_pgbouncer: bool = False  # CRM_DATABASE_URL goes through PgBouncer (transaction pooling): no prepared-statement cache
     metrics_token: str | None = None  # production serves /metrics only to this bearer token (infrastructure/metrics.py)
     cors_origins: tuple[str, ...] | None = None  # web origins that may call the API; None: by mode (api/common/browsers.py)
     # ERP (product costs) and finance (receivables): infrastructure/external_settings.py, README "ERP and finance"
@@ -115,6 +117,7 @@ class Settings:
             env=mode,
             trusted_documents=env.get("CRM_TRUSTED_DOCUMENTS", "").strip() or None,
             metrics_token=env.get("CRM_METRICS_TOKEN", "").strip() or None,
+            database_listen_url=env.get("CRM_DATABASE_LISTEN_URL", "").strip() or None,
             **_flags(env),
             **_origins(env),
             **_oidc(env),
@@ -159,6 +162,11 @@ class Settings:
             raise SettingsError("CRM_MAX_UPLOAD_BYTES, CRM_MAX_JSON_BYTES, CRM_HTTP_HEADER_TIMEOUT, "
                                 "CRM_HTTP_KEEP_ALIVE_TIMEOUT and CRM_TOKEN_MAX_TTL must be positive")
 
+        if self.database_listen_url is not None and not self.database_listen_url.startswith(
+                ("postgresql+asyncpg://", "postgresql://")):
+            raise SettingsError("CRM_DATABASE_LISTEN_URL must start with postgresql+asyncpg:// (a direct connection)")
+        if (self.db_pgbouncer or self.database_listen_url) and self.is_sqlite:
+            raise SettingsError("CRM_DB_PGBOUNCER and CRM_DATABASE_LISTEN_URL are for PostgreSQL")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise SettingsError("CRM_METRICS_TOKEN must be 16 or more characters (it guards /metrics)")
         if self.trusted_documents is not None and not Path(self.trusted_documents).is_file():
@@ -256,6 +264,7 @@ def _numbers(env: dict[str, str]) -> dict[str, object]:
 
 
 FLAGS: dict[str, str] = {"CRM_WEBHOOK_ALLOW_PRIVATE": "webhook_allow_private", "CRM_INTROSPECTION": "introspection",
+                         "CRM_DB_PGBOUNCER": "db_pgbouncer",
                          "CRM_SUGGESTIONS": "suggestions", "CRM_GRAPHIQL": "graphiql",
                          "CRM_FEDERATION_SDL": "federation_sdl"}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")

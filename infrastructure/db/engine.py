@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from domain.money import Money
@@ -75,10 +76,14 @@ POOL_SIZE, MAX_OVERFLOW = 10, 5
 
 def create_engine(url: str, *, for_writes: bool = True, echo: bool = False, pool_size: int = POOL_SIZE,
                   max_overflow: int = MAX_OVERFLOW, connect_timeout: float = 10.0,
-                  statement_timeout: float | None = None, pool_timeout: float = 30.0) -> AsyncEngine:
+                  statement_timeout: float | None = None, pool_timeout: float = 30.0,
+                  pgbouncer: bool = False) -> AsyncEngine:
     """PostgreSQL: a connection not made within `connect_timeout`, a pool with none free within `pool_timeout`
     and a statement unanswered after `statement_timeout` (None: no limit, for migrations) fail instead of
-    hanging as long as the server does (infrastructure/db/faults.py says what such a failure means)."""
+    hanging as long as the server does (infrastructure/db/faults.py says what such a failure means).
+    `pgbouncer`: the URL is PgBouncer's in transaction pooling, where a server connection serves whichever
+    client's transaction comes next: no prepared statements kept on a connection (asyncpg's cache and
+    SQLAlchemy's off, each statement unnamed), as SQLAlchemy's asyncpg documentation says."""
     if url.startswith("sqlite"):
         if not for_writes:
             engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30},
@@ -91,10 +96,14 @@ def create_engine(url: str, *, for_writes: bool = True, echo: bool = False, pool
         return engine
     # asyncpg keeps a connection's prepared statements only up to 15 kB of SQL by default; a compiled document
     # (queries/documents.py) is larger and would be parsed and planned again on every request
+    connect_args: dict[str, object] = {"max_cacheable_statement_size": 1024 * 1024, "timeout": connect_timeout,
+                                       "command_timeout": statement_timeout}
+    if pgbouncer:
+        url = make_url(url).update_query_dict({"prepared_statement_cache_size": "0"}).render_as_string(
+            hide_password=False)
+        connect_args.update(statement_cache_size=0, prepared_statement_name_func=lambda: "")
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800,
-                               pool_timeout=pool_timeout,
-                               connect_args={"max_cacheable_statement_size": 1024 * 1024, "timeout": connect_timeout,
-                                             "command_timeout": statement_timeout})
+                               pool_timeout=pool_timeout, connect_args=connect_args)
 
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:
