@@ -88,7 +88,7 @@ class HotLane:
                     answer = await self.served.fast_answer(request, known, sign_in)
         if answer is None:
             del state["sign_in"]  # the regular way signs in for itself
-            await self.app(scope, _replaying(body, more, receive), send)
+            await self.app(scope, replaying(body, receive, more), send)
             return
         self.answered += 1
         media = GRAPHQL_RESPONSE if prefers_graphql_response(headers.get(b"accept", b"").decode("latin-1")) \
@@ -110,21 +110,4 @@ class HotLane:
             chunks += message.get("body", b"")
             more = message.get("more_body", False)
         return bytes(chunks), more
-
-
-def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
-    """`receive` for the regular way: the body read so far, then whatever the client sends next."""
-    if not more:
-        return replaying(body, receive)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": True}
-
-    return replay
-
 

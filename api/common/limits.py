@@ -160,8 +160,9 @@ class _BodyTooLarge(Exception):
     for a malformed body)."""
 
 
-def replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands the app a body already read (whole), then whatever the client sends next."""
+def replaying(body: bytes, receive: Receive, more: bool = False) -> Receive:
+    """A `receive` that hands the app a body already read (whole, unless `more` is to come), then whatever the
+    client sends next."""
     sent = False
 
     async def replay() -> Message:
@@ -169,7 +170,7 @@ def replaying(body: bytes, receive: Receive) -> Receive:
         if sent:
             return await receive()
         sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": more}
 
     return replay
 
