@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +102,23 @@ _HISTORY_BY_ARRAY = _history(tl.c.complaint_id == any_(bindparam("ids", type_=AR
 _HISTORY_BY_LIST = _history(tl.c.complaint_id.in_(bindparam("ids", expanding=True)))
 
 
+CALENDARS_KEPT = 256
+_CALENDARS: OrderedDict[tuple[Any, ...], BusinessCalendar] = OrderedDict()
+
+
+def _kept_calendar(row: Any) -> BusinessCalendar:
+    """The calendar a row describes, the same object for as long as the row says the same: what it worked out
+    (its days' openings in UTC, its running totals of business time; domain/calendar.py) is worked out once
+    per process, not on every request that computes SLA clocks. An edited calendar is a different key."""
+    key = (row.id, row.name, row.timezone, repr(row.working_hours), repr(row.holidays))
+    calendar = _CALENDARS.get(key)
+    if calendar is None:
+        calendar = _CALENDARS[key] = calendar_from_row(row)
+        if len(_CALENDARS) > CALENDARS_KEPT:
+            _CALENDARS.popitem(last=False)
+    return calendar
+
+
 class SqlComplaintQueries(SqlReadModel):
     # ------------------------------------------------------------------------------ complaints
 
@@ -174,7 +191,7 @@ class SqlComplaintQueries(SqlReadModel):
 
     async def calendars_by_ids(self, ids: list[uuid.UUID]) -> list[BusinessCalendar | None]:
         bc = t.business_calendars
-        return in_order(ids, {r.id: calendar_from_row(r) for r in await self._all(select(bc).where(bc.c.id.in_(ids)))})
+        return in_order(ids, {r.id: _kept_calendar(r) for r in await self._all(select(bc).where(bc.c.id.in_(ids)))})
 
     # --------------------------------------------------------------------------------- report
 
