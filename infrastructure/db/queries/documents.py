@@ -41,7 +41,7 @@ from application.queries.views import CustomerFilter, CustomerSort
 from domain.money import DEFAULT_MINOR_UNIT, MINOR_UNITS
 from domain.order import BOARD_STATUSES
 from domain.shared import DomainError
-from domain.sla import SlaEvaluation, SlaTarget, SlaTargetState, evaluate_sla
+from domain.sla import SlaEvaluation, SlaPolicy, SlaTarget, SlaTargetState, evaluate_sla
 from infrastructure.db import tables as t
 from infrastructure.db.queries.complaints import NEWEST_FIRST as COMPLAINTS_NEWEST_FIRST
 from infrastructure.db.queries.complaints import SqlComplaintQueries, complaint_criteria, visible_to
@@ -646,6 +646,22 @@ def _iso(at: datetime | None) -> str | None:
 # ---------------------------------------------------------------------------------------------- adapter
 
 
+POLICIES_KEPT = 1024
+_POLICIES: dict[tuple[Any, ...], SlaPolicy] = {}
+
+
+def _policy(terms: dict[str, Any]) -> SlaPolicy:
+    """The SLA policy a complaint's stored terms describe; the complaints of one policy share its terms, so each
+    is read once per process (a page of 50 complaints asked for 50)."""
+    key = tuple(terms.items())
+    policy = _POLICIES.get(key)
+    if policy is None:
+        if len(_POLICIES) >= POLICIES_KEPT:
+            _POLICIES.clear()
+        policy = _POLICIES[key] = policy_from_snapshot(terms)
+    return policy
+
+
 @dataclass
 class _Plan:
     """A compiled selection, kept for the next request of the same shape. `scoped` plans read complaints and
@@ -844,7 +860,7 @@ class SqlDocumentReads(SqlReadModel):
                     find(value)
 
         find(tree)
-        policies = {raw_id: policy_from_snapshot(terms) for _, _, (_, raw_id, terms, _, _) in markers if terms}
+        policies = {raw_id: _policy(terms) for _, _, (_, raw_id, terms, _, _) in markers if terms}
         ids = [uuid.UUID(raw_id) for raw_id in policies]
         histories = dict(zip(policies, await self._complaints.sla_history(ids))) if ids else {}
         calendar_ids = sorted({p.calendar_id for p in policies.values()})
