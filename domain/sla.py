@@ -34,7 +34,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Collection, Iterable, NamedTuple, Sequence
+from typing import Callable, Collection, Iterable, NamedTuple, Sequence, TypeVar
 
 from domain.calendar import BusinessCalendar, add_business_time, business_time_between
 from domain.customer import CustomerTier
@@ -292,6 +292,28 @@ def _periods(filed: datetime, changes: Sequence[StatusChange], now: datetime) ->
     return periods
 
 
+KNOWN_KEPT = 20_000  # answers a calendar remembers for the clocks (then it starts afresh)
+_T = TypeVar("_T")
+
+
+def _known(calendar: BusinessCalendar) -> dict[object, object]:
+    """What the clocks worked out on `calendar` that no later `now` changes: business time within a stretch that
+    has ended, and where a target falls inside what already ran. A page of complaints is asked again and again
+    (the service queue), and only its running stretches' ends move. Kept on the calendar object (its values are
+    its own: an edited calendar is another object), bounded."""
+    known = calendar.__dict__.get("_sla_known")
+    if known is None or len(known) > KNOWN_KEPT:
+        known = calendar.__dict__["_sla_known"] = {}
+    return known  # type: ignore[no-any-return]
+
+
+def _remembered(known: dict[object, object], key: object, work: Callable[[], _T]) -> _T:
+    found = known.get(key)
+    if found is None:
+        found = known[key] = work()
+    return found  # type: ignore[return-value]
+
+
 def _clock(
     clock: ClockName,
     calendar: BusinessCalendar,
@@ -308,17 +330,28 @@ def _clock(
     stopped, and has a target of `minutes` business minutes."""
     target = minutes * _MINUTE
     warning = max(timedelta(seconds=1), timedelta(seconds=round(minutes * 60 * warn_at)))
-    spans = [business_time_between(calendar, start, end) for start, end in segments]
+    known = _known(calendar)
+    spans = [business_time_between(calendar, start, end) if end == now else _remembered(
+        known, (start, end), lambda start=start, end=end: business_time_between(calendar, start, end))
+        for start, end in segments]
     elapsed = sum(spans, _ZERO)
     # Where the clock would continue: from the stop, or from now (running, or resumed now).
     resume_at = stopped_at if stopped_at is not None else now
+    # Running right now: a target not reached yet falls `amount - used` after now, which is where it falls counted
+    # from the start of the running stretch (business time is additive, and none passes between the stretch's
+    # last business instant and now), and that does not move with now (tests/unit/test_sla.py).
+    running_now = stopped_at is None and not paused and bool(segments) and segments[-1][1] == now
 
     def reached(amount: timedelta) -> datetime:
         used = _ZERO
         for (start, _end), span in zip(segments, spans):
-            if used + span >= amount:
-                return add_business_time(calendar, start, amount - used)
+            if used + span >= amount:  # within what ran: the same answer at every `now`
+                left = amount - used
+                return _remembered(known, (start, left), lambda: add_business_time(calendar, start, left))
             used += span
+        if running_now:  # from the start of what runs now, not from now: the same instant, and the same at any now
+            start, left = segments[-1][0], amount - used + spans[-1]
+            return _remembered(known, (start, left), lambda: add_business_time(calendar, start, left))
         return add_business_time(calendar, resume_at, amount - used)
 
     due_at, warn_time = reached(target), reached(warning)

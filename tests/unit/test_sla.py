@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.calendar import BusinessCalendar
+from domain.calendar import BusinessCalendar, add_business_time, business_time_between
 from domain.customer import CustomerTier
 from domain.shared import InvalidInput
 from domain.sla import (
@@ -472,3 +472,41 @@ def test_any_worker_schedule_fires_each_event_at_most_once_and_never_early(moves
             elif target.state in (State.RUNNING, State.WARNING, State.PAUSED):
                 assert target.remaining_minutes is not None and target.remaining_minutes >= 0
                 assert target.due_at is not None and target.due_at > now
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(st.integers(0, 20 * 24 * 60), st.integers(0, 20 * 24 * 60), st.integers(1, 5 * 24 * 60))
+def test_a_target_counted_from_a_running_stretchs_start_falls_where_it_falls_counted_from_now(
+        start: int, running: int, more: int) -> None:
+    """What the clocks rely on to answer the same due time at every `now` while a clock runs (domain/sla.py
+    `_clock`): from any start, `business time so far + more` lands where `more` from now lands, whether now is in
+    business hours or not."""
+    begin = FILED + timedelta(minutes=start)
+    now = begin + timedelta(minutes=running)
+    so_far = business_time_between(OFFICE, begin, now)
+    assert add_business_time(OFFICE, begin, so_far + timedelta(minutes=more)) == \
+        add_business_time(OFFICE, now, timedelta(minutes=more))
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(MOVES, st.lists(st.integers(0, 7 * 24 * 60), max_size=4), st.lists(st.integers(1, 900), min_size=1, max_size=12))
+def test_clocks_asked_again_and_again_answer_as_on_a_calendar_asked_for_the_first_time(
+        moves: list, progress: list, naps: list) -> None:
+    """A calendar remembers what no later `now` changes (domain/sla.py `_known`); the answers are those of a
+    calendar that remembers nothing."""
+    history, previous = [], S.OPEN
+    for offset, status in sorted(moves):
+        history.append(change(FILED + timedelta(minutes=offset), previous, status))
+        previous = status
+    entries = [FILED + timedelta(minutes=m) for m in progress]
+    remembering = BusinessCalendar.define(OFFICE.name, OFFICE.timezone, [(w.weekday, w.start, w.end)
+                                                                         for w in OFFICE.windows],
+                                          sorted(OFFICE.holidays), id=OFFICE.id)
+    now = FILED
+    for nap in naps:
+        now += timedelta(minutes=nap)
+        fresh = BusinessCalendar.define(OFFICE.name, OFFICE.timezone, [(w.weekday, w.start, w.end)
+                                                                       for w in OFFICE.windows],
+                                        sorted(OFFICE.holidays), id=OFFICE.id)
+        assert evaluate_sla(POLICY, remembering, FILED, history, entries, now) == \
+            evaluate_sla(POLICY, fresh, FILED, history, entries, now)
