@@ -398,7 +398,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         uvicorn.run("api.app:create_app", factory=True, workers=count, host=host, port=port, **options)
 
 
-@app.command()
+@app.command(short_help="Check the set-up (settings, database, broker, ERP, finance, webhooks): OK, WARN, FAIL.")
 def doctor(workers: int | None = typer.Option(None, help="API processes to size the pools for (default: as serve)")
            ) -> None:
     """Check the configuration, the database (reachable, migrated, clock, pools), the broker, the ERP, the
