@@ -25,7 +25,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 from application.idempotency import replay_or_create
 from application.ports import Clock, DueDates, UnitOfWork
 from domain.organisation import Role, Staff
-from domain.shared import InvalidInput, NotAuthorized, NotFound
+from domain.shared import InvalidInput, NotFound
+from domain.workflow.definition import definition_key
 from domain.workflow import (
     ADVANCE_PAYMENT_KEY,
     DueAt,
@@ -106,15 +107,6 @@ class CancelWorkflow:
 # --------------------------------------------------------------------------- define
 
 
-def may_define(actor: Staff, department_ids: Iterable[uuid.UUID]) -> bool:
-    """ADMINs define anything; KEY_USERs and MANAGERs define workflows their department takes part in."""
-    if not actor.active:
-        return False
-    if actor.role is Role.ADMIN:
-        return True
-    return actor.role.at_least(Role.KEY_USER) and actor.department_id in set(department_ids)
-
-
 def _step_definitions(steps: Iterable[StepData]) -> list[StepDefinition]:
     return [
         StepDefinition(
@@ -130,25 +122,19 @@ def _step_definitions(steps: Iterable[StepData]) -> list[StepDefinition]:
 async def define_workflow(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: DefineWorkflow) -> WorkflowDefinition:
     """Define a workflow, or the next version of an existing key (the previous version is retired).
 
-    Raises NotAuthorized (see `may_define`), NotFound (a step's department: steps.<i>.departmentId),
-    InvalidInput (field paths such as steps.1.condition.value), Conflict (a concurrent redefinition).
+    The definition checks itself (`WorkflowDefinition.define`, authority first); this looks up what it needs.
+    Raises NotAuthorized (see `domain.workflow.definition.may_define`), NotFound (a step's department:
+    steps.<i>.departmentId), InvalidInput (field paths such as steps.1.condition.value), Conflict (a
+    concurrent redefinition).
     """
-    if not may_define(actor, (s.department_id for s in cmd.steps)):
-        raise NotAuthorized()
-    steps = _step_definitions(cmd.steps)
     async with uow:
-        draft = WorkflowDefinition.define(key=cmd.key, name=cmd.name, subject=cmd.subject, steps=steps)
-        known: set[uuid.UUID] = set()
-        for index, step in enumerate(draft.steps):
-            if step.department_id not in known:
-                if await uow.departments.get(step.department_id) is None:
-                    raise NotFound("There is no such department.", field=("steps", str(index), "departmentId"))
-                known.add(step.department_id)
-        previous = await uow.workflow_definitions.latest(draft.key)
-        if previous is not None and not may_define(actor, (s.department_id for s in previous.steps)):
-            raise NotAuthorized()
-        definition = WorkflowDefinition.define(key=cmd.key, name=cmd.name, subject=cmd.subject, steps=steps,
-                                               previous=previous, known_department_ids=known)
+        wanted = {s.department_id for s in cmd.steps if isinstance(s.department_id, uuid.UUID)}
+        known = {d for d in wanted if await uow.departments.get(d) is not None}
+        key = definition_key(cmd.key)
+        previous = await uow.workflow_definitions.latest(key) if key is not None else None
+        definition = WorkflowDefinition.define(key=cmd.key, name=cmd.name, subject=cmd.subject,
+                                               steps=_step_definitions(cmd.steps), previous=previous,
+                                               known_department_ids=known, by=actor)
         if previous is not None and previous.active:
             await uow.workflow_definitions.retire(previous)
         await uow.workflow_definitions.add(definition, by=actor.id, at=clock.now())

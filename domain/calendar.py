@@ -37,7 +37,7 @@ from functools import cached_property, lru_cache
 from typing import Iterable, Iterator, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.shared import InvalidInput, LimitExceeded, require_text
+from domain.shared import InvalidInput, LimitExceeded, as_utc, require_text
 
 MAX_NAME_LENGTH = 100
 MAX_TIMEZONE_LENGTH = 64
@@ -239,11 +239,7 @@ def _check_holidays(holidays: Iterable[date | str]) -> frozenset[date]:
 
 
 def _utc(at: datetime) -> datetime:
-    if at.tzinfo is UTC:
-        return at
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError("Business-time arithmetic needs aware datetimes.")
-    return at.astimezone(UTC)
+    return as_utc(at, "Business-time arithmetic")
 
 
 @lru_cache(maxsize=65536)

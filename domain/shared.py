@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import Enum
-from typing import Any, ClassVar, Collection, Sequence
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from typing import Any, ClassVar, Collection, Sequence, TypeVar
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class DomainError(Exception):
@@ -130,3 +132,21 @@ def require_text(value: str | None, field_name: str, *, max_length: int, require
     if len(text) > max_length:
         raise InvalidInput(f"{field_name} is longer than {max_length} characters.", field=(field_name,))
     return text or None
+
+
+def coerce_choice(enum: type[E], value: object, field_name: str) -> E:
+    """`value` as a member of `enum`, or InvalidInput listing the allowed values."""
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise InvalidInput(f"{field_name} must be one of {allowed}.", field=(field_name,)) from None
+
+
+def as_utc(at: datetime, what: str = "This") -> datetime:
+    """An aware datetime in UTC; a naive one is a programming error (ValueError naming `what` needs it)."""
+    if at.tzinfo is UTC:
+        return at
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{what} needs aware datetimes.")
+    return at.astimezone(UTC)

@@ -32,13 +32,13 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Collection, Iterable, NamedTuple, Sequence
 
 from domain.calendar import BusinessCalendar, add_business_time, business_time_between
 from domain.customer import CustomerTier
-from domain.shared import InvalidInput, require_text
+from domain.shared import E, InvalidInput, as_utc, coerce_choice, require_text
 
 MAX_NAME_LENGTH = 100
 MAX_TARGET_MINUTES = 525_600  # a year of round-the-clock minutes; anything longer is a typo
@@ -180,14 +180,8 @@ def _check_id(value: object, field_name: str, *, required: bool = False) -> uuid
     return value
 
 
-def _check_choice(enum: type[StrEnum], value: object, field_name: str):  # type: ignore[no-untyped-def]
-    if value is None:
-        return None
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(member.value for member in enum)
-        raise InvalidInput(f"{field_name} must be one of {allowed}.", field=(field_name,)) from None
+def _check_choice(enum: type[E], value: object, field_name: str) -> E | None:
+    return None if value is None else coerce_choice(enum, value, field_name)
 
 
 def match_policy(
@@ -267,9 +261,7 @@ class SlaEvaluation:
 
 
 def _utc(at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError("SLA clocks need aware datetimes.")
-    return at.astimezone(UTC)
+    return as_utc(at, "An SLA clock")
 
 
 _Segment = tuple[datetime, datetime]

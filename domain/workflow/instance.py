@@ -1,38 +1,13 @@
-"""Cross-department workflows: versioned definitions and the instances that run them.
-
-A definition is a list of steps grouped into stages: steps sharing a stage run in parallel,
-stages run in ascending order. An instance snapshots its definition's steps when it starts, so
-redefining a workflow (which creates a new version) never changes instances already running.
-
-Choices worth knowing (each also stated where it is enforced):
-
-- Departments are not looked up here. `WorkflowDefinition.define` checks step departments only
-  when the caller passes `known_department_ids`; the use case should always pass them.
-- A condition holds only when its field is present in the context and comparable with the
-  condition's value; otherwise it does not hold and the step is SKIPPED (for NE too).
-- Authority to decide is the step's department (active staff with at least the required role)
-  or the step's assignee (after a delegation). ADMIN does not bypass the department: an admin
-  decides only in their own department, or when delegated to.
-- Cancelling is for the starter, any ADMIN, or a MANAGER of a department that owns one of the
-  instance's steps.
-- Stage activation computes due dates through a `DueAt` callable supplied by the caller (so each
-  department's business calendar applies); `start` and `decide` therefore both take one.
-  `business_due_at` is the arithmetic behind it: business minutes on the department's calendar, or
-  plain clock minutes for a department without one (see `DEFAULT_CALENDAR_NAME`).
-- An ACTIVE step past its due time is overdue; `escalate_overdue` records that once per activation
-  (`escalated_at`, event `workflow.step_overdue`), so whoever runs it twice escalates nothing twice.
-"""
+"""Workflow instances: one run of a definition about one subject, the aggregate that decides, delegates,
+cancels and escalates its steps (authority, version and rules checked here)."""
 from __future__ import annotations
 
 import json
-import operator
-import re
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, Callable, Collection, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Mapping
 
 from domain.calendar import BusinessCalendar, add_business_minutes
 from domain.organisation import Role, Staff
@@ -42,8 +17,16 @@ from domain.shared import (
     InvalidInput,
     NotAuthorized,
     NotFound,
+    coerce_choice,
     require_text,
 )
+from domain.workflow.definition import StepDefinition, StepKind, WorkflowDefinition, WorkflowSubject
+
+MAX_CONTEXT_BYTES = 16_384
+
+DueAt = Callable[[uuid.UUID, datetime, int], datetime]
+"""(department_id, activated_at, business minutes) -> when the step falls due."""
+
 
 class StepNeedsItsDepartment(NotAuthorized):
     """OnlyTheStepsDepartmentMayDecide, saying what the step needs. Its department and role are on the instance,
@@ -60,43 +43,6 @@ class StepNeedsItsDepartment(NotAuthorized):
     def naming(self, department: str | None) -> "StepNeedsItsDepartment":
         return StepNeedsItsDepartment(self._step, department)
 
-
-MAX_STEPS = 50
-MAX_STAGE = 999
-MAX_DUE_MINUTES = 60 * 24 * 365
-MAX_CONTEXT_BYTES = 16_384
-KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-NUMBER_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-
-E = TypeVar("E", bound=StrEnum)
-
-DueAt = Callable[[uuid.UUID, datetime, int], datetime]
-"""(department_id, activated_at, business minutes) -> when the step falls due."""
-
-
-class WorkflowSubject(StrEnum):
-    ORDER = "ORDER"
-    CUSTOMER = "CUSTOMER"
-    COMPLAINT = "COMPLAINT"
-
-
-class StepKind(StrEnum):
-    APPROVAL = "APPROVAL"
-    TASK = "TASK"
-
-
-class ComparisonOp(StrEnum):
-    EQ = "EQ"
-    NE = "NE"
-    GT = "GT"
-    GTE = "GTE"
-    LT = "LT"
-    LTE = "LTE"
-
-    @property
-    def orders(self) -> bool:
-        """GT, GTE, LT and LTE order values, so they only make sense for numbers."""
-        return self not in (ComparisonOp.EQ, ComparisonOp.NE)
 
 
 class WorkflowStatus(StrEnum):
@@ -135,234 +81,6 @@ DECISIONS_BY_KIND: dict[StepKind, dict[Decision, StepStatus]] = {
     StepKind.APPROVAL: {Decision.APPROVE: StepStatus.APPROVED, Decision.REJECT: StepStatus.REJECTED},
     StepKind.TASK: {Decision.COMPLETE: StepStatus.DONE},
 }
-
-_ORDERING: dict[ComparisonOp, Callable[[Decimal, Decimal], bool]] = {
-    ComparisonOp.GT: operator.gt,
-    ComparisonOp.GTE: operator.ge,
-    ComparisonOp.LT: operator.lt,
-    ComparisonOp.LTE: operator.le,
-}
-
-
-def as_number(value: object) -> Decimal | None:
-    """Read a value as an exact decimal, or None when it is not a finite number.
-
-    ints, Decimals, finite floats (through their shortest repr) and plain ASCII numeric strings
-    ("50000.01", "-3", "1e3") are numbers; booleans, "NaN", "1_000" and everything else are not.
-    """
-    if isinstance(value, bool):
-        return None
-    try:
-        if isinstance(value, (int, Decimal)):
-            number = Decimal(value)
-        elif isinstance(value, float):
-            number = Decimal(repr(value))
-        elif isinstance(value, str) and NUMBER_PATTERN.match(value.strip()):
-            number = Decimal(value.strip())
-        else:
-            return None
-    except (InvalidOperation, ValueError, OverflowError):
-        return None
-    return number if number.is_finite() else None
-
-
-def _reraise_at(err: InvalidInput, *path: str) -> InvalidInput:
-    """The same error, its field path moved under `path` (e.g. ("steps", "1"))."""
-    return InvalidInput(err.message, field=path + (err.field or ()))
-
-
-def _coerce(enum: type[E], value: object, field_name: str) -> E:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(member.value for member in enum)
-        raise InvalidInput(f"{field_name} must be one of {allowed}.", field=(field_name,)) from None
-
-
-def _key(value: str | None, field_name: str) -> str:
-    text = (require_text(value, field_name, max_length=80) or "").lower()
-    if not KEY_PATTERN.match(text):
-        raise InvalidInput(
-            f"{field_name} may hold only letters, digits, '.', '_' and '-', starting with a letter or digit.",
-            field=(field_name,),
-        )
-    return text
-
-
-# --------------------------------------------------------------------------- definitions
-
-
-@dataclass(frozen=True)
-class StepCondition:
-    """`field op value` on the instance's context, e.g. amount GT 50000.
-
-    Rules: OrderingNeedsANumber (GT/GTE/LT/LTE compare decimals, never strings);
-    StringsCompareOnlyForEquality; AMissingFieldMeansTheConditionDoesNotHold.
-    """
-
-    field: str
-    op: ComparisonOp
-    value: str
-
-    @classmethod
-    def create(cls, field: str, op: ComparisonOp | str, value: str) -> "StepCondition":
-        name = require_text(field, "field", max_length=100) or ""
-        op = _coerce(ComparisonOp, op, "op")
-        if not isinstance(value, str):
-            raise InvalidInput("value must be text.", field=("value",))
-        text = require_text(value, "value", max_length=200) or ""
-        if op.orders and as_number(text) is None:
-            raise InvalidInput(f"{op.value} compares numbers, and {text!r} is not a number.", field=("value",))
-        return cls(field=name, op=op, value=text)
-
-    def holds(self, context: Mapping[str, Any]) -> bool:
-        """True when the context's field compares as asked; False when it is missing or incomparable.
-
-        When both sides read as numbers they compare as decimals ("50000.0" EQ "50000" holds).
-        Otherwise EQ/NE compare text exactly; a boolean reads as its JSON spelling "true"/"false".
-        null, lists and objects compare with nothing.
-        """
-        if self.field not in context:
-            return False
-        actual = context[self.field]
-        expected_number, actual_number = as_number(self.value), as_number(actual)
-        if self.op.orders:
-            if expected_number is None or actual_number is None:
-                return False
-            return _ORDERING[self.op](actual_number, expected_number)
-        if expected_number is not None and actual_number is not None:
-            equal = actual_number == expected_number
-        elif isinstance(actual, bool):
-            equal = ("true" if actual else "false") == self.value
-        elif isinstance(actual, str):
-            equal = actual == self.value
-        elif actual_number is not None:
-            equal = False  # a number never equals non-numeric text
-        else:
-            return False
-        return equal if self.op is ComparisonOp.EQ else not equal
-
-    def describe(self) -> str:
-        return f"{self.field} {self.op.value} {self.value}"
-
-
-@dataclass(frozen=True)
-class StepDefinition:
-    """One step of a definition. Build it freely; `WorkflowDefinition.define` validates it."""
-
-    key: str
-    name: str
-    department_id: uuid.UUID
-    kind: StepKind
-    required_role: Role = Role.MEMBER
-    stage: int = 1
-    due_within_minutes: int | None = None
-    condition: StepCondition | None = None
-
-    def checked(self, known_department_ids: Collection[uuid.UUID] | None = None) -> "StepDefinition":
-        """A normalised copy, or InvalidInput with a field path relative to the step.
-
-        Rules: StagesStartAtOne; DueTimesAreWholeBusinessMinutesWithinAYear;
-        StepsBelongToAKnownDepartment (when the caller knows the departments).
-        """
-        key = _key(self.key, "key")
-        name = require_text(self.name, "name", max_length=200) or ""
-        if not isinstance(self.department_id, uuid.UUID):
-            raise InvalidInput("departmentId must be a department's id.", field=("departmentId",))
-        if known_department_ids is not None and self.department_id not in known_department_ids:
-            raise InvalidInput("There is no such department.", field=("departmentId",))
-        kind = _coerce(StepKind, self.kind, "kind")
-        role = _coerce(Role, self.required_role if self.required_role is not None else Role.MEMBER, "requiredRole")
-        if isinstance(self.stage, bool) or not isinstance(self.stage, int) or not 1 <= self.stage <= MAX_STAGE:
-            raise InvalidInput(f"stage must be a whole number from 1 to {MAX_STAGE}.", field=("stage",))
-        due = self.due_within_minutes
-        if due is not None and (isinstance(due, bool) or not isinstance(due, int) or not 1 <= due <= MAX_DUE_MINUTES):
-            raise InvalidInput(
-                f"dueWithinMinutes must be a whole number from 1 to {MAX_DUE_MINUTES}.", field=("dueWithinMinutes",)
-            )
-        condition = self.condition
-        if condition is not None:
-            try:
-                condition = StepCondition.create(condition.field, condition.op, condition.value)
-            except InvalidInput as err:
-                raise _reraise_at(err, "condition") from None
-        return StepDefinition(key, name, self.department_id, kind, role, self.stage, due, condition)
-
-    def runs_on(self, context: Mapping[str, Any]) -> bool:
-        """Rule: AStepWhoseConditionFailsIsSkipped (a step without a condition always runs)."""
-        return self.condition is None or self.condition.holds(context)
-
-
-def next_version(previous: "WorkflowDefinition | None") -> int:
-    """Rule: DefiningAnExistingKeyCreatesTheNextVersion (the first definition is version 1)."""
-    return 1 if previous is None else previous.version + 1
-
-
-@dataclass(frozen=True)
-class WorkflowDefinition:
-    """A versioned, immutable recipe. Redefining a key yields a new object with the next version;
-    the use case stores it and marks the previous one `retired()`."""
-
-    id: uuid.UUID
-    key: str
-    name: str
-    version: int
-    subject: WorkflowSubject
-    steps: tuple[StepDefinition, ...]
-    active: bool = True
-
-    @classmethod
-    def define(
-        cls,
-        *,
-        key: str,
-        name: str,
-        subject: WorkflowSubject | str,
-        steps: Sequence[StepDefinition],
-        previous: "WorkflowDefinition | None" = None,
-        known_department_ids: Collection[uuid.UUID] | None = None,
-    ) -> "WorkflowDefinition":
-        """Validate and build a definition; `previous` is the latest version of the same key, if any.
-
-        Rules: AWorkflowHasAtLeastOneStep; StepKeysAreUniqueWithinAWorkflow; plus every rule of
-        `StepDefinition.checked` and `StepCondition.create`. Fields are reported as paths such as
-        ("steps", "1", "condition", "value").
-        """
-        key = _key(key, "key")
-        if previous is not None and previous.key != key:
-            raise ValueError(f"previous is a version of {previous.key!r}, not {key!r}")
-        name = require_text(name, "name", max_length=200) or ""
-        subject = _coerce(WorkflowSubject, subject, "subject")
-        if not steps:
-            raise InvalidInput("A workflow needs at least one step.", field=("steps",))
-        if len(steps) > MAX_STEPS:
-            raise InvalidInput(f"A workflow has at most {MAX_STEPS} steps.", field=("steps",))
-        checked: list[StepDefinition] = []
-        for index, step in enumerate(steps):
-            try:
-                step = step.checked(known_department_ids)
-            except InvalidInput as err:
-                raise _reraise_at(err, "steps", str(index)) from None
-            if any(other.key == step.key for other in checked):
-                raise InvalidInput(f"Another step already has the key {step.key!r}.",
-                                   field=("steps", str(index), "key"))
-            checked.append(step)
-        return cls(id=uuid.uuid4(), key=key, name=name, version=next_version(previous), subject=subject,
-                   steps=tuple(checked))
-
-    def retired(self) -> "WorkflowDefinition":
-        """This version, no longer offered for new instances (running ones keep their snapshot)."""
-        return replace(self, active=False)
-
-    @property
-    def stages(self) -> list[int]:
-        return sorted({step.stage for step in self.steps})
-
-    def step(self, key: str) -> StepDefinition:
-        for step in self.steps:
-            if step.key == key.strip().lower():
-                return step
-        raise NotFound(f"Workflow {self.key!r} has no step {key!r}.", field=("stepKey",))
 
 
 # --------------------------------------------------------------------------- instances
@@ -522,7 +240,7 @@ class WorkflowInstance(AggregateRoot):
                 f"Version {definition.version} of {definition.key!r} has been replaced; start the current one.",
                 field=("definitionKey",),
             )
-        subject_type = _coerce(WorkflowSubject, subject_type, "subjectType")
+        subject_type = coerce_choice(WorkflowSubject, subject_type, "subjectType")
         if subject_type is not definition.subject:
             raise InvalidInput(
                 f"Workflow {definition.key!r} runs on a {definition.subject.value}, not a {subject_type.value}.",
@@ -578,7 +296,7 @@ class WorkflowInstance(AggregateRoot):
         step.require_decider(by)
         self.check_version(expected_version)
         self._require_active(step)
-        decision = _coerce(Decision, decision, "decision")
+        decision = coerce_choice(Decision, decision, "decision")
         outcome = DECISIONS_BY_KIND[step.kind].get(decision)
         if outcome is None:
             allowed = " or ".join(d.value for d in DECISIONS_BY_KIND[step.kind])
@@ -761,41 +479,3 @@ class WorkflowInstance(AggregateRoot):
                 "assigneeId": str(step.assignee_id) if step.assignee_id else None,
             })
         return about
-
-
-# --------------------------------------------------------------------------- ready-made definitions
-
-ADVANCE_PAYMENT_KEY = "advance-payment"
-ADVANCE_PAYMENT_MANAGER_THRESHOLD = "50000"
-
-
-def advance_payment_definition(
-    *,
-    sales_department_id: uuid.UUID,
-    finance_department_id: uuid.UUID,
-    warehouse_department_id: uuid.UUID,
-    previous: WorkflowDefinition | None = None,
-) -> WorkflowDefinition:
-    """Goods released against an advance payment: sales manager approves, then finance checks
-    (a finance manager too above 50000), then the warehouse releases the goods.
-
-    The context needs `amount`; due times (in business minutes) are one working day for approvals
-    and two for the release.
-    """
-    return WorkflowDefinition.define(
-        key=ADVANCE_PAYMENT_KEY,
-        name="Advance payment",
-        subject=WorkflowSubject.ORDER,
-        previous=previous,
-        steps=[
-            StepDefinition("sales-approval", "Sales manager approves the advance payment", sales_department_id,
-                           StepKind.APPROVAL, Role.MANAGER, stage=1, due_within_minutes=480),
-            StepDefinition("finance-check", "Finance checks the payment", finance_department_id,
-                           StepKind.APPROVAL, Role.MEMBER, stage=2, due_within_minutes=480),
-            StepDefinition("finance-manager-approval", "Finance manager approves a large advance",
-                           finance_department_id, StepKind.APPROVAL, Role.MANAGER, stage=2, due_within_minutes=480,
-                           condition=StepCondition("amount", ComparisonOp.GT, ADVANCE_PAYMENT_MANAGER_THRESHOLD)),
-            StepDefinition("release-goods", "Warehouse releases the goods", warehouse_department_id,
-                           StepKind.TASK, Role.MEMBER, stage=3, due_within_minutes=960),
-        ],
-    )
