@@ -283,15 +283,24 @@ class Complaint(AggregateRoot):
         return actor.is_admin or (in_department and (actor.role in (Role.KEY_USER, Role.MANAGER)
                                                      or assignee_id == actor.id))
 
+    def require_assigner(self, actor: Staff, assignee_id: uuid.UUID) -> None:
+        """`assign` checks this itself; a caller that must look the assignee up first asks it beforehand,
+        so a refusal tells nothing about staff."""
+        if not self.may_assign(actor, assignee_id):
+            raise NotAuthorized("Only key users and managers of the handling department assign complaints.")
+
     # ------------------------------------------------------------------------------- changes
 
-    def transition(self, to: ComplaintStatus | str, *, by: Staff, at: datetime, note: str | None = None) -> TimelineEntry:
+    def transition(self, to: ComplaintStatus | str, *, by: Staff, at: datetime, note: str | None = None,
+                   expected_version: int | None = None) -> TimelineEntry:
         """Move along the status machine.
 
-        Rules: OnlyHandlersMoveAComplaint; ComplaintsMoveOnlyAlongTheStatusMachine (OPEN ->
-        ACKNOWLEDGED -> IN_PROGRESS <-> WAITING_ON_CUSTOMER; IN_PROGRESS or WAITING_ON_CUSTOMER
-        -> RESOLVED -> CLOSED; RESOLVED -> IN_PROGRESS reopens); AResolutionNeedsANote."""
+        Rules: OnlyHandlersMoveAComplaint (checked first); a stale `expected_version` is a Conflict;
+        ComplaintsMoveOnlyAlongTheStatusMachine (OPEN -> ACKNOWLEDGED -> IN_PROGRESS <->
+        WAITING_ON_CUSTOMER; IN_PROGRESS or WAITING_ON_CUSTOMER -> RESOLVED -> CLOSED; RESOLVED ->
+        IN_PROGRESS reopens); AResolutionNeedsANote."""
         self.require_handler(by)
+        self.check_version(expected_version)
         try:
             to = ComplaintStatus(to)
         except ValueError:
@@ -315,10 +324,12 @@ class Complaint(AggregateRoot):
         self._refresh_sla(at)
         return entry
 
-    def record_progress(self, message: str, *, by: Staff, at: datetime,
-                        visibility: Visibility | str | None = None) -> TimelineEntry:
-        """Rules: OnlyHandlersRecordProgress; NoProgressOnAClosedComplaint."""
+    def record_progress(self, message: str, *, by: Staff, at: datetime, visibility: Visibility | str | None = None,
+                        expected_version: int | None = None) -> TimelineEntry:
+        """Rules: OnlyHandlersRecordProgress (first); a stale `expected_version` is a Conflict;
+        NoProgressOnAClosedComplaint."""
         self.require_handler(by)
+        self.check_version(expected_version)
         if self.status is ComplaintStatus.CLOSED:
             raise ForbiddenTransition("A closed complaint takes no more progress notes.", field=("complaintId",))
         text = require_text(message, "message", max_length=MAX_MESSAGE)
@@ -329,13 +340,15 @@ class Complaint(AggregateRoot):
         self._refresh_sla(at)
         return entry
 
-    def assign(self, assignee: Staff, *, by: Staff, at: datetime) -> TimelineEntry | None:
+    def assign(self, assignee: Staff, *, by: Staff, at: datetime,
+               expected_version: int | None = None) -> TimelineEntry | None:
         """Give the complaint to someone; None (nothing recorded) when they have it already.
 
-        Rules: KeyUsersAndManagersOfTheHandlingDepartmentAssign; MembersMayTakeAComplaintThemselves;
-        OnlyActiveStaffAreAssigned; AssigningAcrossDepartmentsHandsTheComplaintOver; NoAssigningClosedComplaints."""
-        if not self.may_assign(by, assignee.id):
-            raise NotAuthorized("Only key users and managers of the handling department assign complaints.")
+        Rules: KeyUsersAndManagersOfTheHandlingDepartmentAssign; MembersMayTakeAComplaintThemselves (first);
+        a stale `expected_version` is a Conflict; OnlyActiveStaffAreAssigned;
+        AssigningAcrossDepartmentsHandsTheComplaintOver; NoAssigningClosedComplaints."""
+        self.require_assigner(by, assignee.id)
+        self.check_version(expected_version)
         if not assignee.active:
             raise InvalidInput("Only active staff can be assigned.", field=("assigneeId",))
         if self.status is ComplaintStatus.CLOSED:
