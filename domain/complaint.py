@@ -34,7 +34,15 @@ from typing import Any
 from domain.calendar import BusinessCalendar, business_time_between
 from domain.customer import normalise_code
 from domain.organisation import Role, Staff
-from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, NotAuthorized, require_text
+from domain.shared import (
+    AggregateRoot,
+    DomainEvent,
+    ForbiddenTransition,
+    InvalidInput,
+    NotAuthorized,
+    published_as,
+    require_text,
+)
 from domain.sla import (
     RUNNING_STATUSES,
     STOPPED_STATUSES,
@@ -193,6 +201,91 @@ class Escalation:
     entry: TimelineEntry
 
 
+# ----------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintEvent(DomainEvent):
+    """What every complaint event carries: the complaint as it is once the event happened, and the timeline
+    entry it added."""
+
+    aggregate_type = "complaint"
+
+    number: str
+    customer_id: uuid.UUID
+    department_id: uuid.UUID
+    status: ComplaintStatus
+    entry_id: uuid.UUID
+    entry_kind: TimelineKind
+    entry_department_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintFiled(ComplaintEvent):
+    event_name = "filed"
+    subject: str
+    priority: Priority
+    channel: Channel
+    category_id: uuid.UUID
+    order_id: uuid.UUID | None
+    sla_policy_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintStatusChanged(ComplaintEvent):
+    event_name = "status_changed"
+    from_: ComplaintStatus = published_as("from")
+    to: ComplaintStatus
+    note: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintProgressRecorded(ComplaintEvent):
+    event_name = "progress_recorded"
+    message: str | None
+    visibility: Visibility
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintAssigned(ComplaintEvent):
+    event_name = "assigned"
+    assignee_id: uuid.UUID
+    assignee_name: str
+    handover: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintRated(ComplaintEvent):
+    event_name = "rated"
+    satisfaction: int
+    comment: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintSlaWarning(ComplaintEvent):
+    event_name = "sla_warning"
+    clock: ClockName
+    due_at: datetime = published_as("dueAt", timespec="minutes")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintSlaBreached(ComplaintEvent):
+    event_name = "sla_breached"
+    clock: ClockName
+    due_at: datetime = published_as("dueAt", timespec="minutes")
+    escalation_level: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintEscalated(ComplaintEvent):
+    """A breach escalated: who must be told (the SLA worker notifies them in the same transaction)."""
+
+    event_name = "escalated"
+    clock: ClockName
+    escalation_level: int
+    recipients: tuple[uuid.UUID, ...]
+
+
 _CLOCK_NAMES = {ClockName.FIRST_RESPONSE: "First response", ClockName.RESOLUTION: "Resolution",
                 ClockName.NEXT_UPDATE: "Next update"}
 
@@ -256,11 +349,9 @@ class Complaint(AggregateRoot):
             updated_at=at,
         )
         entry = complaint._add_entry(TimelineKind.FILED, at, by, Visibility.CUSTOMER, message=complaint.subject)
-        complaint._record("filed", at, entry, by.id, {
-            "subject": complaint.subject, "priority": complaint.priority.value, "channel": complaint.channel.value,
-            "categoryId": str(category.id), "orderId": str(order_id) if order_id else None,
-            "slaPolicyId": str(terms.policy.id) if terms else None,
-        })
+        complaint._record(ComplaintFiled, at, entry, by.id, subject=complaint.subject, priority=complaint.priority,
+                          channel=complaint.channel, category_id=category.id, order_id=order_id,
+                          sla_policy_id=terms.policy.id if terms else None)
         complaint._refresh_sla(at)
         return complaint
 
@@ -320,7 +411,7 @@ class Complaint(AggregateRoot):
         elif before is ComplaintStatus.RESOLVED and to is ComplaintStatus.IN_PROGRESS:  # reopened
             self.resolution, self.resolved_at, self.resolution_minutes, self.satisfaction = None, None, None, None
         self.updated_at = at
-        self._record("status_changed", at, entry, by.id, {"from": before.value, "to": to.value, "note": note})
+        self._record(ComplaintStatusChanged, at, entry, by.id, from_=before, to=to, note=note)
         self._refresh_sla(at)
         return entry
 
@@ -336,7 +427,7 @@ class Complaint(AggregateRoot):
         entry = self._add_entry(TimelineKind.PROGRESS, at, by, Visibility(visibility or Visibility.INTERNAL),
                                 message=text)
         self.updated_at = at
-        self._record("progress_recorded", at, entry, by.id, {"message": text, "visibility": entry.visibility.value})
+        self._record(ComplaintProgressRecorded, at, entry, by.id, message=text, visibility=entry.visibility)
         self._refresh_sla(at)
         return entry
 
@@ -361,8 +452,8 @@ class Complaint(AggregateRoot):
         message = f"Assigned to {assignee.name}" + (" (handed over to their department)" if handover else "")
         entry = self._add_entry(TimelineKind.ASSIGNMENT, at, by, Visibility.INTERNAL, message=message)
         self.updated_at = at
-        self._record("assigned", at, entry, by.id, {"assigneeId": str(assignee.id), "assigneeName": assignee.name,
-                                                     "handover": handover})
+        self._record(ComplaintAssigned, at, entry, by.id, assignee_id=assignee.id, assignee_name=assignee.name,
+                     handover=handover)
         self._refresh_sla(at)
         return entry
 
@@ -378,7 +469,7 @@ class Complaint(AggregateRoot):
         entry = self._add_entry(TimelineKind.CUSTOMER_FEEDBACK, at, by, Visibility.CUSTOMER, message=message)
         self.satisfaction = satisfaction
         self.updated_at = at
-        self._record("rated", at, entry, by.id, {"satisfaction": satisfaction, "comment": text})
+        self._record(ComplaintRated, at, entry, by.id, satisfaction=satisfaction, comment=text)
         self._refresh_sla(at)
         return entry
 
@@ -416,13 +507,13 @@ class Complaint(AggregateRoot):
             if event.kind is SlaEventKind.WARNING:
                 entry = self._add_entry(TimelineKind.SLA_WARNING, now, None, Visibility.INTERNAL,
                                         message=f"{clock} target at risk: due {due}")
-                self._record("sla_warning", now, entry, None, {"clock": event.clock.value, "dueAt": due})
+                self._record(ComplaintSlaWarning, now, entry, None, clock=event.clock, due_at=event.at)
                 continue
             self.escalation_level += 1
             entry = self._add_entry(TimelineKind.SLA_BREACH, now, None, Visibility.INTERNAL,
                                     message=f"{clock} target breached (was due {due})")
-            self._record("sla_breached", now, entry, None, {"clock": event.clock.value, "dueAt": due,
-                                                             "escalationLevel": self.escalation_level})
+            self._record(ComplaintSlaBreached, now, entry, None, clock=event.clock, due_at=event.at,
+                         escalation_level=self.escalation_level)
             recipients = tuple(dict.fromkeys(r for r in (self.terms.policy.escalate_to_id if self.terms else None,
                                                          customer_owner_id) if r is not None))
             notified = ", ".join(filter(None, (
@@ -430,9 +521,8 @@ class Complaint(AggregateRoot):
                 "the account owner" if customer_owner_id in recipients else None))) or "nobody (no contact set)"
             escalation_entry = self._add_entry(TimelineKind.ESCALATION, now, None, Visibility.INTERNAL,
                                                message=f"Escalation level {self.escalation_level}: notified {notified}")
-            self._record("escalated", now, escalation_entry, None, {
-                "clock": event.clock.value, "escalationLevel": self.escalation_level,
-                "recipients": [str(r) for r in recipients]})
+            self._record(ComplaintEscalated, now, escalation_entry, None, clock=event.clock,
+                         escalation_level=self.escalation_level, recipients=recipients)
             escalations.append(Escalation(event, self.escalation_level, recipients, escalation_entry))
         self._refresh_sla(now, evaluation)
         return escalations
@@ -482,13 +572,12 @@ class Complaint(AggregateRoot):
         self.timeline.append(entry)
         return entry
 
-    def _record(self, type_: str, at: datetime, entry: TimelineEntry, actor_id: uuid.UUID | None,
-                extra: dict[str, Any]) -> None:
-        self.record(type_, at, {
-            "number": self.number, "customerId": str(self.customer_id), "departmentId": str(self.department_id),
-            "status": self.status.value, "entryId": str(entry.id), "entryKind": entry.kind.value,
-            "entryDepartmentId": str(entry.department_id) if entry.department_id else None, **extra,
-        }, actor_id)
+    def _record(self, event: type[ComplaintEvent], at: datetime, entry: TimelineEntry, actor_id: uuid.UUID | None,
+                **fields: Any) -> None:
+        self.record(event(
+            aggregate_id=self.id, occurred_at=at, actor_id=actor_id, number=self.number,
+            customer_id=self.customer_id, department_id=self.department_id, status=self.status, entry_id=entry.id,
+            entry_kind=entry.kind, entry_department_id=entry.department_id, **fields))
 
 
 def category_path(category_id: uuid.UUID, parents: dict[uuid.UUID, uuid.UUID | None]) -> list[uuid.UUID]:

@@ -13,6 +13,7 @@ from domain.calendar import BusinessCalendar, add_business_minutes
 from domain.organisation import Role, Staff
 from domain.shared import (
     AggregateRoot,
+    DomainEvent,
     ForbiddenTransition,
     InvalidInput,
     NotAuthorized,
@@ -191,6 +192,92 @@ def _json_context(context: Mapping[str, Any] | None) -> dict[str, Any]:
     return json.loads(text)
 
 
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowEvent(DomainEvent):
+    """What every workflow event carries: which workflow, about what, and its status once it happened."""
+
+    aggregate_type = "workflow"
+
+    definition_id: uuid.UUID
+    definition_key: str
+    definition_version: int
+    subject_type: WorkflowSubject
+    subject_id: uuid.UUID
+    status: Any  # WorkflowStatus; StepStatus in WorkflowStepDecided (the step's outcome)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowStepEvent(WorkflowEvent):
+    """... and which step."""
+
+    step_key: str
+    step_name: str
+    kind: StepKind
+    stage: int
+    department_id: uuid.UUID
+    assignee_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowStarted(WorkflowEvent):
+    event_name = "started"
+    context: dict[str, Any]
+    skipped_steps: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowStepDecided(WorkflowStepEvent):
+    event_name = "step_decided"
+    decision: "Decision"
+    comment: str | None
+    decided_by: uuid.UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowRejected(WorkflowStepEvent):
+    event_name = "rejected"
+    comment: str | None
+    cancelled_steps: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowStepDelegated(WorkflowStepEvent):
+    event_name = "step_delegated"
+    from_id: uuid.UUID
+    to_id: uuid.UUID
+    previous_assignee_id: uuid.UUID | None
+    comment: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowCancelled(WorkflowEvent):
+    event_name = "cancelled"
+    reason: str
+    cancelled_steps: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowStepOverdue(WorkflowStepEvent):
+    event_name = "step_overdue"
+    due_at: datetime
+    activated_at: datetime
+    required_role: Role
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowCompleted(WorkflowEvent):
+    event_name = "completed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowStepActivated(WorkflowStepEvent):
+    event_name = "step_activated"
+    due_at: datetime | None
+
+
 @dataclass(eq=False, kw_only=True)
 class WorkflowInstance(AggregateRoot):
     """One run of a definition about one subject (an order, a customer, a complaint)."""
@@ -264,11 +351,8 @@ class WorkflowInstance(AggregateRoot):
             started_at=at,
             updated_at=at,
         )
-        instance.record("started", at, {
-            **instance._about(),
-            "context": context,
-            "skippedSteps": [s.key for s in steps if s.status is StepStatus.SKIPPED],
-        }, started_by.id)
+        instance.record(WorkflowStarted(**instance._about(at, started_by.id), context=context,
+                                        skipped_steps=[s.key for s in steps if s.status is StepStatus.SKIPPED]))
         instance._advance(at, started_by.id, due_at)
         return instance
 
@@ -306,16 +390,12 @@ class WorkflowInstance(AggregateRoot):
         step.status, step.decision, step.comment = outcome, decision, comment
         step.decided_by, step.decided_at = by.id, at
         self.updated_at = at
-        self.record("step_decided", at, {
-            **self._about(step), "decision": decision.value, "status": outcome.value, "comment": comment,
-            "decidedBy": str(by.id),
-        }, by.id)
+        self.record(WorkflowStepDecided(**{**self._about(at, by.id, step), "status": outcome}, decision=decision,
+                                        comment=comment, decided_by=by.id))
         if outcome is StepStatus.REJECTED:
             self.status = WorkflowStatus.REJECTED
             cancelled = self._cancel_open_steps()
-            self.record("rejected", at, {
-                **self._about(step), "comment": comment, "cancelledSteps": cancelled,
-            }, by.id)
+            self.record(WorkflowRejected(**self._about(at, by.id, step), comment=comment, cancelled_steps=cancelled))
         else:
             self._advance(at, by.id, due_at)
 
@@ -350,10 +430,8 @@ class WorkflowInstance(AggregateRoot):
         step.assignee_id = to.id
         step.delegations.append(Delegation(from_id=by.id, to_id=to.id, at=at, comment=comment))
         self.updated_at = at
-        self.record("step_delegated", at, {
-            **self._about(step), "fromId": str(by.id), "toId": str(to.id),
-            "previousAssigneeId": str(previous) if previous else None, "comment": comment,
-        }, by.id)
+        self.record(WorkflowStepDelegated(**self._about(at, by.id, step), from_id=by.id, to_id=to.id,
+                                          previous_assignee_id=previous, comment=comment))
 
     def cancel(self, *, by: Staff, at: datetime, reason: str, expected_version: int | None = None) -> None:
         """Stop a running workflow; every open step is CANCELLED.
@@ -372,7 +450,7 @@ class WorkflowInstance(AggregateRoot):
         self.cancelled_by, self.cancelled_at, self.cancel_reason = by.id, at, reason
         self.updated_at = at
         cancelled = self._cancel_open_steps()
-        self.record("cancelled", at, {**self._about(), "reason": reason, "cancelledSteps": cancelled}, by.id)
+        self.record(WorkflowCancelled(**self._about(at, by.id), reason=reason, cancelled_steps=cancelled))
 
     # ----------------------------------------------------------------- queries
 
@@ -407,10 +485,8 @@ class WorkflowInstance(AggregateRoot):
         for step in escalated:
             step.escalated_at = now
             assert step.due_at is not None and step.activated_at is not None  # overdue implies both
-            self.record("step_overdue", now, {
-                **self._about(step), "dueAt": step.due_at.isoformat(), "activatedAt": step.activated_at.isoformat(),
-                "requiredRole": step.required_role.value,
-            }, None)
+            self.record(WorkflowStepOverdue(**self._about(now, None, step), due_at=step.due_at,
+                                            activated_at=step.activated_at, required_role=step.required_role))
         if escalated:
             self.updated_at = now
         return escalated
@@ -440,7 +516,7 @@ class WorkflowInstance(AggregateRoot):
         if not waiting:
             self.status = WorkflowStatus.COMPLETED
             self.completed_at = at
-            self.record("completed", at, self._about(), actor)
+            self.record(WorkflowCompleted(**self._about(at, actor)))
             return
         stage = min(s.stage for s in waiting)
         for step in waiting:
@@ -449,9 +525,7 @@ class WorkflowInstance(AggregateRoot):
             step.status, step.activated_at, step.escalated_at = StepStatus.ACTIVE, at, None
             minutes = step.definition.due_within_minutes
             step.due_at = due_at(step.department_id, at, minutes) if minutes else None
-            self.record("step_activated", at, {
-                **self._about(step), "dueAt": step.due_at.isoformat() if step.due_at else None,
-            }, actor)
+            self.record(WorkflowStepActivated(**self._about(at, actor, step), due_at=step.due_at))
 
     def _cancel_open_steps(self) -> list[str]:
         cancelled = [s for s in self.steps if s.status.open]
@@ -459,23 +533,14 @@ class WorkflowInstance(AggregateRoot):
             step.status = StepStatus.CANCELLED
         return [s.key for s in cancelled]
 
-    def _about(self, step: WorkflowStep | None = None) -> dict[str, Any]:
-        """What every event payload carries: which workflow, about what, and which step."""
+    def _about(self, at: datetime, actor: uuid.UUID | None, step: WorkflowStep | None = None) -> dict[str, Any]:
+        """The envelope and what every event carries (WorkflowEvent; WorkflowStepEvent with a step)."""
         about: dict[str, Any] = {
-            "definitionId": str(self.definition_id),
-            "definitionKey": self.definition_key,
-            "definitionVersion": self.definition_version,
-            "subjectType": self.subject_type.value,
-            "subjectId": str(self.subject_id),
-            "status": self.status.value,
+            "aggregate_id": self.id, "occurred_at": at, "actor_id": actor, "definition_id": self.definition_id,
+            "definition_key": self.definition_key, "definition_version": self.definition_version,
+            "subject_type": self.subject_type, "subject_id": self.subject_id, "status": self.status,
         }
         if step is not None:
-            about.update({
-                "stepKey": step.key,
-                "stepName": step.name,
-                "kind": step.kind.value,
-                "stage": step.stage,
-                "departmentId": str(step.department_id),
-                "assigneeId": str(step.assignee_id) if step.assignee_id else None,
-            })
+            about.update(step_key=step.key, step_name=step.name, kind=step.kind, stage=step.stage,
+                         department_id=step.department_id, assignee_id=step.assignee_id)
         return about
