@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from application.activity import ActivityRecord, Subject, activity_for, subject_needing_customer
 from application.audit import aggregate_records, audit_state
+from application.messagebus import BUS, MessageBus
 from application.ports import EventPublisher
 from domain.shared import AggregateRoot, Conflict, DomainEvent
 from infrastructure.db import tables as t
@@ -43,11 +44,12 @@ PUBLISH_LIMIT = 1000
 
 class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine, publisher: EventPublisher | None = None, *,
-                 notify: bool = False) -> None:
+                 notify: bool = False, bus: MessageBus | None = None) -> None:
         """`notify` (PostgreSQL): announce committed events with NOTIFY inside the transaction, for
         every process's listener (infrastructure/pubsub_postgres.py), instead of publishing them
-        to this process's subscribers directly."""
+        to this process's subscribers directly. `bus`: the handlers run at commit (default: the service's)."""
         self._engine = engine
+        self._bus = bus if bus is not None else BUS
         self._publisher = publisher
         self._notify = notify
         self._connection: AsyncConnection | None = None
@@ -61,6 +63,9 @@ class SqlUnitOfWork:
     def track(self, aggregate: AggregateRoot) -> None:
         if aggregate not in self._seen:
             self._seen[aggregate] = None if aggregate.pending_events else audit_state(aggregate)
+
+    def recorded_events(self) -> list[DomainEvent]:
+        return [event for aggregate in self._seen for event in aggregate.pending_events]
 
     async def __aenter__(self) -> Self:
         await release_request_connection()  # one connection per request at a time (infrastructure/db/reads.py)
@@ -108,6 +113,8 @@ class SqlUnitOfWork:
         """Write the events recorded so far to the outbox (or drop them) and forget the aggregates
         seen so far, so bulk work in one transaction holds one batch in memory, not all of them.
         An aggregate seen before a flush must be loaded again before it is saved again."""
+        if write_events:
+            await self._bus.dispatch(self)
         written = self._written()
         events = [e for _, _, agg_events in written for e in agg_events]
         self._seen.clear()
@@ -128,6 +135,7 @@ class SqlUnitOfWork:
         await self._project_activity(events)
 
     async def commit(self) -> None:
+        await self._bus.dispatch(self)
         written = self._written()
         events: list[DomainEvent] = [e for _, _, agg_events in written for e in agg_events]
         conn = self.connection

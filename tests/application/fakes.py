@@ -15,8 +15,9 @@ it (`store.uow()`, or call the store itself: it is a `UnitOfWorkFactory`).
   work may have committed in between) and then applies everything or nothing;
 - unique business keys are enforced like database constraints (customer code, staff e-mail,
   idempotency (scope, key)): a clash raises `Conflict`;
-- on commit, events of every aggregate the unit of work touched (read, added or saved) are
-  collected, appended to `committed_events` (on the unit of work and on the store) and handed
+- on commit, the message bus's handlers run first (application/messagebus.py, the same bus as
+  the SQL unit of work's), then the events of every aggregate the unit of work touched (read,
+  added or saved) are collected, appended to `committed_events` (on the unit of work and on the store) and handed
   to the publisher, if any.
 
 Complaints are aggregates like customers (unique `number`); categories, SLA policies and
@@ -36,6 +37,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Self
 
+from application.messagebus import BUS, MessageBus
 from application.ports import Notification
 from domain.calendar import BusinessCalendar
 from domain.complaint import Complaint, ComplaintCategory
@@ -109,6 +111,7 @@ class InMemoryStore:
         self.committed_events: list[DomainEvent] = []
         self.commits = 0  # commits that wrote something (state or events)
         self.publisher = publisher
+        self.bus: MessageBus = BUS  # the service's handlers, as the SQL unit of work has them
 
     # -- factory
     def uow(self) -> "FakeUnitOfWork":
@@ -216,6 +219,8 @@ class FakeUnitOfWork:
         """Like SqlUnitOfWork.flush: events so far are kept for the commit (or dropped) and the
         aggregates seen so far are forgotten."""
         self.require_active()
+        if write_events:
+            await self.store.bus.dispatch(self)
         events = [e for aggregate in self._seen for e in aggregate.collect_events()]
         self._seen = []
         if write_events:
@@ -224,6 +229,9 @@ class FakeUnitOfWork:
     def track(self, aggregate: AggregateRoot) -> None:
         if not any(a is aggregate for a in self._seen):
             self._seen.append(aggregate)
+
+    def recorded_events(self) -> list[DomainEvent]:
+        return [event for aggregate in self._seen for event in aggregate.pending_events]
 
     # -- staged view of a table
     def current(self, table: str, key: uuid.UUID) -> AggregateRoot | None:
@@ -271,6 +279,12 @@ class FakeUnitOfWork:
         self.track(aggregate)
 
     async def commit(self) -> None:
+        """The message bus's handlers first (like the SQL unit of work), then `_commit`."""
+        self.require_active()
+        await self.store.bus.dispatch(self)
+        await self._commit()
+
+    async def _commit(self) -> None:
         self.require_active()
         try:
             for table in _TABLES:
@@ -572,7 +586,7 @@ class OrdersAndWorkflowsUnitOfWork(FakeUnitOfWork):
             self._staged[table] = {}  # so stage_new / stage_save / current / rows serve these tables too
         self._staged_definitions: dict[uuid.UUID, WorkflowDefinition] = {}
 
-    async def commit(self) -> None:
+    async def _commit(self) -> None:
         """Checks these tables like the base checks its own, then lets the base commit; applies them only
         when that succeeded (all or nothing)."""
         self.require_active()
@@ -596,7 +610,7 @@ class OrdersAndWorkflowsUnitOfWork(FakeUnitOfWork):
             self._reset()
             raise
         commits = self.store.commits
-        await super().commit()
+        await super()._commit()
         for table in _WORKFLOW_TABLES:
             getattr(self.store, table).update(staged[table])
         self.store.workflow_definitions.update(definitions)

@@ -1,0 +1,48 @@
+"""Domain events -> handlers: how one aggregate's change makes another react.
+
+Aggregates record events (domain/shared.py `DomainEvent` subclasses, e.g. `WorkflowCompleted`). A unit of
+work hands them to `BUS.dispatch` at the start of `commit()` (and of `flush()`), before anything is
+written: each handler subscribed to the event's class (or a base class) runs with the same unit of work,
+so its reaction is atomic with the change that caused it. Events the handlers' aggregates record are
+dispatched in turn, until nothing new is recorded. A handler that raises rolls the whole unit of work back.
+
+After the commit, the events go out without handlers here: the outbox rows written in the same transaction
+feed the webhook and broker relays, the event publisher feeds live subscriptions (see docs/architecture.md,
+"Events").
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Awaitable, Callable, Mapping, Sequence
+
+from application.ports import UnitOfWork
+from application.workflows import ADVANCE_PAYMENT_HANDLERS
+from domain.shared import DomainEvent
+
+Handler = Callable[[UnitOfWork, Any], Awaitable[None]]
+MAX_ROUNDS = 10  # handlers whose events make handlers record events ...: beyond this, a loop
+
+
+class MessageBus:
+    def __init__(self, handlers: Mapping[type[DomainEvent], Sequence[Handler]]) -> None:
+        self._handlers = {kind: tuple(found) for kind, found in handlers.items()}
+
+    def handlers_for(self, event: DomainEvent) -> list[Handler]:
+        return [handler for kind in type(event).__mro__ for handler in self._handlers.get(kind, ())]  # type: ignore[call-overload]
+
+    async def dispatch(self, uow: UnitOfWork) -> None:
+        """Run the handlers of every event recorded in `uow` so far, and of those they record, once each."""
+        handled: set[uuid.UUID] = set()
+        for _ in range(MAX_ROUNDS):
+            new = [event for event in uow.recorded_events() if event.id not in handled]
+            if not new:
+                return
+            for event in new:
+                handled.add(event.id)
+                for handler in self.handlers_for(event):
+                    await handler(uow, event)
+        raise RuntimeError(f"event handlers still recording events after {MAX_ROUNDS} rounds")
+
+
+BUS = MessageBus({**ADVANCE_PAYMENT_HANDLERS})
+"""The service's handlers (the use-case modules define them; the units of work dispatch to this bus)."""
