@@ -10,17 +10,14 @@ person, so a crash or a race costs at most a retry, never a duplicate.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
-from application.periodic import run_batches_periodically
-from application.ports import Clock, Notification, UnitOfWork, UnitOfWorkFactory
+from application.periodic import DEFAULT_BATCH_SIZE, periodic_worker
+from application.ports import Clock, Notification, UnitOfWork
 from domain.sla import SlaEventKind
 
 log = logging.getLogger("crm.sla_worker")
-DEFAULT_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -67,19 +64,6 @@ async def fire_due_sla_events(uow: UnitOfWork, clock: Clock, *, batch_size: int 
     return tick
 
 
-async def run_sla_worker(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    *,
-    interval: float = 30.0,
-    once: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    stop: asyncio.Event | None = None,
-    on_tick: Callable[[SlaTick], Awaitable[None] | None] | None = None,
-) -> SlaTick:
-    """Tick until `stop` is set (or once): drain everything due, then wait `interval` seconds.
-
-    The loop (races, errors, `once`) is application/periodic.py's."""
-    return await run_batches_periodically(
-        lambda: fire_due_sla_events(uow_factory(), clock, batch_size=batch_size), SlaTick, batch_size=batch_size, log=log,
-        interval=interval, once=once, stop=stop, on_tick=on_tick)
+run_sla_worker = periodic_worker(fire_due_sla_events, SlaTick, log)
+"""`crm worker`'s loop for this batch (application/periodic.py): tick until `stop` is set (or once), drain
+everything due, then wait `interval` seconds."""

@@ -12,19 +12,16 @@ a retry, never a duplicate.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
-from application.periodic import run_batches_periodically
-from application.ports import Clock, Notification, UnitOfWork, UnitOfWorkFactory
+from application.periodic import DEFAULT_BATCH_SIZE, periodic_worker
+from application.ports import Clock, Notification, UnitOfWork
 from domain.organisation import Role
 from domain.workflow import WorkflowInstance, WorkflowStep
 
 log = logging.getLogger("crm.workflow_worker")
-DEFAULT_BATCH_SIZE = 100
 NOTIFICATION_KIND = "WORKFLOW_STEP_OVERDUE"
 
 
@@ -80,19 +77,6 @@ async def escalate_overdue_steps(uow: UnitOfWork, clock: Clock, *,
     return tick
 
 
-async def run_workflow_worker(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    *,
-    interval: float = 30.0,
-    once: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    stop: asyncio.Event | None = None,
-    on_tick: Callable[[EscalationTick], Awaitable[None] | None] | None = None,
-) -> EscalationTick:
-    """Tick until `stop` is set (or once): escalate everything overdue, then wait `interval` seconds.
-
-    The loop (races, errors, `once`) is application/periodic.py's."""
-    return await run_batches_periodically(
-        lambda: escalate_overdue_steps(uow_factory(), clock, batch_size=batch_size), EscalationTick,
-        batch_size=batch_size, log=log, interval=interval, once=once, stop=stop, on_tick=on_tick)
+run_workflow_worker = periodic_worker(escalate_overdue_steps, EscalationTick, log)
+"""`crm worker`'s loop for this batch (application/periodic.py): tick until `stop` is set (or once), drain
+everything due, then wait `interval` seconds."""

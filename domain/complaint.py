@@ -34,15 +34,7 @@ from typing import Any
 from domain.calendar import BusinessCalendar, business_time_between
 from domain.customer import normalise_code
 from domain.organisation import Role, Staff
-from domain.shared import (
-    AggregateRoot,
-    DomainEvent,
-    ForbiddenTransition,
-    InvalidInput,
-    NotAuthorized,
-    published_as,
-    require_text,
-)
+from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, published_as, require_text
 from domain.sla import (
     RUNNING_STATUSES,
     STOPPED_STATUSES,

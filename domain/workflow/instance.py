@@ -11,16 +11,7 @@ from typing import Any, Callable, Mapping
 
 from domain.calendar import BusinessCalendar, add_business_minutes
 from domain.organisation import Role, Staff
-from domain.shared import (
-    AggregateRoot,
-    DomainEvent,
-    ForbiddenTransition,
-    InvalidInput,
-    NotAuthorized,
-    NotFound,
-    coerce_choice,
-    require_text,
-)
+from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, NotFound, coerce_choice, require_text
 from domain.workflow.definition import StepDefinition, StepKind, WorkflowDefinition, WorkflowSubject
 
 MAX_CONTEXT_BYTES = 16_384
