@@ -31,12 +31,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from domain.calendar import BusinessCalendar, business_time_between
+from domain.calendar import BusinessCalendar, business_time_within
 from domain.customer import normalise_code
 from domain.organisation import Role, Staff
 from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, published_as, require_text
 from domain.sla import (
-    RUNNING_STATUSES,
     STOPPED_STATUSES,
     ClockName,
     ComplaintStatus,
@@ -50,6 +49,7 @@ from domain.sla import (
     due_events,
     evaluate_sla,
     next_deadline,
+    running_stretches,
 )
 
 __all__ = [
@@ -543,14 +543,8 @@ class Complaint(AggregateRoot):
         the customer and time resolved before a reopening do not count); None without a calendar."""
         if self.terms is None:
             return None
-        total, start, status = timedelta(0), self.created_at, ComplaintStatus.OPEN
-        for at, _from, to in self.status_history():
-            if status in RUNNING_STATUSES:
-                total += business_time_between(self.terms.calendar, start, at)
-            start, status = at, ComplaintStatus(to)
-        if status in RUNNING_STATUSES:
-            total += business_time_between(self.terms.calendar, start, resolved_at)
-        return total // timedelta(minutes=1)
+        ran = running_stretches(self.created_at, self.status_history(), resolved_at)
+        return business_time_within(self.terms.calendar, ran) // timedelta(minutes=1)
 
     # ------------------------------------------------------------------------------ helpers
 

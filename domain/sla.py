@@ -273,6 +273,30 @@ class _Period(NamedTuple):
     status: ComplaintStatus
 
 
+def running_stretches(filed_at: datetime, status_history: Iterable[tuple[datetime, str | None, str]],
+                      until: datetime) -> list[_Segment]:
+    """When the resolution clock ran between filing and `until`: the stretches OPEN, ACKNOWLEDGED or
+    IN_PROGRESS (not WAITING_ON_CUSTOMER, not RESOLVED before a reopening). `status_history` as `evaluate_sla`
+    takes it."""
+    filed = _utc(filed_at)
+    end = max(_utc(until), filed)
+    return _running(_periods(filed, _changes(filed, status_history, end), end))
+
+
+def _changes(filed: datetime, status_history: Iterable[tuple[datetime, str | None, str]],
+             now: datetime) -> list[StatusChange]:
+    """The changes up to `now`, in order; those before filing count as at filing."""
+    return sorted(
+        (StatusChange(max(_utc(at), filed), from_status, to_status) for at, from_status, to_status in status_history
+         if _utc(at) <= now),
+        key=lambda change: change.at,
+    )
+
+
+def _running(periods: Sequence[_Period]) -> list[_Segment]:
+    return [(p.start, p.end) for p in periods if p.status in RUNNING_STATUSES and p.end > p.start]
+
+
 def _periods(filed: datetime, changes: Sequence[StatusChange], now: datetime) -> list[_Period]:
     """The complaint's statuses as back-to-back periods from filing to `now`."""
     periods: list[_Period] = []
@@ -301,7 +325,7 @@ def _clock(
     target = minutes * _MINUTE
     warning = max(timedelta(seconds=1), timedelta(seconds=round(minutes * 60 * warn_at)))
     spans = [business_time_between(calendar, start, end) for start, end in segments]
-    elapsed = sum(spans, _ZERO)
+    elapsed = sum(spans, _ZERO)  # business_time_within, keeping each stretch's share for `reached`
     # Where the clock would continue: from the stop, or from now (running, or resumed now).
     resume_at = stopped_at if stopped_at is not None else now
 
@@ -347,14 +371,11 @@ def evaluate_sla(
         raise ValueError("The calendar is not the policy's calendar.")
     filed = _utc(filed_at)
     now = max(_utc(now), filed)
-    changes = sorted(
-        (StatusChange(max(_utc(at), filed), from_status, to_status) for at, from_status, to_status in status_history if _utc(at) <= now),
-        key=lambda change: change.at,
-    )
+    changes = _changes(filed, status_history, now)
     progress = sorted(max(_utc(at), filed) for at in progress_at if _utc(at) <= now)
     periods = _periods(filed, changes, now)
     status = periods[-1].status
-    running = [(p.start, p.end) for p in periods if p.status in RUNNING_STATUSES and p.end > p.start]
+    running = _running(periods)
 
     # First response: the earliest status change away from OPEN, or the first progress entry.
     responses = [c.at for c in changes if ComplaintStatus(c.to_status) is not ComplaintStatus.OPEN] + progress[:1]
