@@ -1,8 +1,9 @@
 """Complaints: categories, the Complaint aggregate with its status machine and timeline, its SLA
 clocks (fixed at filing) and escalation; and who may see, handle and configure complaints.
 
-`Priority` and `ComplaintStatus` are defined once, in domain/sla.py (the clocks are a function
-of the status history), and re-exported here.
+`Priority`, `ComplaintStatus` and the status machine (`ALLOWED_MOVES`) are defined in
+domain/complaint_status.py, which the SLA clocks (domain/sla.py) import too, and are part of this
+module's vocabulary (import them from here).
 
 Who may do what (one place, used by use cases and read models alike):
 
@@ -32,14 +33,12 @@ from enum import StrEnum
 from typing import Any
 
 from domain.calendar import BusinessCalendar, business_time_within
+from domain.complaint_status import ALLOWED_MOVES, STOPPED_STATUSES, ComplaintStatus, Priority
 from domain.customer import normalise_code
 from domain.organisation import Role, Staff
 from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, published_as, require_text
 from domain.sla import (
-    STOPPED_STATUSES,
     ClockName,
-    ComplaintStatus,
-    Priority,
     SlaEvaluation,
     SlaEvent,
     SlaEventKey,
@@ -93,15 +92,6 @@ class Visibility(StrEnum):
     CUSTOMER = "CUSTOMER"
 
 
-S = ComplaintStatus
-ALLOWED_MOVES: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
-    S.OPEN: frozenset({S.ACKNOWLEDGED}),
-    S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS}),
-    S.IN_PROGRESS: frozenset({S.WAITING_ON_CUSTOMER, S.RESOLVED}),
-    S.WAITING_ON_CUSTOMER: frozenset({S.IN_PROGRESS, S.RESOLVED}),
-    S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),
-    S.CLOSED: frozenset(),
-}
 
 
 # ------------------------------------------------------------------------------------ authority

@@ -37,6 +37,13 @@ from enum import StrEnum
 from typing import Collection, Iterable, NamedTuple, Sequence
 
 from domain.calendar import BusinessCalendar, add_business_time, business_time_between
+from domain.complaint_status import (  # the clocks are a function of the status history
+    PAUSED_STATUSES,
+    RUNNING_STATUSES,
+    STOPPED_STATUSES,
+    ComplaintStatus,
+    Priority,
+)
 from domain.customer import CustomerTier
 from domain.shared import E, InvalidInput, as_utc, coerce_choice, require_text
 
@@ -45,24 +52,6 @@ MAX_TARGET_MINUTES = 525_600  # a year of round-the-clock minutes; anything long
 DEFAULT_WARN_AT = 0.8
 _MINUTE = timedelta(minutes=1)
 _ZERO = timedelta(0)
-
-
-# The contract's Priority and ComplaintStatus. StrEnum members compare equal to their values,
-# so statuses and priorities from another enum (or plain strings) work everywhere below.
-class Priority(StrEnum):
-    LOW = "LOW"
-    NORMAL = "NORMAL"
-    HIGH = "HIGH"
-    URGENT = "URGENT"
-
-
-class ComplaintStatus(StrEnum):
-    OPEN = "OPEN"
-    ACKNOWLEDGED = "ACKNOWLEDGED"
-    IN_PROGRESS = "IN_PROGRESS"
-    WAITING_ON_CUSTOMER = "WAITING_ON_CUSTOMER"
-    RESOLVED = "RESOLVED"
-    CLOSED = "CLOSED"
 
 
 class SlaTargetState(StrEnum):
@@ -85,10 +74,6 @@ class SlaEventKind(StrEnum):
     BREACH = "BREACH"
 
 
-_Status = ComplaintStatus
-RUNNING_STATUSES = frozenset({_Status.OPEN, _Status.ACKNOWLEDGED, _Status.IN_PROGRESS})
-PAUSED_STATUSES = frozenset({_Status.WAITING_ON_CUSTOMER})
-STOPPED_STATUSES = frozenset({_Status.RESOLVED, _Status.CLOSED})
 
 
 # ------------------------------------------------------------------------------------ policies
