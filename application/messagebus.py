@@ -16,6 +16,8 @@ import uuid
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from application.ports import UnitOfWork
+from application.sla_worker import SLA_HANDLERS
+from application.workflow_worker import WORKFLOW_WORKER_HANDLERS
 from application.workflows import ADVANCE_PAYMENT_HANDLERS
 from domain.shared import DomainEvent
 
@@ -44,5 +46,5 @@ class MessageBus:
         raise RuntimeError(f"event handlers still recording events after {MAX_ROUNDS} rounds")
 
 
-BUS = MessageBus({**ADVANCE_PAYMENT_HANDLERS})
+BUS = MessageBus({**ADVANCE_PAYMENT_HANDLERS, **SLA_HANDLERS, **WORKFLOW_WORKER_HANDLERS})
 """The service's handlers (the use-case modules define them; the units of work dispatch to this bus)."""

@@ -36,7 +36,7 @@ from domain.calendar import BusinessCalendar, business_time_within
 from domain.complaint_status import ALLOWED_MOVES, STOPPED_STATUSES, ComplaintStatus, Priority
 from domain.customer import normalise_code
 from domain.organisation import Role, Staff
-from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, published_as, require_text
+from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, published_as, require_text, unpublished
 from domain.sla import (
     ClockName,
     SlaEvaluation,
@@ -260,12 +260,14 @@ class ComplaintSlaBreached(ComplaintEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ComplaintEscalated(ComplaintEvent):
-    """A breach escalated: who must be told (the SLA worker notifies them in the same transaction)."""
+    """A breach escalated: who must be told (a handler notifies them, in the same transaction)."""
 
     event_name = "escalated"
     clock: ClockName
     escalation_level: int
     recipients: tuple[uuid.UUID, ...]
+    subject: str = unpublished("")  # for the notice
+    cycle_start: datetime | None = unpublished()  # the breached clock's cycle: one notice per cycle and person
 
 
 _CLOCK_NAMES = {ClockName.FIRST_RESPONSE: "First response", ClockName.RESOLUTION: "Resolution",
@@ -504,7 +506,8 @@ class Complaint(AggregateRoot):
             escalation_entry = self._add_entry(TimelineKind.ESCALATION, now, None, Visibility.INTERNAL,
                                                message=f"Escalation level {self.escalation_level}: notified {notified}")
             self._record(ComplaintEscalated, now, escalation_entry, None, clock=event.clock,
-                         escalation_level=self.escalation_level, recipients=recipients)
+                         escalation_level=self.escalation_level, recipients=recipients, subject=self.subject,
+                         cycle_start=event.cycle_start)
             escalations.append(Escalation(event, self.escalation_level, recipients, escalation_entry))
         self._refresh_sla(now, evaluation)
         return escalations

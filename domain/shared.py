@@ -75,9 +75,9 @@ class NotAuthorized(Exception):
 ENVELOPE = frozenset({"aggregate_id", "occurred_at", "actor_id", "id"})
 
 
-def unpublished() -> Any:
+def unpublished(default: Any = None) -> Any:
     """A field an in-transaction handler needs that is not part of the published payload."""
-    return field(default=None, metadata={"published": False})
+    return field(default=default, metadata={"published": False})
 
 
 def published_as(name: str, **metadata: Any) -> Any:

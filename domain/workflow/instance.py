@@ -7,11 +7,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from domain.calendar import BusinessCalendar, add_business_minutes
 from domain.organisation import Role, Staff
-from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, NotFound, coerce_choice, require_text
+from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, NotFound, coerce_choice, require_text, unpublished
 from domain.workflow.definition import StepDefinition, StepKind, WorkflowDefinition, WorkflowSubject
 
 MAX_CONTEXT_BYTES = 16_384
@@ -252,10 +252,13 @@ class WorkflowCancelled(WorkflowEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class WorkflowStepOverdue(WorkflowStepEvent):
+    """A step escalated; `recipients` (not published) are who must be told: its department's managers."""
+
     event_name = "step_overdue"
     due_at: datetime
     activated_at: datetime
     required_role: Role
+    recipients: tuple[uuid.UUID, ...] = unpublished(())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -464,20 +467,26 @@ class WorkflowInstance(AggregateRoot):
     def overdue_steps(self, now: datetime) -> list[WorkflowStep]:
         return [s for s in self.steps if s.overdue(now)]
 
-    def escalate_overdue(self, now: datetime) -> list[WorkflowStep]:
+    def escalations_due(self, now: datetime) -> list[WorkflowStep]:
+        """The overdue steps `escalate_overdue` would escalate now."""
+        return [s for s in self.overdue_steps(now) if s.escalated_at is None]
+
+    def escalate_overdue(self, now: datetime, *,
+                         managers: Mapping[uuid.UUID, Sequence[uuid.UUID]] | None = None) -> list[WorkflowStep]:
         """Flag the overdue steps not escalated yet in their current activation; returns them.
 
         Rules: OnlyOverdueStepsAreEscalated (ACTIVE and past their due time, see `WorkflowStep.overdue`);
         AnActivationIsEscalatedOnce (a step keeps `escalated_at` until it is activated again). Each
-        escalation records `workflow.step_overdue` with no actor: the clock did it, not a person. The
-        caller tells the department's managers.
+        escalation records `workflow.step_overdue` with no actor: the clock did it, not a person; its
+        recipients are the step's department's `managers` (by department id), whom a handler tells.
         """
-        escalated = [s for s in self.steps if s.overdue(now) and s.escalated_at is None]
+        escalated = self.escalations_due(now)
         for step in escalated:
             step.escalated_at = now
             assert step.due_at is not None and step.activated_at is not None  # overdue implies both
             self.record(WorkflowStepOverdue(**self._about(now, None, step), due_at=step.due_at,
-                                            activated_at=step.activated_at, required_role=step.required_role))
+                                            activated_at=step.activated_at, required_role=step.required_role,
+                                            recipients=tuple((managers or {}).get(step.department_id, ()))))
         if escalated:
             self.updated_at = now
         return escalated
