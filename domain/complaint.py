@@ -36,7 +36,16 @@ from domain.calendar import BusinessCalendar, business_time_within
 from domain.complaint_status import ALLOWED_MOVES, STOPPED_STATUSES, ComplaintStatus, Priority
 from domain.customer import normalise_code
 from domain.organisation import Role, Staff
-from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, published_as, require_text, unpublished
+from domain.shared import (
+    AggregateRoot,
+    DomainEvent,
+    ForbiddenTransition,
+    InvalidInput,
+    NotAuthorized,
+    published_as,
+    require_text,
+    unpublished,
+)
 from domain.sla import (
     ClockName,
     SlaEvaluation,

@@ -9,7 +9,15 @@ from enum import StrEnum
 from typing import Any
 
 from domain.organisation import Role, Staff, normalise_email
-from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, published_as, require_text
+from domain.shared import (
+    AggregateRoot,
+    DomainEvent,
+    ForbiddenTransition,
+    InvalidInput,
+    NotAuthorized,
+    published_as,
+    require_text,
+)
 
 MAX_CONTACTS = 50
 MAX_TAGS = 50

@@ -44,7 +44,15 @@ from typing import Any
 
 from domain.money import MAX_DIGITS_BEFORE_POINT, Money, normalise_currency, plain, to_decimal
 from domain.organisation import Staff
-from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, published_as, require_text
+from domain.shared import (
+    AggregateRoot,
+    DomainEvent,
+    ForbiddenTransition,
+    InvalidInput,
+    NotAuthorized,
+    published_as,
+    require_text,
+)
 
 MAX_LINES = 500
 MAX_QUANTITY = Decimal(1_000_000_000)

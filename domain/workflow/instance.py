@@ -11,7 +11,17 @@ from typing import Any, Callable, Mapping, Sequence
 
 from domain.calendar import BusinessCalendar, add_business_minutes
 from domain.organisation import Role, Staff
-from domain.shared import AggregateRoot, DomainEvent, ForbiddenTransition, InvalidInput, NotAuthorized, NotFound, coerce_choice, require_text, unpublished
+from domain.shared import (
+    AggregateRoot,
+    DomainEvent,
+    ForbiddenTransition,
+    InvalidInput,
+    NotAuthorized,
+    NotFound,
+    coerce_choice,
+    require_text,
+    unpublished,
+)
 from domain.workflow.definition import StepDefinition, StepKind, WorkflowDefinition, WorkflowSubject
 
 MAX_CONTEXT_BYTES = 16_384

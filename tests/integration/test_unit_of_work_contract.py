@@ -83,6 +83,15 @@ def a_customer(clock: FakeClock, code: str | None = None) -> Customer:
                              by=None)
 
 
+async def registered(units: Units, clock: FakeClock) -> Customer:
+    """A customer added and committed."""
+    customer = a_customer(clock)
+    async with units.uow() as uow:
+        await uow.customers.add(customer)
+        await uow.commit()
+    return customer
+
+
 async def committed(units: Units, customer_id: uuid.UUID) -> Customer | None:
     async with units.uow() as uow:
         return await uow.customers.get(customer_id)
@@ -118,10 +127,7 @@ async def test_an_exception_rolls_back(units: Units, clock: FakeClock) -> None:
 
 
 async def test_commit_applies_writes_sets_versions_and_hands_the_events_on(units: Units, clock: FakeClock) -> None:
-    customer = a_customer(clock)
-    async with units.uow() as uow:
-        await uow.customers.add(customer)
-        await uow.commit()
+    customer = await registered(units, clock)
     stored = await committed(units, customer.id)
     assert stored is not None and stored.code == customer.code
     assert customer.version == 1 and stored.version == 1
@@ -129,10 +135,7 @@ async def test_commit_applies_writes_sets_versions_and_hands_the_events_on(units
 
 
 async def test_reads_are_copies(units: Units, clock: FakeClock) -> None:
-    customer = a_customer(clock)
-    async with units.uow() as uow:
-        await uow.customers.add(customer)
-        await uow.commit()
+    customer = await registered(units, clock)
     async with units.uow() as uow:
         loaded = await uow.customers.get(customer.id)
         assert loaded is not None
@@ -143,10 +146,7 @@ async def test_reads_are_copies(units: Units, clock: FakeClock) -> None:
 
 
 async def test_a_save_based_on_a_stale_read_is_refused(units: Units, clock: FakeClock) -> None:
-    customer = a_customer(clock)
-    async with units.uow() as uow:
-        await uow.customers.add(customer)
-        await uow.commit()
+    customer = await registered(units, clock)
     async with units.uow() as uow:
         stale = await uow.customers.get(customer.id)
     async with units.uow() as uow:
@@ -165,10 +165,7 @@ async def test_a_save_based_on_a_stale_read_is_refused(units: Units, clock: Fake
 
 
 async def test_a_unique_business_key_taken_is_a_conflict_and_writes_nothing(units: Units, clock: FakeClock) -> None:
-    first = a_customer(clock)
-    async with units.uow() as uow:
-        await uow.customers.add(first)
-        await uow.commit()
+    first = await registered(units, clock)
     other, twin = a_customer(clock), a_customer(clock, first.code)
     with pytest.raises(Conflict):
         async with units.uow() as uow:
