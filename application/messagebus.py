@@ -7,8 +7,7 @@ so its reaction is atomic with the change that caused it. Events the handlers' a
 dispatched in turn, until nothing new is recorded. A handler that raises rolls the whole unit of work back.
 
 After the commit, the events go out without handlers here: the outbox rows written in the same transaction
-feed the webhook and broker relays, the event publisher feeds live subscriptions (see docs/architecture.md,
-"Events").
+feed the webhook and broker relays, the event publisher feeds live subscriptions (docs/events.md).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Use cases for cross-department workflows: define, start, decide, delegate, cancel.
 
-Choices (see also domain/workflow.py):
+Choices (see also domain/workflow/):
 
 - Who defines: an ADMIN, or a KEY_USER or MANAGER of a department that owns at least one of the
   new version's steps and, when the key exists already, at least one of the current version's steps
