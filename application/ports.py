@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, AsyncIterator, Protocol, Self, Sequence
 
+from application.activity import ActivityFeed
 from domain.api_key import ApiKey
 from domain.calendar import BusinessCalendar
 from domain.complaint import Complaint, ComplaintCategory
@@ -194,6 +195,7 @@ class UnitOfWork(Protocol):
     sla_policies: SlaPolicyRepository
     calendars: CalendarRepository
     notifier: Notifier
+    activity: ActivityFeed
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

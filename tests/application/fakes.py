@@ -37,6 +37,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Self
 
+from application.activity import ActivityRecord, Subject
 from application.messagebus import BUS, MessageBus
 from application.ports import Notification
 from domain.calendar import BusinessCalendar
@@ -108,6 +109,7 @@ class InMemoryStore:
         self.sla_policies: dict[uuid.UUID, SlaPolicy] = {}
         self.calendars: dict[uuid.UUID, BusinessCalendar] = {}
         self.notifications: list[Notification] = []
+        self.activity: list[ActivityRecord] = []  # the customer activity feed
         self.committed_events: list[DomainEvent] = []
         self.commits = 0  # commits that wrote something (state or events)
         self.publisher = publisher
@@ -159,6 +161,7 @@ class InMemoryStore:
             "sla_policies": dict(self.sla_policies),
             "calendars": dict(self.calendars),
             "notifications": list(self.notifications),
+            "activity": list(self.activity),
             "events": [e.id for e in self.committed_events],
             "commits": self.commits,
         }
@@ -188,6 +191,7 @@ class FakeUnitOfWork:
         self.sla_policies = FakeSlaPolicyRepository(self)
         self.calendars = FakeCalendarRepository(self)
         self.notifier = FakeNotifier(self)
+        self.activity = FakeActivityFeed(self)
         self._reset()
 
     def _reset(self) -> None:
@@ -197,6 +201,7 @@ class FakeUnitOfWork:
         self._staged_sequences: dict[str, int] = {}
         self._staged_config: dict[str, dict[uuid.UUID, Any]] = {name: {} for name in _CONFIG}
         self._staged_notifications: list[Notification] = []
+        self._staged_activity: list[ActivityRecord] = []
         self._seen: list[AggregateRoot] = []
         self._flushed_events: list[DomainEvent] = []
 
@@ -313,6 +318,7 @@ class FakeUnitOfWork:
         for name in _CONFIG:
             getattr(self.store, name).update(self._staged_config[name])
         self.store.notifications.extend(self._staged_notifications)
+        self.store.activity.extend(self._staged_activity)
         for table in _TABLES:
             getattr(self.store, table).update(self._staged[table])
         self.store.idempotency.update(self._staged_keys)
@@ -515,6 +521,29 @@ class FakeCalendarRepository(_ConfigRepository):
         if await self.get_by_name(calendar.name) is not None:
             raise Conflict("unique constraint on business_calendars: name")
         self._stage(calendar)
+
+
+class FakeActivityFeed(_Repository):
+    """Staged like the other writes; a subject's customer is looked up in the staged view of its table."""
+
+    async def customers_of(self, subjects: set[Subject]) -> dict[Subject, uuid.UUID]:
+        self._uow.require_active()
+        tables = {"ORDER": "orders", "COMPLAINT": "complaints"}
+        found: dict[Subject, uuid.UUID] = {}
+        for kind, subject_id in subjects:
+            table = tables.get(kind)
+            row = self._uow.current(table, subject_id) if table in self._uow._staged else None
+            if row is not None:
+                found[(kind, subject_id)] = row.customer_id  # type: ignore[attr-defined]
+        return found
+
+    async def add(self, records: list[ActivityRecord]) -> None:
+        self._uow.require_active()
+        for record in records:
+            if record.department_id is None and record.actor_id is not None:
+                actor = self._uow.current("staff", record.actor_id)
+                record = dataclasses.replace(record, department_id=actor.department_id if actor else None)  # type: ignore[attr-defined]
+            self._uow._staged_activity.append(record)
 
 
 class FakeNotifier(_Repository):

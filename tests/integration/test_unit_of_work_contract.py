@@ -10,14 +10,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
+from sqlalchemy import select
 
 from application.messagebus import BUS, MessageBus
 from application.ports import UnitOfWork
 from domain.customer import Customer, CustomerCreated, CustomerKind, LifecycleStage
 from domain.shared import Conflict, DomainEvent
+from infrastructure.db import tables as t
 from infrastructure.db.engine import create_engine
 from infrastructure.db.migrate import upgrade
 from infrastructure.db.unit_of_work import SqlUnitOfWork
@@ -32,6 +34,7 @@ class Units:
     name: str
     make: Callable[[MessageBus], UnitOfWork]
     publisher: RecordingPublisher
+    activity: Callable[[uuid.UUID], Awaitable[list[str]]]  # the committed feed of a customer: its summaries
 
     def uow(self, bus: MessageBus = BUS) -> UnitOfWork:
         return self.make(bus)
@@ -73,9 +76,19 @@ async def units(request: pytest.FixtureRequest, engines: dict) -> Units:  # type
             store.bus = bus
             return store.uow()
 
-        return Units("fake", fake, publisher)
+        async def fake_feed(customer_id: uuid.UUID) -> list[str]:
+            return [r.summary for r in store.activity if r.customer_id == customer_id]
+
+        return Units("fake", fake, publisher, fake_feed)
     engine = await engines["for"](request.param)
-    return Units(request.param, lambda bus: SqlUnitOfWork(engine, publisher, bus=bus), publisher)  # type: ignore[arg-type]
+
+    async def feed(customer_id: uuid.UUID) -> list[str]:
+        async with engine.connect() as conn:  # type: ignore[attr-defined]
+            rows = await conn.execute(select(t.customer_activity.c.summary).where(
+                t.customer_activity.c.customer_id == customer_id).order_by(t.customer_activity.c.at))
+            return [row.summary for row in rows]
+
+    return Units(request.param, lambda bus: SqlUnitOfWork(engine, publisher, bus=bus), publisher, feed)  # type: ignore[arg-type]
 
 
 def a_customer(clock: FakeClock, code: str | None = None) -> Customer:
@@ -114,7 +127,7 @@ async def test_nothing_is_written_without_commit(units: Units, clock: FakeClock)
     assert await committed(units, customer.id) is None
     async with units.uow() as uow:
         assert await uow.idempotency.lookup(scope, "k") is None
-    assert units.published_types == []
+    assert units.published_types == [] and await units.activity(customer.id) == []
 
 
 async def test_an_exception_rolls_back(units: Units, clock: FakeClock) -> None:
@@ -132,6 +145,7 @@ async def test_commit_applies_writes_sets_versions_and_hands_the_events_on(units
     assert stored is not None and stored.code == customer.code
     assert customer.version == 1 and stored.version == 1
     assert units.published_types == ["customer.created"]  # after the commit, once
+    assert await units.activity(customer.id) == ["Registered as LEAD"]  # projected in the same transaction
 
 
 async def test_reads_are_copies(units: Units, clock: FakeClock) -> None:
@@ -223,4 +237,4 @@ async def test_a_handler_that_fails_rolls_the_whole_unit_of_work_back(units: Uni
     assert await committed(units, customer.id) is None
     async with units.uow() as uow:
         assert await uow.customers.get_by_code(f"{customer.code}-TWIN") is None
-    assert units.published_types == []
+    assert units.published_types == [] and await units.activity(customer.id) == []
