@@ -1,18 +1,22 @@
 """Customer activity as a projection of domain events.
 
-Every department's work on a customer shows up in one newest-first feed. The unit of
-work writes these rows in the same transaction as the events, so the feed is never
-behind; new kinds of work (complaints, orders, workflows) only add a case here.
+Every department's work on a customer shows up in one newest-first feed. `project_activity`, a
+handler of every event on the message bus (application/messagebus.py), writes these rows in the
+same transaction as the events, so the feed is never behind; new kinds of work (complaints, orders,
+workflows) only add a case here.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from domain.order import STATUS_EVENT_TYPES as ORDER_STATUS_EVENTS
 from domain.shared import DomainEvent
+
+if TYPE_CHECKING:
+    from application.ports import UnitOfWork
 
 SUMMARY_LENGTH = 280
 
@@ -125,3 +129,22 @@ def activity_for(event: DomainEvent, customers: Mapping[Subject, uuid.UUID] | No
                               _short(f"{p['kind'].capitalize()}{rating}: {p['summary']}"), "Interaction",
                               event.aggregate_id, event.id)
     return None
+
+
+class ActivityFeed(Protocol):
+    """The projection's store (`uow.activity`)."""
+
+    async def customers_of(self, subjects: set[Subject]) -> dict[Subject, uuid.UUID]:
+        """The customer of each workflow subject (an order's customer ...), where known."""
+
+    async def add(self, records: list[ActivityRecord]) -> None:
+        """Store the entries; one without a department gets its actor's."""
+
+
+async def project_activity(uow: "UnitOfWork", events: list[DomainEvent]) -> None:
+    """The feed entries of `events` (a batch handler: one lookup and one write per batch, so a bulk import
+    stays at a handful of statements)."""
+    customers = await uow.activity.customers_of({s for s in map(subject_needing_customer, events) if s is not None})
+    records = [r for r in (activity_for(e, customers) for e in events) if r is not None]
+    if records:
+        await uow.activity.add(records)

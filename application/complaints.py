@@ -27,7 +27,7 @@ from domain.complaint import (
     sees_all_complaints,
 )
 from domain.organisation import Staff
-from domain.shared import Duplicate, InvalidInput, NotAuthorized, NotFound
+from domain.shared import Duplicate, InvalidInput, NotFound
 from domain.sla import SlaPolicy, match_policy
 
 COMPLAINT_NUMBER_SEQUENCE = "complaint_number"
@@ -244,9 +244,7 @@ async def transition_complaint(uow: UnitOfWork, clock: Clock, actor: Staff, cmd:
     ForbiddenTransition, InvalidInput."""
     async with uow:
         complaint = await _visible(uow, actor, cmd.complaint_id)
-        complaint.require_handler(actor)
-        complaint.check_version(cmd.expected_version)
-        complaint.transition(cmd.to, by=actor, at=clock.now(), note=cmd.note)
+        complaint.transition(cmd.to, by=actor, at=clock.now(), note=cmd.note, expected_version=cmd.expected_version)
         await uow.complaints.save(complaint)
         await uow.commit()
     return complaint
@@ -258,9 +256,8 @@ async def record_progress(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Reco
     ForbiddenTransition (closed), InvalidInput."""
     async with uow:
         complaint = await _visible(uow, actor, cmd.complaint_id)
-        complaint.require_handler(actor)
-        complaint.check_version(cmd.expected_version)
-        complaint.record_progress(cmd.message, by=actor, at=clock.now(), visibility=cmd.visibility)
+        complaint.record_progress(cmd.message, by=actor, at=clock.now(), visibility=cmd.visibility,
+                                  expected_version=cmd.expected_version)
         await uow.complaints.save(complaint)
         await uow.commit()
     return complaint
@@ -272,13 +269,11 @@ async def assign_complaint(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Ass
     Conflict, ForbiddenTransition (closed), InvalidInput (inactive assignee)."""
     async with uow:
         complaint = await _visible(uow, actor, cmd.complaint_id)
-        if not complaint.may_assign(actor, cmd.assignee_id):
-            raise NotAuthorized("Only key users and managers of the handling department assign complaints.")
-        complaint.check_version(cmd.expected_version)
+        complaint.require_assigner(actor, cmd.assignee_id)  # before the lookup: a refusal tells nothing of staff
         assignee = await uow.staff.get(cmd.assignee_id)
         if assignee is None:
             raise NotFound("No such staff member.", field=("assigneeId",))
-        if complaint.assign(assignee, by=actor, at=clock.now()) is not None:
+        if complaint.assign(assignee, by=actor, at=clock.now(), expected_version=cmd.expected_version) is not None:
             await uow.complaints.save(complaint)
             await uow.commit()
     return complaint

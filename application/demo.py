@@ -21,7 +21,7 @@ from application import workflows as wf
 from application.ports import Clock, DueDates, UnitOfWorkFactory
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
 from domain.order import RESPONSIBLE_DEPARTMENT, Order, OrderStatus
-from domain.organisation import Role, Staff
+from domain.organisation import Role, Staff, StaffCreated
 from domain.workflow import ADVANCE_PAYMENT_KEY, StepStatus, WorkflowSubject, advance_payment_definition, \
     calendar_minutes
 
@@ -88,7 +88,7 @@ async def _ensure_admin(uow_factory: UnitOfWorkFactory, clock: Clock) -> tuple[S
             raise RuntimeError("The standard departments are missing: run `crm migrate` first.")
         admin = Staff(id=uuid.uuid4(), name="Demo Administrator", email=ADMIN_EMAIL, department_id=department.id,
                       role=Role.ADMIN)
-        admin.record("created", clock.now(), admin.snapshot(), None)
+        admin.record(StaffCreated(**admin._state(clock.now(), None)))
         await uow.staff.add(admin)
         await uow.commit()
         return admin, 1

@@ -5,9 +5,12 @@ import asyncio
 import logging
 from typing import Awaitable, Callable, Protocol, Self, TypeVar
 
+from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
 from domain.shared import Conflict
 
 MAX_BATCHES_PER_TICK = 1000
+DEFAULT_BATCH_SIZE = 100
 
 
 class Tick(Protocol):
@@ -62,3 +65,26 @@ async def run_batches_periodically(
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
             pass
+
+
+class Worker(Protocol[T]):  # type: ignore[misc]
+    async def __call__(self, uow_factory: UnitOfWorkFactory, clock: Clock, *, interval: float = 30.0,
+                       once: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, stop: asyncio.Event | None = None,
+                       on_tick: Callable[[T], Awaitable[None] | None] | None = None) -> T: ...
+
+
+def periodic_worker(batch: Callable[..., Awaitable[T]], empty: Callable[[], T], log: logging.Logger) -> Worker[T]:
+    """A worker that runs `batch(uow, clock, batch_size=...)`, each in a fresh unit of work, on the loop above:
+    tick until `stop` is set (or once), drain everything due, then wait `interval` seconds."""
+
+    async def run(uow_factory: UnitOfWorkFactory, clock: Clock, *, interval: float = 30.0, once: bool = False,
+                  batch_size: int = DEFAULT_BATCH_SIZE, stop: asyncio.Event | None = None,
+                  on_tick: Callable[[T], Awaitable[None] | None] | None = None) -> T:
+        def one_batch() -> Awaitable[T]:
+            uow: UnitOfWork = uow_factory()
+            return batch(uow, clock, batch_size=batch_size)
+
+        return await run_batches_periodically(one_batch, empty, batch_size=batch_size, log=log, interval=interval,
+                                              once=once, stop=stop, on_tick=on_tick)
+
+    return run

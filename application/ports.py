@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, AsyncIterator, Protocol, Self, Sequence
 
+from application.activity import ActivityFeed
 from domain.api_key import ApiKey
 from domain.calendar import BusinessCalendar
 from domain.complaint import Complaint, ComplaintCategory
@@ -174,8 +175,10 @@ class Notifier(Protocol):
 class UnitOfWork(Protocol):
     """One use case, one transaction: rolls back unless `commit()` is called.
 
-    Events recorded by the aggregates it saw are written to the outbox in the same
-    transaction and handed to the EventPublisher only after the commit succeeded.
+    `commit()` first hands the events recorded by the aggregates it saw to the message bus
+    (application/messagebus.py), whose handlers react in the same transaction (and may record more);
+    then the events are written to the outbox in the same transaction and handed to the
+    EventPublisher only after the commit succeeded.
     """
 
     customers: CustomerRepository
@@ -192,13 +195,18 @@ class UnitOfWork(Protocol):
     sla_policies: SlaPolicyRepository
     calendars: CalendarRepository
     notifier: Notifier
+    activity: ActivityFeed
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...
     async def commit(self) -> None: ...
     async def flush(self, *, write_events: bool = True) -> None:
         """Write the pending events to the outbox (or drop them) and forget the aggregates seen
-        so far: bulk work in one transaction keeps one batch in memory."""
+        so far: bulk work in one transaction keeps one batch in memory. Like `commit`, hands the
+        events to the message bus first (unless they are dropped)."""
+
+    def recorded_events(self) -> list[DomainEvent]:
+        """The events the aggregates seen so far have recorded and not yet handed on (for the bus)."""
 
 
 class UnitOfWorkFactory(Protocol):

@@ -2,25 +2,23 @@
 
 Each complaint stores when its next SLA event falls due (`sla_next_deadline`, refreshed on every
 save). A tick claims due complaints with one indexed query, fires what is due on each (recording
-the fired event keys, timeline entries and notifications in the same transaction) and stores the
-new deadline. Several workers may run: on PostgreSQL the claim skips rows another worker holds
+the fired event keys and timeline entries; `notify_escalation`, a handler of ComplaintEscalated on the
+message bus, records the notifications in the same transaction) and stores the new deadline. Several workers may run: on PostgreSQL the claim skips rows another worker holds
 (SELECT ... FOR UPDATE SKIP LOCKED); on SQLite the single writer lock serialises them. A fired key
 is never fired again, and the notifications table refuses a second notice for the same event and
 person, so a crash or a race costs at most a retry, never a duplicate.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
-from application.periodic import run_batches_periodically
-from application.ports import Clock, Notification, UnitOfWork, UnitOfWorkFactory
+from application.periodic import DEFAULT_BATCH_SIZE, periodic_worker
+from application.ports import Clock, Notification, UnitOfWork
+from domain.complaint import ComplaintEscalated
 from domain.sla import SlaEventKind
 
 log = logging.getLogger("crm.sla_worker")
-DEFAULT_BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -49,17 +47,7 @@ async def fire_due_sla_events(uow: UnitOfWork, clock: Clock, *, batch_size: int 
             before = set(complaint.fired)
             escalations = complaint.fire_due_sla_events(now, customer_owner_id=customer.owner_id if customer else None)
             fired = complaint.fired - before
-            sent = 0
-            for escalation in escalations:
-                event = escalation.event
-                key = f"complaint:{complaint.id}:{event.clock.value}:{event.kind.value}:{event.cycle_start.isoformat()}"
-                for recipient in escalation.recipients:
-                    await uow.notifier.notify(Notification(
-                        recipient_id=recipient, kind="SLA_BREACH", dedupe_key=key, at=now,
-                        subject_type="Complaint", subject_id=complaint.id,
-                        message=f"{complaint.number} ({complaint.subject}): {event.clock.value.replace('_', ' ').lower()} "
-                                f"target breached; escalation level {escalation.level}."))
-                    sent += 1
+            sent = sum(len(escalation.recipients) for escalation in escalations)  # told by notify_escalation
             await uow.complaints.save(complaint)
             tick += SlaTick(1, sum(k.kind is SlaEventKind.WARNING for k in fired),
                             sum(k.kind is SlaEventKind.BREACH for k in fired), sent)
@@ -67,19 +55,22 @@ async def fire_due_sla_events(uow: UnitOfWork, clock: Clock, *, batch_size: int 
     return tick
 
 
-async def run_sla_worker(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    *,
-    interval: float = 30.0,
-    once: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    stop: asyncio.Event | None = None,
-    on_tick: Callable[[SlaTick], Awaitable[None] | None] | None = None,
-) -> SlaTick:
-    """Tick until `stop` is set (or once): drain everything due, then wait `interval` seconds.
+run_sla_worker = periodic_worker(fire_due_sla_events, SlaTick, log)
+"""`crm worker`'s loop for this batch (application/periodic.py): tick until `stop` is set (or once), drain
+everything due, then wait `interval` seconds."""
 
-    The loop (races, errors, `once`) is application/periodic.py's."""
-    return await run_batches_periodically(
-        lambda: fire_due_sla_events(uow_factory(), clock, batch_size=batch_size), SlaTick, batch_size=batch_size, log=log,
-        interval=interval, once=once, stop=stop, on_tick=on_tick)
+
+async def notify_escalation(uow: UnitOfWork, event: ComplaintEscalated) -> None:
+    """Tell each person a breach escalates to, once per breached cycle (a handler on the message bus, so the
+    notices commit with the escalation)."""
+    assert event.cycle_start is not None, "the complaint names the breached cycle"
+    key = f"complaint:{event.aggregate_id}:{event.clock.value}:{SlaEventKind.BREACH.value}:{event.cycle_start.isoformat()}"
+    for recipient in event.recipients:
+        await uow.notifier.notify(Notification(
+            recipient_id=recipient, kind="SLA_BREACH", dedupe_key=key, at=event.occurred_at,
+            subject_type="Complaint", subject_id=event.aggregate_id,
+            message=f"{event.number} ({event.subject}): {event.clock.value.replace('_', ' ').lower()} "
+                    f"target breached; escalation level {event.escalation_level}."))
+
+
+SLA_HANDLERS = {ComplaintEscalated: [notify_escalation]}

@@ -3,8 +3,8 @@
 A step's due time is stored on its row when it is activated (business minutes on its department's
 calendar). A tick claims overdue steps that were not escalated yet with one indexed query, calls
 `WorkflowInstance.escalate_overdue` (which sets `escalated_at` and records `workflow.step_overdue`:
-outbox, live subscribers and the customer's activity feed) and records one notification for every
-active MANAGER of the step's department, all in one transaction. Several workers may run: on
+outbox, live subscribers and the customer's activity feed) naming every active MANAGER of the step's
+department, whom `notify_overdue` (a handler on the message bus) notifies, all in one transaction. Several workers may run: on
 PostgreSQL the claim skips instances another worker (or a person deciding) holds, on SQLite the writer
 lock serialises them. `escalated_at` keeps a step from being escalated twice, and the notifications
 table refuses a second notice for the same activation and person, so a race or a crash costs at most
@@ -12,19 +12,16 @@ a retry, never a duplicate.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
-from application.periodic import run_batches_periodically
-from application.ports import Clock, Notification, UnitOfWork, UnitOfWorkFactory
+from application.periodic import DEFAULT_BATCH_SIZE, periodic_worker
+from application.ports import Clock, Notification, UnitOfWork
 from domain.organisation import Role
-from domain.workflow import WorkflowInstance, WorkflowStep
+from domain.workflow.instance import WorkflowStepOverdue
 
 log = logging.getLogger("crm.workflow_worker")
-DEFAULT_BATCH_SIZE = 100
 NOTIFICATION_KIND = "WORKFLOW_STEP_OVERDUE"
 
 
@@ -39,15 +36,23 @@ class EscalationTick:
                               self.notifications + other.notifications)
 
 
-def overdue_notice(instance: WorkflowInstance, step: WorkflowStep, recipient_id: uuid.UUID) -> Notification:
+def overdue_notice(event: WorkflowStepOverdue, recipient_id: uuid.UUID) -> Notification:
     """What a manager is told. The dedupe key names the activation, so each is told once per activation."""
-    assert step.due_at is not None and step.activated_at is not None and step.escalated_at is not None
     return Notification(
-        recipient_id=recipient_id, kind=NOTIFICATION_KIND, at=step.escalated_at,
-        dedupe_key=f"workflow:{instance.id}:{step.key}:overdue:{step.activated_at.isoformat()}",
-        subject_type="WorkflowInstance", subject_id=instance.id,
-        message=f"{instance.definition_key}: step {step.name!r} was due {step.due_at:%Y-%m-%d %H:%M %Z} "
+        recipient_id=recipient_id, kind=NOTIFICATION_KIND, at=event.occurred_at,
+        dedupe_key=f"workflow:{event.aggregate_id}:{event.step_key}:overdue:{event.activated_at.isoformat()}",
+        subject_type="WorkflowInstance", subject_id=event.aggregate_id,
+        message=f"{event.definition_key}: step {event.step_name!r} was due {event.due_at:%Y-%m-%d %H:%M %Z} "
                 f"and is still open.")
+
+
+async def notify_overdue(uow: UnitOfWork, event: WorkflowStepOverdue) -> None:
+    """Tell the managers an overdue step names (a handler on the message bus: in the escalation's transaction)."""
+    for recipient in event.recipients:
+        await uow.notifier.notify(overdue_notice(event, recipient))
+
+
+WORKFLOW_WORKER_HANDLERS = {WorkflowStepOverdue: [notify_overdue]}
 
 
 async def escalate_overdue_steps(uow: UnitOfWork, clock: Clock, *,
@@ -63,15 +68,12 @@ async def escalate_overdue_steps(uow: UnitOfWork, clock: Clock, *,
             instance = await uow.workflows.get(instance_id)
             if instance is None:  # pragma: no cover - claimed rows are locked
                 continue
-            escalated = instance.escalate_overdue(now)
-            sent = 0
-            for step in escalated:
+            for step in instance.escalations_due(now):
                 if step.department_id not in managers:
                     managers[step.department_id] = [
                         s.id for s in await uow.staff.active_in_department(step.department_id, Role.MANAGER)]
-                for recipient in managers[step.department_id]:
-                    await uow.notifier.notify(overdue_notice(instance, step, recipient))
-                    sent += 1
+            escalated = instance.escalate_overdue(now, managers=managers)
+            sent = sum(len(managers[step.department_id]) for step in escalated)  # told by notify_overdue
             if escalated:
                 await uow.workflows.save(instance)
             tick += EscalationTick(0, len(escalated), sent)
@@ -80,19 +82,6 @@ async def escalate_overdue_steps(uow: UnitOfWork, clock: Clock, *,
     return tick
 
 
-async def run_workflow_worker(
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    *,
-    interval: float = 30.0,
-    once: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    stop: asyncio.Event | None = None,
-    on_tick: Callable[[EscalationTick], Awaitable[None] | None] | None = None,
-) -> EscalationTick:
-    """Tick until `stop` is set (or once): escalate everything overdue, then wait `interval` seconds.
-
-    The loop (races, errors, `once`) is application/periodic.py's."""
-    return await run_batches_periodically(
-        lambda: escalate_overdue_steps(uow_factory(), clock, batch_size=batch_size), EscalationTick,
-        batch_size=batch_size, log=log, interval=interval, once=once, stop=stop, on_tick=on_tick)
+run_workflow_worker = periodic_worker(escalate_overdue_steps, EscalationTick, log)
+"""`crm worker`'s loop for this batch (application/periodic.py): tick until `stop` is set (or once), drain
+everything due, then wait `interval` seconds."""

@@ -1,6 +1,6 @@
 """Use cases for cross-department workflows: define, start, decide, delegate, cancel.
 
-Choices (see also domain/workflow.py):
+Choices (see also domain/workflow/):
 
 - Who defines: an ADMIN, or a KEY_USER or MANAGER of a department that owns at least one of the
   new version's steps and, when the key exists already, at least one of the current version's steps
@@ -10,7 +10,8 @@ Choices (see also domain/workflow.py):
   an order: `amount` = its total as a decimal string, `currency`, `customerTier`, `orderNumber`,
   `customerCode`); the starter may add keys but not contradict a fact.
 - The advance-payment workflow drives its order in the same transaction: starting it REQUESTs the
-  advance payment, completion APPROVEs it, a rejection REJECTs it, cancelling withdraws the request.
+  advance payment, completion APPROVEs it, a rejection REJECTs it, cancelling withdraws the request
+  (`order_follows_its_advance_payment`, a handler of the workflow's events on the message bus).
 - Due dates come from the `DueDates` port (department calendars). The engine asks synchronously,
   so the use case asks the port beforehand for every step the command could activate.
 """
@@ -25,7 +26,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 from application.idempotency import replay_or_create
 from application.ports import Clock, DueDates, UnitOfWork
 from domain.organisation import Role, Staff
-from domain.shared import InvalidInput, NotAuthorized, NotFound
+from domain.shared import InvalidInput, NotFound
+from domain.workflow.definition import definition_key
 from domain.workflow import (
     ADVANCE_PAYMENT_KEY,
     DueAt,
@@ -35,8 +37,15 @@ from domain.workflow import (
     StepStatus,
     WorkflowDefinition,
     WorkflowInstance,
-    WorkflowStatus,
     WorkflowSubject,
+)
+from domain.order import Order
+from domain.workflow.instance import (
+    WorkflowCancelled,
+    WorkflowCompleted,
+    WorkflowEvent,
+    WorkflowRejected,
+    WorkflowStarted,
 )
 
 # --------------------------------------------------------------------------- commands
@@ -106,15 +115,6 @@ class CancelWorkflow:
 # --------------------------------------------------------------------------- define
 
 
-def may_define(actor: Staff, department_ids: Iterable[uuid.UUID]) -> bool:
-    """ADMINs define anything; KEY_USERs and MANAGERs define workflows their department takes part in."""
-    if not actor.active:
-        return False
-    if actor.role is Role.ADMIN:
-        return True
-    return actor.role.at_least(Role.KEY_USER) and actor.department_id in set(department_ids)
-
-
 def _step_definitions(steps: Iterable[StepData]) -> list[StepDefinition]:
     return [
         StepDefinition(
@@ -130,25 +130,19 @@ def _step_definitions(steps: Iterable[StepData]) -> list[StepDefinition]:
 async def define_workflow(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: DefineWorkflow) -> WorkflowDefinition:
     """Define a workflow, or the next version of an existing key (the previous version is retired).
 
-    Raises NotAuthorized (see `may_define`), NotFound (a step's department: steps.<i>.departmentId),
-    InvalidInput (field paths such as steps.1.condition.value), Conflict (a concurrent redefinition).
+    The definition checks itself (`WorkflowDefinition.define`, authority first); this looks up what it needs.
+    Raises NotAuthorized (see `domain.workflow.definition.may_define`), NotFound (a step's department:
+    steps.<i>.departmentId), InvalidInput (field paths such as steps.1.condition.value), Conflict (a
+    concurrent redefinition).
     """
-    if not may_define(actor, (s.department_id for s in cmd.steps)):
-        raise NotAuthorized()
-    steps = _step_definitions(cmd.steps)
     async with uow:
-        draft = WorkflowDefinition.define(key=cmd.key, name=cmd.name, subject=cmd.subject, steps=steps)
-        known: set[uuid.UUID] = set()
-        for index, step in enumerate(draft.steps):
-            if step.department_id not in known:
-                if await uow.departments.get(step.department_id) is None:
-                    raise NotFound("There is no such department.", field=("steps", str(index), "departmentId"))
-                known.add(step.department_id)
-        previous = await uow.workflow_definitions.latest(draft.key)
-        if previous is not None and not may_define(actor, (s.department_id for s in previous.steps)):
-            raise NotAuthorized()
-        definition = WorkflowDefinition.define(key=cmd.key, name=cmd.name, subject=cmd.subject, steps=steps,
-                                               previous=previous, known_department_ids=known)
+        wanted = {s.department_id for s in cmd.steps if isinstance(s.department_id, uuid.UUID)}
+        known = {d for d in wanted if await uow.departments.get(d) is not None}
+        key = definition_key(cmd.key)
+        previous = await uow.workflow_definitions.latest(key) if key is not None else None
+        definition = WorkflowDefinition.define(key=cmd.key, name=cmd.name, subject=cmd.subject,
+                                               steps=_step_definitions(cmd.steps), previous=previous,
+                                               known_department_ids=known, by=actor)
         if previous is not None and previous.active:
             await uow.workflow_definitions.retire(previous)
         await uow.workflow_definitions.add(definition, by=actor.id, at=clock.now())
@@ -244,7 +238,6 @@ async def start_workflow(uow: UnitOfWork, clock: Clock, due_dates: DueDates, act
         instance = WorkflowInstance.start(definition, cmd.subject_type, cmd.subject_id, context, started_by=actor,
                                           at=at, due_at=await prepared_due_at(due_dates, definition.steps, at))
         await uow.workflows.add(instance)
-        await _subject_follows(uow, instance, None, at, actor.id)
         return instance.id
 
     async with uow:
@@ -277,14 +270,13 @@ async def decide_step(uow: UnitOfWork, clock: Clock, due_dates: DueDates, actor:
     """
     async with uow:
         instance = await _load(uow, cmd.instance_id)
-        at, before = clock.now(), instance.status
+        at = clock.now()
         waiting = [s.definition for s in instance.steps if s.status is StepStatus.WAITING]
         async with _naming_the_department(uow):
             instance.decide(cmd.step_key, cmd.decision, by=actor, at=at, comment=cmd.comment,
                             expected_version=cmd.expected_version,
                             due_at=await prepared_due_at(due_dates, waiting, at))
         await uow.workflows.save(instance)
-        await _subject_follows(uow, instance, before, at, actor.id)
         await uow.commit()
     return instance
 
@@ -327,36 +319,34 @@ async def cancel_workflow(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Canc
     """
     async with uow:
         instance = await _load(uow, cmd.instance_id)
-        at, before = clock.now(), instance.status
-        instance.cancel(by=actor, at=at, reason=cmd.reason, expected_version=cmd.expected_version)
+        instance.cancel(by=actor, at=clock.now(), reason=cmd.reason, expected_version=cmd.expected_version)
         await uow.workflows.save(instance)
-        await _subject_follows(uow, instance, before, at, actor.id)
         await uow.commit()
     return instance
 
 
-# --------------------------------------------------------------------------- the subject follows
+# --------------------------------------------------------------------------- the subject follows (handlers)
 
 
-async def _subject_follows(uow: UnitOfWork, instance: WorkflowInstance, before: WorkflowStatus | None,
-                           at: datetime, by: uuid.UUID | None) -> None:
-    """Apply a workflow's start (`before` is None) or end to its subject, in the same transaction.
+_ORDER_FOLLOWS: dict[type[WorkflowEvent], Callable[..., None]] = {
+    WorkflowStarted: Order.request_advance_payment,
+    WorkflowCompleted: Order.approve_advance_payment,
+    WorkflowRejected: Order.reject_advance_payment,
+    WorkflowCancelled: Order.withdraw_advance_payment,
+}
 
-    Only the advance-payment workflow on an order does anything so far.
-    """
-    if instance.definition_key != ADVANCE_PAYMENT_KEY or instance.subject_type is not WorkflowSubject.ORDER:
+
+async def order_follows_its_advance_payment(uow: UnitOfWork, event: WorkflowEvent) -> None:
+    """The advance-payment workflow drives its order, in the same transaction: starting it REQUESTs the
+    advance payment, completion APPROVEs it, a rejection REJECTs it, cancelling withdraws the request.
+    Raises NotFound (the order is gone), ForbiddenTransition (e.g. an advance payment already requested)."""
+    if event.definition_key != ADVANCE_PAYMENT_KEY or event.subject_type is not WorkflowSubject.ORDER:
         return
-    if before is not None and before is instance.status:
-        return
-    order = await uow.orders.get(instance.subject_id)
+    order = await uow.orders.get(event.subject_id)
     if order is None:
         raise NotFound("The workflow's order no longer exists.", field=("subjectId",))
-    if before is None:
-        order.request_advance_payment(at=at, by=by, workflow_id=instance.id)
-    if instance.status is WorkflowStatus.COMPLETED:
-        order.approve_advance_payment(at=at, by=by, workflow_id=instance.id)
-    elif instance.status is WorkflowStatus.REJECTED:
-        order.reject_advance_payment(at=at, by=by, workflow_id=instance.id)
-    elif instance.status is WorkflowStatus.CANCELLED:
-        order.withdraw_advance_payment(at=at, by=by, workflow_id=instance.id)
+    _ORDER_FOLLOWS[type(event)](order, at=event.occurred_at, by=event.actor_id, workflow_id=event.aggregate_id)
     await uow.orders.save(order)
+
+
+ADVANCE_PAYMENT_HANDLERS = {kind: [order_follows_its_advance_payment] for kind in _ORDER_FOLLOWS}

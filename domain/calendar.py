@@ -22,8 +22,8 @@ Semantics, chosen once and documented here so every caller agrees:
 - All results are aware UTC datetimes; naive datetimes are refused (ValueError), because an
   instant without a zone is a bug, not user input.
 
-Everything iterates window by window, never minute by minute, so adding months of business
-time touches a few hundred windows. A guard stops the walk if no window turns up for longer
+Adding and measuring are binary searches over running totals of the windows (`_Timeline`), which is
+extended day by day as far as a question needs. A guard stops it if no window turns up for longer
 than any valid calendar allows (`NoWorkingTimeAhead`).
 """
 from __future__ import annotations
@@ -34,10 +34,10 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.shared import InvalidInput, LimitExceeded, require_text
+from domain.shared import InvalidInput, LimitExceeded, as_utc, require_text
 
 MAX_NAME_LENGTH = 100
 MAX_TIMEZONE_LENGTH = 64
@@ -239,11 +239,7 @@ def _check_holidays(holidays: Iterable[date | str]) -> frozenset[date]:
 
 
 def _utc(at: datetime) -> datetime:
-    if at.tzinfo is UTC:
-        return at
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError("Business-time arithmetic needs aware datetimes.")
-    return at.astimezone(UTC)
+    return as_utc(at, "Business-time arithmetic")
 
 
 @lru_cache(maxsize=65536)
@@ -290,52 +286,6 @@ def _openings(calendar: BusinessCalendar, day: date) -> tuple[tuple[datetime, da
             days.clear()
         days[day] = found
     return found
-
-
-def working_windows(calendar: BusinessCalendar, since: datetime, until: datetime | None = None) -> Iterator[tuple[datetime, datetime]]:
-    """The calendar's open intervals [opening, closing) as UTC instants, in order, starting
-    with the first that closes after `since`; stops after the local day of `until` (endless
-    without it). Raises NoWorkingTimeAhead if no window appears for MAX_IDLE_DAYS days."""
-    since = _utc(since)
-    zone = calendar.zone
-    last_day = _utc(until).astimezone(zone).date() if until is not None else None
-    day = since.astimezone(zone).date() - timedelta(days=1)  # an overnight window may reach `since`
-    idle_days = 0
-    while last_day is None or day <= last_day:
-        today = _openings(calendar, day)
-        open_today = bool(today)
-        for opening, closing in today:
-            if closing > since:
-                yield opening, closing
-        idle_days = 0 if open_today else idle_days + 1
-        if idle_days > MAX_IDLE_DAYS:
-            raise NoWorkingTimeAhead(f"Calendar {calendar.name!r} has no working time for over {MAX_IDLE_DAYS} days.")
-        try:
-            day += timedelta(days=1)
-        except OverflowError:
-            raise NoWorkingTimeAhead(f"Calendar {calendar.name!r} has no working time before the end of time.") from None
-
-
-def working_window_at(calendar: BusinessCalendar, at: datetime) -> tuple[datetime, datetime] | None:
-    """The window [opening, closing) containing `at`, or None outside working time."""
-    at = _utc(at)
-    for opening, closing in working_windows(calendar, at, until=at):
-        if opening > at:
-            break
-        return opening, closing
-    return None
-
-
-def is_working_time(calendar: BusinessCalendar, at: datetime) -> bool:
-    return working_window_at(calendar, at) is not None
-
-
-def next_working_start(calendar: BusinessCalendar, at: datetime) -> datetime:
-    """`at` itself (in UTC) during working time, else the next window opening."""
-    at = _utc(at)
-    for opening, _closing in working_windows(calendar, at):
-        return max(opening, at)
-    raise AssertionError("working_windows without `until` never ends")  # pragma: no cover
 
 
 class _Timeline:
@@ -463,58 +413,7 @@ def business_time_between(calendar: BusinessCalendar, start: datetime, end: date
     return total
 
 
-def _whole_minutes(amount: timedelta) -> int:
-    """Truncated toward zero, so between(a, b) == -between(b, a)."""
-    minutes = abs(amount) // _ONE_MINUTE
-    return -minutes if amount < _ZERO else minutes
-
-
-def business_minutes_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> int:
-    """Whole business minutes from `start` to `end` (truncated toward zero; negative when
-    `end` is before `start`). Exact inverse of `add_business_minutes`."""
-    return _whole_minutes(business_time_between(calendar, start, end))
-
-
-def business_time_excluding(
-    calendar: BusinessCalendar,
-    start: datetime,
-    end: datetime,
-    pauses: Iterable[tuple[datetime, datetime | None]],
-) -> timedelta:
-    """Business time from `start` to `end` minus the business time inside `pauses`.
-
-    A pause without an end is still going on (it runs to `end`). Pauses may overlap each other
-    or stick out of [start, end); they are clipped and merged first. Negative when `end` is
-    before `start` (the same pauses are excluded)."""
-    low, high = _utc(start), _utc(end)
-    if high < low:
-        return -business_time_excluding(calendar, high, low, pauses)
-    clipped: list[tuple[datetime, datetime]] = []
-    for pause_start, pause_end in pauses:
-        begin = _utc(pause_start)
-        finish = max(begin, high) if pause_end is None else _utc(pause_end)
-        if finish < begin:
-            raise ValueError("A pause must not end before it starts.")
-        begin, finish = max(begin, low), min(finish, high)
-        if begin < finish:
-            clipped.append((begin, finish))
-    merged: list[tuple[datetime, datetime]] = []
-    for begin, finish in sorted(clipped):
-        if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
-        else:
-            merged.append((begin, finish))
-    total = business_time_between(calendar, low, high)
-    for begin, finish in merged:
-        total -= business_time_between(calendar, begin, finish)
-    return total
-
-
-def business_minutes_excluding(
-    calendar: BusinessCalendar,
-    start: datetime,
-    end: datetime,
-    pauses: Iterable[tuple[datetime, datetime | None]],
-) -> int:
-    """Whole business minutes from `start` to `end` outside `pauses` (see business_time_excluding)."""
-    return _whole_minutes(business_time_excluding(calendar, start, end, pauses))
+def business_time_within(calendar: BusinessCalendar, segments: Iterable[tuple[datetime, datetime]]) -> timedelta:
+    """The business time inside `segments` (each from its start to its end, in order, not overlapping): what a
+    clock that runs only in some stretches (not while paused) has used."""
+    return sum((business_time_between(calendar, start, end) for start, end in segments), _ZERO)

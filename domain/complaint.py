@@ -1,8 +1,9 @@
 """Complaints: categories, the Complaint aggregate with its status machine and timeline, its SLA
 clocks (fixed at filing) and escalation; and who may see, handle and configure complaints.
 
-`Priority` and `ComplaintStatus` are defined once, in domain/sla.py (the clocks are a function
-of the status history), and re-exported here.
+`Priority`, `ComplaintStatus` and the status machine (`ALLOWED_MOVES`) are defined in
+domain/complaint_status.py, which the SLA clocks (domain/sla.py) import too, and are part of this
+module's vocabulary (import them from here).
 
 Who may do what (one place, used by use cases and read models alike):
 
@@ -31,16 +32,22 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from domain.calendar import BusinessCalendar, business_time_between
+from domain.calendar import BusinessCalendar, business_time_within
+from domain.complaint_status import ALLOWED_MOVES, STOPPED_STATUSES, ComplaintStatus, Priority
 from domain.customer import normalise_code
 from domain.organisation import Role, Staff
-from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, NotAuthorized, require_text
+from domain.shared import (
+    AggregateRoot,
+    DomainEvent,
+    ForbiddenTransition,
+    InvalidInput,
+    NotAuthorized,
+    published_as,
+    require_text,
+    unpublished,
+)
 from domain.sla import (
-    RUNNING_STATUSES,
-    STOPPED_STATUSES,
     ClockName,
-    ComplaintStatus,
-    Priority,
     SlaEvaluation,
     SlaEvent,
     SlaEventKey,
@@ -50,6 +57,7 @@ from domain.sla import (
     due_events,
     evaluate_sla,
     next_deadline,
+    running_stretches,
 )
 
 __all__ = [
@@ -93,15 +101,6 @@ class Visibility(StrEnum):
     CUSTOMER = "CUSTOMER"
 
 
-S = ComplaintStatus
-ALLOWED_MOVES: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
-    S.OPEN: frozenset({S.ACKNOWLEDGED}),
-    S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS}),
-    S.IN_PROGRESS: frozenset({S.WAITING_ON_CUSTOMER, S.RESOLVED}),
-    S.WAITING_ON_CUSTOMER: frozenset({S.IN_PROGRESS, S.RESOLVED}),
-    S.RESOLVED: frozenset({S.CLOSED, S.IN_PROGRESS}),
-    S.CLOSED: frozenset(),
-}
 
 
 # ------------------------------------------------------------------------------------ authority
@@ -193,6 +192,93 @@ class Escalation:
     entry: TimelineEntry
 
 
+# ----------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintEvent(DomainEvent):
+    """What every complaint event carries: the complaint as it is once the event happened, and the timeline
+    entry it added."""
+
+    aggregate_type = "complaint"
+
+    number: str
+    customer_id: uuid.UUID
+    department_id: uuid.UUID
+    status: ComplaintStatus
+    entry_id: uuid.UUID
+    entry_kind: TimelineKind
+    entry_department_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintFiled(ComplaintEvent):
+    event_name = "filed"
+    subject: str
+    priority: Priority
+    channel: Channel
+    category_id: uuid.UUID
+    order_id: uuid.UUID | None
+    sla_policy_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintStatusChanged(ComplaintEvent):
+    event_name = "status_changed"
+    from_: ComplaintStatus = published_as("from")
+    to: ComplaintStatus
+    note: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintProgressRecorded(ComplaintEvent):
+    event_name = "progress_recorded"
+    message: str | None
+    visibility: Visibility
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintAssigned(ComplaintEvent):
+    event_name = "assigned"
+    assignee_id: uuid.UUID
+    assignee_name: str
+    handover: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintRated(ComplaintEvent):
+    event_name = "rated"
+    satisfaction: int
+    comment: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintSlaWarning(ComplaintEvent):
+    event_name = "sla_warning"
+    clock: ClockName
+    due_at: datetime = published_as("dueAt", timespec="minutes")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintSlaBreached(ComplaintEvent):
+    event_name = "sla_breached"
+    clock: ClockName
+    due_at: datetime = published_as("dueAt", timespec="minutes")
+    escalation_level: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintEscalated(ComplaintEvent):
+    """A breach escalated: who must be told (a handler notifies them, in the same transaction)."""
+
+    event_name = "escalated"
+    clock: ClockName
+    escalation_level: int
+    recipients: tuple[uuid.UUID, ...]
+    subject: str = unpublished("")  # for the notice
+    cycle_start: datetime | None = unpublished()  # the breached clock's cycle: one notice per cycle and person
+
+
 _CLOCK_NAMES = {ClockName.FIRST_RESPONSE: "First response", ClockName.RESOLUTION: "Resolution",
                 ClockName.NEXT_UPDATE: "Next update"}
 
@@ -256,11 +342,9 @@ class Complaint(AggregateRoot):
             updated_at=at,
         )
         entry = complaint._add_entry(TimelineKind.FILED, at, by, Visibility.CUSTOMER, message=complaint.subject)
-        complaint._record("filed", at, entry, by.id, {
-            "subject": complaint.subject, "priority": complaint.priority.value, "channel": complaint.channel.value,
-            "categoryId": str(category.id), "orderId": str(order_id) if order_id else None,
-            "slaPolicyId": str(terms.policy.id) if terms else None,
-        })
+        complaint._record(ComplaintFiled, at, entry, by.id, subject=complaint.subject, priority=complaint.priority,
+                          channel=complaint.channel, category_id=category.id, order_id=order_id,
+                          sla_policy_id=terms.policy.id if terms else None)
         complaint._refresh_sla(at)
         return complaint
 
@@ -283,15 +367,24 @@ class Complaint(AggregateRoot):
         return actor.is_admin or (in_department and (actor.role in (Role.KEY_USER, Role.MANAGER)
                                                      or assignee_id == actor.id))
 
+    def require_assigner(self, actor: Staff, assignee_id: uuid.UUID) -> None:
+        """`assign` checks this itself; a caller that must look the assignee up first asks it beforehand,
+        so a refusal tells nothing about staff."""
+        if not self.may_assign(actor, assignee_id):
+            raise NotAuthorized("Only key users and managers of the handling department assign complaints.")
+
     # ------------------------------------------------------------------------------- changes
 
-    def transition(self, to: ComplaintStatus | str, *, by: Staff, at: datetime, note: str | None = None) -> TimelineEntry:
+    def transition(self, to: ComplaintStatus | str, *, by: Staff, at: datetime, note: str | None = None,
+                   expected_version: int | None = None) -> TimelineEntry:
         """Move along the status machine.
 
-        Rules: OnlyHandlersMoveAComplaint; ComplaintsMoveOnlyAlongTheStatusMachine (OPEN ->
-        ACKNOWLEDGED -> IN_PROGRESS <-> WAITING_ON_CUSTOMER; IN_PROGRESS or WAITING_ON_CUSTOMER
-        -> RESOLVED -> CLOSED; RESOLVED -> IN_PROGRESS reopens); AResolutionNeedsANote."""
+        Rules: OnlyHandlersMoveAComplaint (checked first); a stale `expected_version` is a Conflict;
+        ComplaintsMoveOnlyAlongTheStatusMachine (OPEN -> ACKNOWLEDGED -> IN_PROGRESS <->
+        WAITING_ON_CUSTOMER; IN_PROGRESS or WAITING_ON_CUSTOMER -> RESOLVED -> CLOSED; RESOLVED ->
+        IN_PROGRESS reopens); AResolutionNeedsANote."""
         self.require_handler(by)
+        self.check_version(expected_version)
         try:
             to = ComplaintStatus(to)
         except ValueError:
@@ -311,31 +404,35 @@ class Complaint(AggregateRoot):
         elif before is ComplaintStatus.RESOLVED and to is ComplaintStatus.IN_PROGRESS:  # reopened
             self.resolution, self.resolved_at, self.resolution_minutes, self.satisfaction = None, None, None, None
         self.updated_at = at
-        self._record("status_changed", at, entry, by.id, {"from": before.value, "to": to.value, "note": note})
+        self._record(ComplaintStatusChanged, at, entry, by.id, from_=before, to=to, note=note)
         self._refresh_sla(at)
         return entry
 
-    def record_progress(self, message: str, *, by: Staff, at: datetime,
-                        visibility: Visibility | str | None = None) -> TimelineEntry:
-        """Rules: OnlyHandlersRecordProgress; NoProgressOnAClosedComplaint."""
+    def record_progress(self, message: str, *, by: Staff, at: datetime, visibility: Visibility | str | None = None,
+                        expected_version: int | None = None) -> TimelineEntry:
+        """Rules: OnlyHandlersRecordProgress (first); a stale `expected_version` is a Conflict;
+        NoProgressOnAClosedComplaint."""
         self.require_handler(by)
+        self.check_version(expected_version)
         if self.status is ComplaintStatus.CLOSED:
             raise ForbiddenTransition("A closed complaint takes no more progress notes.", field=("complaintId",))
         text = require_text(message, "message", max_length=MAX_MESSAGE)
         entry = self._add_entry(TimelineKind.PROGRESS, at, by, Visibility(visibility or Visibility.INTERNAL),
                                 message=text)
         self.updated_at = at
-        self._record("progress_recorded", at, entry, by.id, {"message": text, "visibility": entry.visibility.value})
+        self._record(ComplaintProgressRecorded, at, entry, by.id, message=text, visibility=entry.visibility)
         self._refresh_sla(at)
         return entry
 
-    def assign(self, assignee: Staff, *, by: Staff, at: datetime) -> TimelineEntry | None:
+    def assign(self, assignee: Staff, *, by: Staff, at: datetime,
+               expected_version: int | None = None) -> TimelineEntry | None:
         """Give the complaint to someone; None (nothing recorded) when they have it already.
 
-        Rules: KeyUsersAndManagersOfTheHandlingDepartmentAssign; MembersMayTakeAComplaintThemselves;
-        OnlyActiveStaffAreAssigned; AssigningAcrossDepartmentsHandsTheComplaintOver; NoAssigningClosedComplaints."""
-        if not self.may_assign(by, assignee.id):
-            raise NotAuthorized("Only key users and managers of the handling department assign complaints.")
+        Rules: KeyUsersAndManagersOfTheHandlingDepartmentAssign; MembersMayTakeAComplaintThemselves (first);
+        a stale `expected_version` is a Conflict; OnlyActiveStaffAreAssigned;
+        AssigningAcrossDepartmentsHandsTheComplaintOver; NoAssigningClosedComplaints."""
+        self.require_assigner(by, assignee.id)
+        self.check_version(expected_version)
         if not assignee.active:
             raise InvalidInput("Only active staff can be assigned.", field=("assigneeId",))
         if self.status is ComplaintStatus.CLOSED:
@@ -348,8 +445,8 @@ class Complaint(AggregateRoot):
         message = f"Assigned to {assignee.name}" + (" (handed over to their department)" if handover else "")
         entry = self._add_entry(TimelineKind.ASSIGNMENT, at, by, Visibility.INTERNAL, message=message)
         self.updated_at = at
-        self._record("assigned", at, entry, by.id, {"assigneeId": str(assignee.id), "assigneeName": assignee.name,
-                                                     "handover": handover})
+        self._record(ComplaintAssigned, at, entry, by.id, assignee_id=assignee.id, assignee_name=assignee.name,
+                     handover=handover)
         self._refresh_sla(at)
         return entry
 
@@ -365,7 +462,7 @@ class Complaint(AggregateRoot):
         entry = self._add_entry(TimelineKind.CUSTOMER_FEEDBACK, at, by, Visibility.CUSTOMER, message=message)
         self.satisfaction = satisfaction
         self.updated_at = at
-        self._record("rated", at, entry, by.id, {"satisfaction": satisfaction, "comment": text})
+        self._record(ComplaintRated, at, entry, by.id, satisfaction=satisfaction, comment=text)
         self._refresh_sla(at)
         return entry
 
@@ -403,13 +500,13 @@ class Complaint(AggregateRoot):
             if event.kind is SlaEventKind.WARNING:
                 entry = self._add_entry(TimelineKind.SLA_WARNING, now, None, Visibility.INTERNAL,
                                         message=f"{clock} target at risk: due {due}")
-                self._record("sla_warning", now, entry, None, {"clock": event.clock.value, "dueAt": due})
+                self._record(ComplaintSlaWarning, now, entry, None, clock=event.clock, due_at=event.at)
                 continue
             self.escalation_level += 1
             entry = self._add_entry(TimelineKind.SLA_BREACH, now, None, Visibility.INTERNAL,
                                     message=f"{clock} target breached (was due {due})")
-            self._record("sla_breached", now, entry, None, {"clock": event.clock.value, "dueAt": due,
-                                                             "escalationLevel": self.escalation_level})
+            self._record(ComplaintSlaBreached, now, entry, None, clock=event.clock, due_at=event.at,
+                         escalation_level=self.escalation_level)
             recipients = tuple(dict.fromkeys(r for r in (self.terms.policy.escalate_to_id if self.terms else None,
                                                          customer_owner_id) if r is not None))
             notified = ", ".join(filter(None, (
@@ -417,9 +514,9 @@ class Complaint(AggregateRoot):
                 "the account owner" if customer_owner_id in recipients else None))) or "nobody (no contact set)"
             escalation_entry = self._add_entry(TimelineKind.ESCALATION, now, None, Visibility.INTERNAL,
                                                message=f"Escalation level {self.escalation_level}: notified {notified}")
-            self._record("escalated", now, escalation_entry, None, {
-                "clock": event.clock.value, "escalationLevel": self.escalation_level,
-                "recipients": [str(r) for r in recipients]})
+            self._record(ComplaintEscalated, now, escalation_entry, None, clock=event.clock,
+                         escalation_level=self.escalation_level, recipients=recipients, subject=self.subject,
+                         cycle_start=event.cycle_start)
             escalations.append(Escalation(event, self.escalation_level, recipients, escalation_entry))
         self._refresh_sla(now, evaluation)
         return escalations
@@ -448,14 +545,8 @@ class Complaint(AggregateRoot):
         the customer and time resolved before a reopening do not count); None without a calendar."""
         if self.terms is None:
             return None
-        total, start, status = timedelta(0), self.created_at, ComplaintStatus.OPEN
-        for at, _from, to in self.status_history():
-            if status in RUNNING_STATUSES:
-                total += business_time_between(self.terms.calendar, start, at)
-            start, status = at, ComplaintStatus(to)
-        if status in RUNNING_STATUSES:
-            total += business_time_between(self.terms.calendar, start, resolved_at)
-        return total // timedelta(minutes=1)
+        ran = running_stretches(self.created_at, self.status_history(), resolved_at)
+        return business_time_within(self.terms.calendar, ran) // timedelta(minutes=1)
 
     # ------------------------------------------------------------------------------ helpers
 
@@ -469,13 +560,12 @@ class Complaint(AggregateRoot):
         self.timeline.append(entry)
         return entry
 
-    def _record(self, type_: str, at: datetime, entry: TimelineEntry, actor_id: uuid.UUID | None,
-                extra: dict[str, Any]) -> None:
-        self.record(type_, at, {
-            "number": self.number, "customerId": str(self.customer_id), "departmentId": str(self.department_id),
-            "status": self.status.value, "entryId": str(entry.id), "entryKind": entry.kind.value,
-            "entryDepartmentId": str(entry.department_id) if entry.department_id else None, **extra,
-        }, actor_id)
+    def _record(self, event: type[ComplaintEvent], at: datetime, entry: TimelineEntry, actor_id: uuid.UUID | None,
+                **fields: Any) -> None:
+        self.record(event(
+            aggregate_id=self.id, occurred_at=at, actor_id=actor_id, number=self.number,
+            customer_id=self.customer_id, department_id=self.department_id, status=self.status, entry_id=entry.id,
+            entry_kind=entry.kind, entry_department_id=entry.department_id, **fields))
 
 
 def category_path(category_id: uuid.UUID, parents: dict[uuid.UUID, uuid.UUID | None]) -> list[uuid.UUID]:

@@ -9,7 +9,15 @@ from enum import StrEnum
 from typing import Any
 
 from domain.organisation import Role, Staff, normalise_email
-from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, NotAuthorized, require_text
+from domain.shared import (
+    AggregateRoot,
+    DomainEvent,
+    ForbiddenTransition,
+    InvalidInput,
+    NotAuthorized,
+    published_as,
+    require_text,
+)
 
 MAX_CONTACTS = 50
 MAX_TAGS = 50
@@ -189,19 +197,14 @@ class Customer(AggregateRoot):
             created_at=at,
             updated_at=at,
         )
-        customer.record("created", at, customer.snapshot(), by)
+        customer.record(CustomerCreated(**customer._state(at, by)))
         return customer
 
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "kind": self.kind.value,
-            "tier": self.tier.value,
-            "lifecycleStage": self.stage.value,
-            "ownerId": str(self.owner_id) if self.owner_id else None,
-            "tags": list(self.tags),
-        }
+    def _state(self, at: datetime, by: uuid.UUID | None) -> dict[str, Any]:
+        """The envelope and the customer's state as every CustomerEvent carries it."""
+        return {"aggregate_id": self.id, "occurred_at": at, "actor_id": by, "code": self.code, "name": self.name,
+                "kind": self.kind, "tier": self.tier, "lifecycle_stage": self.stage, "owner_id": self.owner_id,
+                "tags": list(self.tags)}
 
     def update(
         self, *, at: datetime, by: uuid.UUID | None, name: str | None = None, tier: CustomerTier | None = None,
@@ -239,7 +242,7 @@ class Customer(AggregateRoot):
             setattr(self, key, wanted[key])
         self.updated_at = at
         names = {"owner_id": "owner"}
-        self.record("updated", at, {**self.snapshot(), "changed": [names.get(k, k) for k in changed]}, by)
+        self.record(CustomerUpdated(**self._state(at, by), changed=[names.get(k, k) for k in changed]))
         return True
 
     def check_owner_change(self, new_owner_id: uuid.UUID | None, *, actor: Staff,
@@ -270,8 +273,8 @@ class Customer(AggregateRoot):
         self.stage_history.append(change)
         self.stage = to
         self.updated_at = at
-        self.record("stage_changed", at, {"from": change.from_stage.value if change.from_stage else None,
-                                          "to": to.value, "reason": reason, "code": self.code}, by)
+        self.record(CustomerStageChanged(aggregate_id=self.id, occurred_at=at, actor_id=by, from_=change.from_stage,
+                                         to=to, reason=reason, code=self.code))
 
 
 class InteractionKind(StrEnum):
@@ -325,8 +328,58 @@ class Interaction(AggregateRoot):
             rating=rating,
             recorded_at=at,
         )
-        interaction.record("logged", at, {
-            "customerId": str(customer_id), "kind": kind.value, "rating": rating, "summary": interaction.summary,
-            "occurredAt": when.isoformat(), "departmentId": str(department_id) if department_id else None,
-        }, author_id)
+        interaction.record(InteractionLogged(
+            aggregate_id=interaction.id, occurred_at=at, actor_id=author_id, customer_id=customer_id, kind=kind,
+            rating=rating, summary=interaction.summary, logged_occurred_at=when, department_id=department_id))
         return interaction
+
+
+# ----------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerEvent(DomainEvent):
+    """The customer as it is once the event happened."""
+
+    aggregate_type = "customer"
+
+    code: str
+    name: str
+    kind: CustomerKind
+    tier: CustomerTier
+    lifecycle_stage: LifecycleStage
+    owner_id: uuid.UUID | None
+    tags: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerCreated(CustomerEvent):
+    event_name = "created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerUpdated(CustomerEvent):
+    event_name = "updated"
+    changed: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerStageChanged(DomainEvent):
+    aggregate_type = "customer"
+    event_name = "stage_changed"
+    from_: LifecycleStage | None = published_as("from")
+    to: LifecycleStage
+    reason: str | None
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionLogged(DomainEvent):
+    aggregate_type = "interaction"
+    event_name = "logged"
+    customer_id: uuid.UUID
+    kind: InteractionKind
+    rating: int | None
+    summary: str
+    logged_occurred_at: datetime = published_as("occurredAt")
+    department_id: uuid.UUID | None

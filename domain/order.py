@@ -44,7 +44,15 @@ from typing import Any
 
 from domain.money import MAX_DIGITS_BEFORE_POINT, Money, normalise_currency, plain, to_decimal
 from domain.organisation import Staff
-from domain.shared import AggregateRoot, ForbiddenTransition, InvalidInput, NotAuthorized, require_text
+from domain.shared import (
+    AggregateRoot,
+    DomainEvent,
+    ForbiddenTransition,
+    InvalidInput,
+    NotAuthorized,
+    published_as,
+    require_text,
+)
 
 MAX_LINES = 500
 MAX_QUANTITY = Decimal(1_000_000_000)
@@ -225,7 +233,7 @@ class Order(AggregateRoot):
                     lines=built, created_at=at, updated_at=at)
         if abs(order.total.amount) >= LIMIT:
             raise InvalidInput("The order total is too large.", field=("lines",))
-        order.record("created", at, {**order._about(), "lines": len(built)}, by)
+        order.record(OrderCreated(**order._about(at, by), lines=len(built)))
         return order
 
     @property
@@ -262,7 +270,7 @@ class Order(AggregateRoot):
                                           field=("to",))
             self.placed_at = at
         previous, self.status, self.updated_at = self.status, target, at
-        self.record(target.value.lower(), at, {**self._about(), "from": previous.value, "to": target.value}, by)
+        self.record(OrderMoved(**self._about(at, by), from_=previous, to=target))
 
     # ----------------------------------------------------------------- advance payment
 
@@ -290,18 +298,60 @@ class Order(AggregateRoot):
                 f"The advance payment of {self.number} is {self.advance_payment.value} and cannot become {to.value}.",
                 self.advance_payment, ADVANCE_PAYMENT_MOVES[self.advance_payment], field=("subjectId",))
         previous, self.advance_payment, self.updated_at = self.advance_payment, to, at
-        self.record("advance_payment_changed", at, {
-            **self._about(), "from": previous.value, "to": to.value, "workflowId": str(workflow_id),
-        }, by)
+        self.record(AdvancePaymentChanged(**self._about(at, by), from_=previous, to=to, workflow_id=workflow_id))
 
-    def _about(self) -> dict[str, Any]:
-        """What every order event carries: the order as it is once the event happened, so a subscriber
-        filters and shows the event's own state, not whatever the order has become by delivery."""
-        return {"number": self.number, "customerId": str(self.customer_id),
-                "ownerId": str(self.owner_id) if self.owner_id else None, "currency": self.currency,
-                "total": f"{self.total.amount:f}", "status": self.status.value,
-                "advancePayment": self.advance_payment.value,
-                "placedAt": self.placed_at.isoformat() if self.placed_at else None}
+    def _about(self, at: datetime, by: uuid.UUID | None) -> dict[str, Any]:
+        """The envelope and the fields every OrderEvent carries."""
+        return {"aggregate_id": self.id, "occurred_at": at, "actor_id": by, "number": self.number,
+                "customer_id": self.customer_id, "owner_id": self.owner_id, "currency": self.currency,
+                "total": f"{self.total.amount:f}", "status": self.status, "advance_payment": self.advance_payment,
+                "placed_at": self.placed_at}
+
+
+# ----------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderEvent(DomainEvent):
+    """What every order event carries: the order as it is once the event happened, so a subscriber
+    filters and shows the event's own state, not whatever the order has become by delivery."""
+
+    aggregate_type = "order"
+
+    number: str
+    customer_id: uuid.UUID
+    owner_id: uuid.UUID | None
+    currency: str
+    total: str  # the exact decimal, as text
+    status: "OrderStatus"
+    advance_payment: "AdvancePaymentStatus"
+    placed_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderCreated(OrderEvent):
+    event_name = "created"
+    lines: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderMoved(OrderEvent):
+    """The order reached a status; named after it (order.confirmed, order.in_fulfillment ...)."""
+
+    from_: "OrderStatus" = published_as("from")
+    to: "OrderStatus"
+
+    @property  # type: ignore[override]
+    def event_name(self) -> str:  # type: ignore[override]
+        return self.to.value.lower()
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdvancePaymentChanged(OrderEvent):
+    event_name = "advance_payment_changed"
+    from_: "AdvancePaymentStatus" = published_as("from")
+    to: "AdvancePaymentStatus"
+    workflow_id: uuid.UUID
 
 
 def _status(value: OrderStatus | str) -> OrderStatus:

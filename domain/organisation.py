@@ -6,8 +6,9 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from domain.shared import AggregateRoot, InvalidInput, NotAuthorized, require_text
+from domain.shared import AggregateRoot, DomainEvent, InvalidInput, NotAuthorized, require_text
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -83,17 +84,13 @@ class Staff(AggregateRoot):
             department_id=department_id,
             role=Role(role),
         )
-        staff.record("created", at, staff.snapshot(), by.id)
+        staff.record(StaffCreated(**staff._state(at, by.id)))
         return staff
 
-    def snapshot(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "email": self.email,
-            "departmentId": str(self.department_id),
-            "role": self.role.value,
-            "active": self.active,
-        }
+    def _state(self, at: datetime, by: uuid.UUID | None) -> dict[str, Any]:
+        """The envelope and the staff member's state as every StaffEvent carries it."""
+        return {"aggregate_id": self.id, "occurred_at": at, "actor_id": by, "name": self.name, "email": self.email,
+                "department_id": self.department_id, "role": self.role, "active": self.active}
 
     def update(
         self,
@@ -130,7 +127,7 @@ class Staff(AggregateRoot):
             setattr(self, key, value)
         if changes.get("active") is False:
             self.tokens_valid_after = at
-        self.record("updated", at, self.snapshot(), by.id)
+        self.record(StaffUpdated(**self._state(at, by.id)))
         return True
 
     def accepts_token_issued_at(self, issued_at: datetime) -> bool:
@@ -149,3 +146,26 @@ class Staff(AggregateRoot):
             or changes.get("role", self.role) not in allowed
         ):
             raise NotAuthorized("Only administrators, or a department's manager naming its key users, may change staff.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffEvent(DomainEvent):
+    """The staff member as they are once the event happened."""
+
+    aggregate_type = "staff"
+
+    name: str
+    email: str
+    department_id: uuid.UUID
+    role: Role
+    active: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffCreated(StaffEvent):
+    event_name = "created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffUpdated(StaffEvent):
+    event_name = "updated"

@@ -32,37 +32,26 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Callable, Collection, Iterable, NamedTuple, Sequence, TypeVar
 
 from domain.calendar import BusinessCalendar, add_business_time, business_time_between
+from domain.complaint_status import (  # the clocks are a function of the status history
+    PAUSED_STATUSES,
+    RUNNING_STATUSES,
+    STOPPED_STATUSES,
+    ComplaintStatus,
+    Priority,
+)
 from domain.customer import CustomerTier
-from domain.shared import InvalidInput, require_text
+from domain.shared import E, InvalidInput, as_utc, coerce_choice, require_text
 
 MAX_NAME_LENGTH = 100
 MAX_TARGET_MINUTES = 525_600  # a year of round-the-clock minutes; anything longer is a typo
 DEFAULT_WARN_AT = 0.8
 _MINUTE = timedelta(minutes=1)
 _ZERO = timedelta(0)
-
-
-# The contract's Priority and ComplaintStatus. StrEnum members compare equal to their values,
-# so statuses and priorities from another enum (or plain strings) work everywhere below.
-class Priority(StrEnum):
-    LOW = "LOW"
-    NORMAL = "NORMAL"
-    HIGH = "HIGH"
-    URGENT = "URGENT"
-
-
-class ComplaintStatus(StrEnum):
-    OPEN = "OPEN"
-    ACKNOWLEDGED = "ACKNOWLEDGED"
-    IN_PROGRESS = "IN_PROGRESS"
-    WAITING_ON_CUSTOMER = "WAITING_ON_CUSTOMER"
-    RESOLVED = "RESOLVED"
-    CLOSED = "CLOSED"
 
 
 class SlaTargetState(StrEnum):
@@ -85,10 +74,6 @@ class SlaEventKind(StrEnum):
     BREACH = "BREACH"
 
 
-_Status = ComplaintStatus
-RUNNING_STATUSES = frozenset({_Status.OPEN, _Status.ACKNOWLEDGED, _Status.IN_PROGRESS})
-PAUSED_STATUSES = frozenset({_Status.WAITING_ON_CUSTOMER})
-STOPPED_STATUSES = frozenset({_Status.RESOLVED, _Status.CLOSED})
 
 
 # ------------------------------------------------------------------------------------ policies
@@ -180,14 +165,8 @@ def _check_id(value: object, field_name: str, *, required: bool = False) -> uuid
     return value
 
 
-def _check_choice(enum: type[StrEnum], value: object, field_name: str):  # type: ignore[no-untyped-def]
-    if value is None:
-        return None
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(member.value for member in enum)
-        raise InvalidInput(f"{field_name} must be one of {allowed}.", field=(field_name,)) from None
+def _check_choice(enum: type[E], value: object, field_name: str) -> E | None:
+    return None if value is None else coerce_choice(enum, value, field_name)
 
 
 def match_policy(
@@ -267,9 +246,7 @@ class SlaEvaluation:
 
 
 def _utc(at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError("SLA clocks need aware datetimes.")
-    return at.astimezone(UTC)
+    return as_utc(at, "An SLA clock")
 
 
 _Segment = tuple[datetime, datetime]
@@ -279,6 +256,30 @@ class _Period(NamedTuple):
     start: datetime
     end: datetime
     status: ComplaintStatus
+
+
+def running_stretches(filed_at: datetime, status_history: Iterable[tuple[datetime, str | None, str]],
+                      until: datetime) -> list[_Segment]:
+    """When the resolution clock ran between filing and `until`: the stretches OPEN, ACKNOWLEDGED or
+    IN_PROGRESS (not WAITING_ON_CUSTOMER, not RESOLVED before a reopening). `status_history` as `evaluate_sla`
+    takes it."""
+    filed = _utc(filed_at)
+    end = max(_utc(until), filed)
+    return _running(_periods(filed, _changes(filed, status_history, end), end))
+
+
+def _changes(filed: datetime, status_history: Iterable[tuple[datetime, str | None, str]],
+             now: datetime) -> list[StatusChange]:
+    """The changes up to `now`, in order; those before filing count as at filing."""
+    return sorted(
+        (StatusChange(max(_utc(at), filed), from_status, to_status) for at, from_status, to_status in status_history
+         if _utc(at) <= now),
+        key=lambda change: change.at,
+    )
+
+
+def _running(periods: Sequence[_Period]) -> list[_Segment]:
+    return [(p.start, p.end) for p in periods if p.status in RUNNING_STATUSES and p.end > p.start]
 
 
 def _periods(filed: datetime, changes: Sequence[StatusChange], now: datetime) -> list[_Period]:
@@ -334,7 +335,7 @@ def _clock(
     spans = [business_time_between(calendar, start, end) if end == now else _remembered(
         known, (start, end), lambda start=start, end=end: business_time_between(calendar, start, end))
         for start, end in segments]
-    elapsed = sum(spans, _ZERO)
+    elapsed = sum(spans, _ZERO)  # business_time_within, keeping each stretch's share for `reached`
     # Where the clock would continue: from the stop, or from now (running, or resumed now).
     resume_at = stopped_at if stopped_at is not None else now
     # Running right now: a target not reached yet falls `amount - used` after now, which is where it falls counted
@@ -388,14 +389,11 @@ def evaluate_sla(
         raise ValueError("The calendar is not the policy's calendar.")
     filed = _utc(filed_at)
     now = max(_utc(now), filed)
-    changes = sorted(
-        (StatusChange(max(_utc(at), filed), from_status, to_status) for at, from_status, to_status in status_history if _utc(at) <= now),
-        key=lambda change: change.at,
-    )
+    changes = _changes(filed, status_history, now)
     progress = sorted(max(_utc(at), filed) for at in progress_at if _utc(at) <= now)
     periods = _periods(filed, changes, now)
     status = periods[-1].status
-    running = [(p.start, p.end) for p in periods if p.status in RUNNING_STATUSES and p.end > p.start]
+    running = _running(periods)
 
     # First response: the earliest status change away from OPEN, or the first progress entry.
     responses = [c.at for c in changes if ComplaintStatus(c.to_status) is not ComplaintStatus.OPEN] + progress[:1]

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import func
 
-from domain.shared import DomainEvent
+from domain.shared import DomainEvent, StoredEvent
 from infrastructure.db import tables as t
 from infrastructure.db.faults import database_fault
 from infrastructure.pubsub import InProcessPublisher
@@ -47,8 +47,8 @@ async def notify_committed(conn: AsyncConnection, events: list[DomainEvent]) -> 
 
 
 def event_from_row(row: Any) -> DomainEvent:
-    return DomainEvent(type=row.type, aggregate_type=row.aggregate_type, aggregate_id=row.aggregate_id,
-                       occurred_at=row.occurred_at, payload=row.payload, actor_id=row.actor_id, id=row.id)
+    return StoredEvent.of(type=row.type, aggregate_type=row.aggregate_type, aggregate_id=row.aggregate_id,
+                          occurred_at=row.occurred_at, payload=row.payload, actor_id=row.actor_id, id=row.id)
 
 
 XMIN = "SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint"

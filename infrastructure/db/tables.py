@@ -37,7 +37,7 @@ departments = Table(
     Column("id", Uuid, primary_key=True),
     Column("code", String(20), nullable=False, unique=True),
     Column("name", String(100), nullable=False),
-    # the business calendar its workflow steps' due times count on (None: the default, see domain/workflow.py);
+    # the business calendar its workflow steps' due times count on (None: the default, see domain/workflow/instance.py);
     # use_alter: calendars name their creator (staff), staff their department, so the tables form a cycle
     Column("calendar_id", Uuid, ForeignKey("business_calendars.id", use_alter=True), nullable=True),
 )

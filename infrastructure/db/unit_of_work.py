@@ -1,23 +1,22 @@
-"""The SQLAlchemy unit of work: one connection, one transaction, outbox rows and audit records written in it."""
+"""The SQLAlchemy unit of work: one connection, one transaction; the message bus's handlers run in it, outbox rows
+and audit records are written in it."""
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from typing import Self
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from application.activity import ActivityRecord, Subject, activity_for, subject_needing_customer
 from application.audit import aggregate_records, audit_state
+from application.messagebus import BUS, MessageBus
 from application.ports import EventPublisher
 from domain.shared import AggregateRoot, Conflict, DomainEvent
 from infrastructure.db import tables as t
-from infrastructure.db.complaint_tables import complaints
-from infrastructure.db.order_tables import orders
 from infrastructure.db.reads import in_transaction, release_request_connection
 from infrastructure.db.security_tables import audit_log, audit_row
+from infrastructure.db.repositories.activity import SqlActivityFeed
 from infrastructure.db.repositories.complaints import (
     SqlCalendarRepository,
     SqlComplaintCategoryRepository,
@@ -32,22 +31,17 @@ from infrastructure.db.repositories.support import SqlIdempotencyStore, SqlSeque
 from infrastructure.pubsub_postgres import notify_committed
 from infrastructure.db.repositories.workflows import SqlWorkflowDefinitionRepository, SqlWorkflowRepository
 
-# How the activity projection finds the customer of a workflow's subject: (id column, customer column).
-SUBJECT_CUSTOMERS = {
-    "ORDER": (orders.c.id, orders.c.customer_id),
-    "COMPLAINT": (complaints.c.id, complaints.c.customer_id),
-}
-
 PUBLISH_LIMIT = 1000
 
 
 class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine, publisher: EventPublisher | None = None, *,
-                 notify: bool = False) -> None:
+                 notify: bool = False, bus: MessageBus | None = None) -> None:
         """`notify` (PostgreSQL): announce committed events with NOTIFY inside the transaction, for
         every process's listener (infrastructure/pubsub_postgres.py), instead of publishing them
-        to this process's subscribers directly."""
+        to this process's subscribers directly. `bus`: the handlers run at commit (default: the service's)."""
         self._engine = engine
+        self._bus = bus if bus is not None else BUS
         self._publisher = publisher
         self._notify = notify
         self._connection: AsyncConnection | None = None
@@ -61,6 +55,9 @@ class SqlUnitOfWork:
     def track(self, aggregate: AggregateRoot) -> None:
         if aggregate not in self._seen:
             self._seen[aggregate] = None if aggregate.pending_events else audit_state(aggregate)
+
+    def recorded_events(self) -> list[DomainEvent]:
+        return [event for aggregate in self._seen for event in aggregate.pending_events]
 
     async def __aenter__(self) -> Self:
         await release_request_connection()  # one connection per request at a time (infrastructure/db/reads.py)
@@ -82,6 +79,7 @@ class SqlUnitOfWork:
         self.sla_policies = SqlSlaPolicyRepository(conn)
         self.calendars = SqlCalendarRepository(conn)
         self.notifier = SqlNotifier(conn)
+        self.activity = SqlActivityFeed(conn)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
@@ -108,6 +106,8 @@ class SqlUnitOfWork:
         """Write the events recorded so far to the outbox (or drop them) and forget the aggregates
         seen so far, so bulk work in one transaction holds one batch in memory, not all of them.
         An aggregate seen before a flush must be loaded again before it is saved again."""
+        if write_events:
+            await self._bus.dispatch(self)
         written = self._written()
         events = [e for _, _, agg_events in written for e in agg_events]
         self._seen.clear()
@@ -125,9 +125,9 @@ class SqlUnitOfWork:
         await self.connection.execute(insert(t.outbox), [outbox_row(e) for e in events])
         await self.connection.execute(insert(audit_log), [audit_row(r) for r in aggregate_records(
             written, events[0].occurred_at)])
-        await self._project_activity(events)
 
     async def commit(self) -> None:
+        await self._bus.dispatch(self)
         written = self._written()
         events: list[DomainEvent] = [e for _, _, agg_events in written for e in agg_events]
         conn = self.connection
@@ -144,47 +144,6 @@ class SqlUnitOfWork:
             raise Conflict("Someone else wrote the same thing at the same time; reload and retry.") from err
         if published and self._publisher is not None and not self._notify:
             await self._publisher.publish(published)
-
-
-    async def _project_activity(self, events: list[DomainEvent]) -> None:
-        customers = await self._customers_of({s for s in map(subject_needing_customer, events) if s is not None})
-        records = [r for r in (activity_for(e, customers) for e in events) if r is not None]
-        if not records:
-            return
-        need_department = {r.actor_id for r in records if r.department_id is None and r.actor_id}
-        departments = {}
-        if need_department:
-            rows = await self.connection.execute(
-                select(t.staff.c.id, t.staff.c.department_id).where(t.staff.c.id.in_(need_department)))
-            departments = {row.id: row.department_id for row in rows}
-        await self.connection.execute(insert(t.customer_activity), [activity_row(r, departments) for r in records])
-
-    async def _customers_of(self, subjects: set[Subject]) -> dict[Subject, uuid.UUID]:
-        """The customer of each workflow subject (an order's customer ...), for the activity feed."""
-        found: dict[Subject, uuid.UUID] = {}
-        for subject_type in {kind for kind, _ in subjects}:
-            columns = SUBJECT_CUSTOMERS.get(subject_type)
-            if columns is None:
-                continue
-            id_column, customer_column = columns
-            wanted = [subject_id for kind, subject_id in subjects if kind == subject_type]
-            for row in await self.connection.execute(select(id_column, customer_column).where(id_column.in_(wanted))):
-                found[(subject_type, row[0])] = row[1]
-        return found
-
-
-def activity_row(record: ActivityRecord, departments: dict) -> dict[str, object]:  # type: ignore[type-arg]
-    return {
-        "id": record.event_id,
-        "customer_id": record.customer_id,
-        "at": record.at,
-        "kind": record.kind,
-        "actor_id": record.actor_id,
-        "department_id": record.department_id or departments.get(record.actor_id),
-        "summary": record.summary,
-        "subject_type": record.subject_type,
-        "subject_id": record.subject_id,
-    }
 
 
 def outbox_row(event: DomainEvent) -> dict[str, object]:

@@ -26,7 +26,7 @@ ADVANCE_PAYMENT_V1 = uuid.UUID("00000000-0000-4000-8000-0000000a0001")
 
 
 # The ready-made advance-payment definition as this migration writes it: data, not the live domain code, so
-# that what a fresh installation gets does not change when domain/workflow.py does (later formats migrate rows).
+# that what a fresh installation gets does not change when domain/workflow/catalogue.py does (later formats migrate rows).
 ADVANCE_PAYMENT_STEPS: list[dict[str, Any]] = [
     {"key": "sales-approval", "name": "Sales manager approves the advance payment", "departmentId": str(SALES),
      "kind": "APPROVAL", "requiredRole": "MANAGER", "stage": 1, "dueWithinMinutes": 480, "condition": None},

@@ -15,8 +15,9 @@ it (`store.uow()`, or call the store itself: it is a `UnitOfWorkFactory`).
   work may have committed in between) and then applies everything or nothing;
 - unique business keys are enforced like database constraints (customer code, staff e-mail,
   idempotency (scope, key)): a clash raises `Conflict`;
-- on commit, events of every aggregate the unit of work touched (read, added or saved) are
-  collected, appended to `committed_events` (on the unit of work and on the store) and handed
+- on commit, the message bus's handlers run first (application/messagebus.py, the same bus as
+  the SQL unit of work's), then the events of every aggregate the unit of work touched (read,
+  added or saved) are collected, appended to `committed_events` (on the unit of work and on the store) and handed
   to the publisher, if any.
 
 Complaints are aggregates like customers (unique `number`); categories, SLA policies and
@@ -36,6 +37,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Self
 
+from application.activity import ActivityRecord, Subject
+from application.messagebus import BUS, MessageBus
 from application.ports import Notification
 from domain.calendar import BusinessCalendar
 from domain.complaint import Complaint, ComplaintCategory
@@ -106,9 +109,11 @@ class InMemoryStore:
         self.sla_policies: dict[uuid.UUID, SlaPolicy] = {}
         self.calendars: dict[uuid.UUID, BusinessCalendar] = {}
         self.notifications: list[Notification] = []
+        self.activity: list[ActivityRecord] = []  # the customer activity feed
         self.committed_events: list[DomainEvent] = []
         self.commits = 0  # commits that wrote something (state or events)
         self.publisher = publisher
+        self.bus: MessageBus = BUS  # the service's handlers, as the SQL unit of work has them
 
     # -- factory
     def uow(self) -> "FakeUnitOfWork":
@@ -156,6 +161,7 @@ class InMemoryStore:
             "sla_policies": dict(self.sla_policies),
             "calendars": dict(self.calendars),
             "notifications": list(self.notifications),
+            "activity": list(self.activity),
             "events": [e.id for e in self.committed_events],
             "commits": self.commits,
         }
@@ -185,6 +191,7 @@ class FakeUnitOfWork:
         self.sla_policies = FakeSlaPolicyRepository(self)
         self.calendars = FakeCalendarRepository(self)
         self.notifier = FakeNotifier(self)
+        self.activity = FakeActivityFeed(self)
         self._reset()
 
     def _reset(self) -> None:
@@ -194,6 +201,7 @@ class FakeUnitOfWork:
         self._staged_sequences: dict[str, int] = {}
         self._staged_config: dict[str, dict[uuid.UUID, Any]] = {name: {} for name in _CONFIG}
         self._staged_notifications: list[Notification] = []
+        self._staged_activity: list[ActivityRecord] = []
         self._seen: list[AggregateRoot] = []
         self._flushed_events: list[DomainEvent] = []
 
@@ -216,6 +224,8 @@ class FakeUnitOfWork:
         """Like SqlUnitOfWork.flush: events so far are kept for the commit (or dropped) and the
         aggregates seen so far are forgotten."""
         self.require_active()
+        if write_events:
+            await self.store.bus.dispatch(self)
         events = [e for aggregate in self._seen for e in aggregate.collect_events()]
         self._seen = []
         if write_events:
@@ -224,6 +234,9 @@ class FakeUnitOfWork:
     def track(self, aggregate: AggregateRoot) -> None:
         if not any(a is aggregate for a in self._seen):
             self._seen.append(aggregate)
+
+    def recorded_events(self) -> list[DomainEvent]:
+        return [event for aggregate in self._seen for event in aggregate.pending_events]
 
     # -- staged view of a table
     def current(self, table: str, key: uuid.UUID) -> AggregateRoot | None:
@@ -271,6 +284,12 @@ class FakeUnitOfWork:
         self.track(aggregate)
 
     async def commit(self) -> None:
+        """The message bus's handlers first (like the SQL unit of work), then `_commit`."""
+        self.require_active()
+        await self.store.bus.dispatch(self)
+        await self._commit()
+
+    async def _commit(self) -> None:
         self.require_active()
         try:
             for table in _TABLES:
@@ -299,6 +318,7 @@ class FakeUnitOfWork:
         for name in _CONFIG:
             getattr(self.store, name).update(self._staged_config[name])
         self.store.notifications.extend(self._staged_notifications)
+        self.store.activity.extend(self._staged_activity)
         for table in _TABLES:
             getattr(self.store, table).update(self._staged[table])
         self.store.idempotency.update(self._staged_keys)
@@ -503,6 +523,29 @@ class FakeCalendarRepository(_ConfigRepository):
         self._stage(calendar)
 
 
+class FakeActivityFeed(_Repository):
+    """Staged like the other writes; a subject's customer is looked up in the staged view of its table."""
+
+    async def customers_of(self, subjects: set[Subject]) -> dict[Subject, uuid.UUID]:
+        self._uow.require_active()
+        tables = {"ORDER": "orders", "COMPLAINT": "complaints"}
+        found: dict[Subject, uuid.UUID] = {}
+        for kind, subject_id in subjects:
+            table = tables.get(kind)
+            row = self._uow.current(table, subject_id) if table in self._uow._staged else None
+            if row is not None:
+                found[(kind, subject_id)] = row.customer_id  # type: ignore[attr-defined]
+        return found
+
+    async def add(self, records: list[ActivityRecord]) -> None:
+        self._uow.require_active()
+        for record in records:
+            if record.department_id is None and record.actor_id is not None:
+                actor = self._uow.current("staff", record.actor_id)
+                record = dataclasses.replace(record, department_id=actor.department_id if actor else None)  # type: ignore[attr-defined]
+            self._uow._staged_activity.append(record)
+
+
 class FakeNotifier(_Repository):
     async def notify(self, notification: Notification) -> None:
         self._uow.require_active()
@@ -572,7 +615,7 @@ class OrdersAndWorkflowsUnitOfWork(FakeUnitOfWork):
             self._staged[table] = {}  # so stage_new / stage_save / current / rows serve these tables too
         self._staged_definitions: dict[uuid.UUID, WorkflowDefinition] = {}
 
-    async def commit(self) -> None:
+    async def _commit(self) -> None:
         """Checks these tables like the base checks its own, then lets the base commit; applies them only
         when that succeeded (all or nothing)."""
         self.require_active()
@@ -596,7 +639,7 @@ class OrdersAndWorkflowsUnitOfWork(FakeUnitOfWork):
             self._reset()
             raise
         commits = self.store.commits
-        await super().commit()
+        await super()._commit()
         for table in _WORKFLOW_TABLES:
             getattr(self.store, table).update(staged[table])
         self.store.workflow_definitions.update(definitions)

@@ -1,6 +1,8 @@
 """The fakes keep the promises the use-case tests rely on (rollback unless commit, versions, copies).
 
-If these fail, the use-case tests cannot be trusted either way.
+If these fail, the use-case tests cannot be trusted either way. The promises the SQL unit of work keeps too
+are checked on both, side by side, in tests/integration/test_unit_of_work_contract.py; these are the rest
+(two units of work open at once, the fake's own bookkeeping).
 """
 from __future__ import annotations
 
@@ -29,14 +31,6 @@ async def test_nothing_is_written_without_commit(store: InMemoryStore, clock: Fa
     assert store.committed_events == []
 
 
-async def test_an_exception_rolls_back(store: InMemoryStore, clock: FakeClock) -> None:
-    with pytest.raises(RuntimeError):
-        async with store.uow() as uow:
-            await uow.customers.add(a_customer(clock))
-            raise RuntimeError("boom")
-    assert store.customers == {}
-
-
 async def test_commit_applies_writes_and_collects_events(store: InMemoryStore, clock: FakeClock) -> None:
     customer = a_customer(clock)
     async with store.uow() as uow:
@@ -45,19 +39,6 @@ async def test_commit_applies_writes_and_collects_events(store: InMemoryStore, c
         assert [e.type for e in uow.committed_events] == ["customer.created"]
     assert store.customer(customer.id).version == 1 and customer.version == 1
     assert [e.type for e in store.committed_events] == ["customer.created"]
-
-
-async def test_reads_are_copies(store: InMemoryStore, clock: FakeClock) -> None:
-    customer = a_customer(clock)
-    async with store.uow() as uow:
-        await uow.customers.add(customer)
-        await uow.commit()
-    async with store.uow() as uow:
-        loaded = await uow.customers.get(customer.id)
-        assert loaded is not None
-        loaded.name = "Changed but not saved"
-        await uow.commit()
-    assert store.customer(customer.id).name == "Acme"
 
 
 async def test_save_bumps_the_version_and_refuses_a_stale_one(store: InMemoryStore, clock: FakeClock) -> None:
@@ -118,12 +99,6 @@ async def test_add_many_is_all_or_nothing(store: InMemoryStore, clock: FakeClock
         await uow.commit()
     assert sorted(c.code for c in store.customers.values()) == ["A", "B"]
     assert all(c.version == 1 for c in store.customers.values())
-
-
-async def test_repositories_refuse_work_outside_the_transaction(store: InMemoryStore) -> None:
-    uow = store.uow()
-    with pytest.raises(RuntimeError):
-        await uow.customers.get(uuid.uuid4())
 
 
 def test_the_clock_is_settable_and_advanceable() -> None:

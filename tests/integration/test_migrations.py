@@ -49,7 +49,7 @@ async def test_stairway_and_models_match_migrations(backend: str) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_the_ready_made_workflow_a_fresh_database_gets_is_the_domains(backend: str) -> None:
     """Migrations carry their data instead of importing live code (0002 wrote the advance-payment definition from
-    domain/workflow.py): this says when the two part, so a change to the domain's definition comes with a
+    domain/workflow/catalogue.py): this says when the two part, so a change to the domain's definition comes with a
     migration of its own."""
     import dataclasses
 

@@ -9,7 +9,7 @@ import pytest
 from application.activity import SUMMARY_LENGTH, ActivityRecord, activity_for
 from domain.customer import Customer, CustomerKind, Interaction, InteractionKind, LifecycleStage
 from domain.organisation import Role, Staff
-from domain.shared import DomainEvent
+from domain.shared import StoredEvent
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 ALICE = uuid.uuid4()
@@ -114,8 +114,8 @@ def test_events_that_are_not_customer_activity_project_to_nothing() -> None:
     admin = Staff(id=uuid.uuid4(), name="A", email="a@example.com", department_id=SALES, role=Role.ADMIN)
     hired = Staff.hire(by=admin, name="B", email="b@example.com", department_id=SALES, role=Role.MEMBER, at=T0)
     [created] = hired.collect_events()
-    other = DomainEvent(type="order.placed", aggregate_type="order", aggregate_id=uuid.uuid4(), occurred_at=T0,
-                        payload={})
+    other = StoredEvent.of(type="order.placed", aggregate_type="order", aggregate_id=uuid.uuid4(), occurred_at=T0,
+                           payload={})
     assert activity_for(updated) is None
     assert activity_for(created) is None
     assert activity_for(other) is None

@@ -17,17 +17,18 @@ from domain.calendar import (
     WorkingWindow,
     add_business_minutes,
     add_business_time,
-    business_minutes_between,
-    business_minutes_excluding,
     business_time_between,
-    business_time_excluding,
+    business_time_within,
+)
+from domain.shared import InvalidInput, LimitExceeded
+from tests.conftest import examples
+from tests.unit.calendar_walk import (
+    business_minutes_between,
     is_working_time,
     next_working_start,
     working_window_at,
     working_windows,
 )
-from domain.shared import InvalidInput, LimitExceeded
-from tests.conftest import examples
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -265,36 +266,12 @@ def test_business_minutes_between(calendar: BusinessCalendar, start: datetime, e
     assert business_minutes_between(calendar, start, end) == minutes
 
 
-@pytest.mark.parametrize(
-    ("pauses", "minutes"),
-    [
-        ([], 420),
-        ([(ber(3, 2, 10), ber(3, 2, 11))], 360),
-        ([(ber(3, 2, 16), None)], 360),  # still paused: up to the end
-        ([(ber(3, 2, 10), ber(3, 2, 11)), (ber(3, 2, 10, 30), ber(3, 2, 11, 30))], 330),  # overlapping
-        ([(ber(3, 2, 10, 30), ber(3, 2, 11, 30)), (ber(3, 2, 10), ber(3, 2, 11))], 330),  # any order
-        ([(ber(3, 2, 10), ber(3, 2, 11)), (ber(3, 2, 11), ber(3, 2, 12))], 300),  # touching
-        ([(ber(3, 2, 7), ber(3, 2, 9, 30))], 390),  # sticking out in front
-        ([(ber(3, 2, 12), ber(3, 2, 13))], 420),  # over lunch: costs nothing
-        ([(ber(3, 1), ber(3, 3))], 0),  # covering everything
-        ([(ber(3, 3, 9), ber(3, 3, 10))], 420),  # after the end
-    ],
-)
-def test_business_minutes_excluding_pauses(pauses: list, minutes: int) -> None:
-    assert business_minutes_excluding(OFFICE, ber(3, 2, 9), ber(3, 2, 17), pauses) == minutes
-    assert business_minutes_excluding(OFFICE, ber(3, 2, 17), ber(3, 2, 9), pauses) == -minutes
-
-
-def test_a_pause_ending_before_it_starts_is_a_bug() -> None:
-    with pytest.raises(ValueError):
-        business_minutes_excluding(OFFICE, ber(3, 2, 9), ber(3, 2, 17), [(ber(3, 2, 11), ber(3, 2, 10))])
-
-
-def test_a_pause_of_months_is_cheap() -> None:
-    began = clock.perf_counter()
-    minutes = business_minutes_excluding(OFFICE, ber(1, 5, 8), ber(12, 31, 17), [(ber(1, 6, 8), ber(11, 30, 8))])
-    assert clock.perf_counter() - began < 0.2
-    assert minutes == 480 + business_minutes_between(OFFICE, ber(11, 30, 8), ber(12, 31, 17))
+def test_business_time_within_sums_the_stretches_a_clock_ran() -> None:
+    """What a paused clock used (the SLA's resolution clock, a complaint's resolution minutes): 9-10 and 11-14
+    on a Monday, lunch 12-13 not counted."""
+    assert business_time_within(OFFICE, []) == timedelta(0)
+    assert business_time_within(OFFICE, [(ber(3, 2, 9), ber(3, 2, 10)), (ber(3, 2, 11), ber(3, 2, 14))]) == \
+        timedelta(minutes=60 + 120)
 
 
 # ------------------------------------------------------------------------------ where are we?
@@ -426,17 +403,10 @@ def test_next_working_start_is_working_time_with_nothing_before_it(cal: Business
 
 
 @PROPERTY
-@given(calendars(), instants, instants, st.lists(st.tuples(instants, st.one_of(st.none(), instants)), max_size=4))
-def test_excluding_pauses_matches_subtracting_their_union(cal: BusinessCalendar, a: datetime, b: datetime, raw: list) -> None:
-    a, b = sorted((a, b))
-    pauses = [(p, q if q is None else max(p, q)) for p, q in raw]
-    excluded = business_time_excluding(cal, a, b, pauses)
-    assert timedelta(0) <= excluded <= business_time_between(cal, a, b)
-    assert excluded == business_time_excluding(cal, a, b, list(reversed(pauses)))
-    # The same by brute force: business time in [a, b) outside every pause, piece by piece.
-    cuts = sorted({a, b, *(min(max(t, a), b) for p, q in pauses for t in (p, q or b))})
-    pieces = [(x, y) for x, y in zip(cuts, cuts[1:]) if not any(p <= x and y <= (q or b) for p, q in pauses)]
-    assert excluded == sum((business_time_between(cal, x, y) for x, y in pieces), timedelta(0))
+@given(calendars(), st.lists(instants, min_size=2, max_size=6))
+def test_business_time_within_back_to_back_stretches_is_the_whole(cal: BusinessCalendar, raw: list) -> None:
+    cuts = sorted(raw)
+    assert business_time_within(cal, zip(cuts, cuts[1:])) == business_time_between(cal, cuts[0], cuts[-1])
 
 
 @settings(max_examples=examples(40), deadline=None)
@@ -447,7 +417,8 @@ def test_measuring_agrees_with_counting_minute_by_minute(cal: BusinessCalendar, 
 
 
 # The arithmetic answers from running totals over the calendar's windows (domain/calendar.py `_Timeline`); these
-# are the plain walks over `working_windows` it replaced, window by window, kept as the reference.
+# are the plain walks over `working_windows` it replaced, window by window, kept as the reference
+# (tests/unit/calendar_walk.py).
 
 def walked_add(cal: BusinessCalendar, start: datetime, amount: timedelta) -> datetime:
     at, left = start.astimezone(UTC), amount

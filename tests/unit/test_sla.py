@@ -18,13 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.calendar import BusinessCalendar, add_business_time, business_time_between
+from domain.complaint_status import ComplaintStatus, Priority
 from domain.customer import CustomerTier
 from domain.shared import InvalidInput
 from domain.sla import (
     MAX_TARGET_MINUTES,
     ClockName,
-    ComplaintStatus,
-    Priority,
     SlaEvaluation,
     SlaEvent,
     SlaEventKey,

@@ -191,7 +191,7 @@ def test_edge_values_are_accepted() -> None:
 
 
 def test_departments_are_checked_only_when_the_caller_knows_them() -> None:
-    with pytest.raises(InvalidInput) as err:
+    with pytest.raises(NotFound) as err:
         define(step("a", department=SALES), step("b", department=FINANCE), known_department_ids={SALES})
     assert field_of(err) == ("steps", "1", "departmentId")
     assert define(step("a"), step("b", department=FINANCE), known_department_ids={SALES, FINANCE}).version == 1
