@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import sys
@@ -233,6 +234,23 @@ def import_customers_command(
         raise typer.Exit(1)
 
 
+def _reporter(worker: str, says: Callable[[Any], Any]) -> Callable[[Any], None]:
+    """What a worker's tick did: counted in the metrics, and one log line (logger crm.worker; JSON with the tick's
+    figures in production, the sentence `says` otherwise) when it did anything."""
+    from dataclasses import asdict
+
+    from infrastructure.metrics import worker_tick
+
+    def report(tick: Any) -> None:
+        figures = asdict(tick)
+        worker_tick(worker, figures)
+        sentence = says(tick)
+        if sentence:
+            logging.getLogger("crm.worker").info(sentence, extra={"fields": {"worker": worker, **figures}})
+
+    return report
+
+
 async def run_workers(container: Container, *, once: bool, interval: float, batch_size: int,
                       stop: asyncio.Event) -> tuple[int, int]:
     """The SLA worker and the workflow worker side by side, on the container's clock, until `stop` is set
@@ -240,14 +258,10 @@ async def run_workers(container: Container, *, once: bool, interval: float, batc
     from application.sla_worker import SlaTick, run_sla_worker
     from application.workflow_worker import EscalationTick, run_workflow_worker
 
-    def report_sla(tick: SlaTick) -> None:
-        if tick.claimed:
-            typer.echo(f"sla: {tick.claimed} complaints, {tick.warnings} warnings, {tick.breaches} breaches, "
-                       f"{tick.notifications} notifications")
-
-    def report_workflows(tick: EscalationTick) -> None:
-        if tick.escalated:
-            typer.echo(f"workflows: {tick.escalated} overdue steps escalated, {tick.notifications} notifications")
+    report_sla = _reporter("sla", lambda t: t.claimed and (
+        f"sla: {t.claimed} complaints, {t.warnings} warnings, {t.breaches} breaches, {t.notifications} notifications"))
+    report_workflows = _reporter("workflows", lambda t: t.escalated and (
+        f"workflows: {t.escalated} overdue steps escalated, {t.notifications} notifications"))
 
     uow_factory, clock = container.services.uow_factory(), container.gateways.clock()
     sla, workflows = await asyncio.gather(
@@ -263,11 +277,9 @@ async def run_relay_worker(container: Container, *, once: bool, stop: asyncio.Ev
     pass with `once`); returns how many deliveries and publishes were confirmed."""
     from application.outbox_relay import RelayTick, run_relay
 
-    def report(tick: RelayTick) -> None:
-        if tick.busy:
-            typer.echo(f"relay: {tick.delivered} webhook deliveries, {tick.retrying} to retry, {tick.parked} parked; "
-                       f"{tick.published} events to the broker" + (" (broker unreachable)" if tick.broker_failures
-                                                                     else ""))
+    report = _reporter("relay", lambda t: t.busy and (
+        f"relay: {t.delivered} webhook deliveries, {t.retrying} to retry, {t.parked} parked; {t.published} events to "
+        "the broker" + (" (broker unreachable)" if t.broker_failures else "")))
 
     async with container.services.relay() as relay:
         total = await run_relay(relay, interval=container.core.settings().relay_interval, once=once, stop=stop,
@@ -329,6 +341,11 @@ def worker(
 ) -> None:
     """Fire due SLA warnings and breaches, and escalate overdue workflow steps (notifying), until stopped;
     safe to run several."""
+    import logging.config
+
+    from api.common.request_log import logging_config
+
+    logging.config.dictConfig(logging_config(_settings().is_production))  # as `crm serve` writes its lines
     handled, escalated = _with_container(lambda c: _worker(c, once, interval, batch_size, relay))
     typer.echo(f"sla worker stopped: {handled} complaints handled")
     typer.echo(f"workflow worker stopped: {escalated} overdue steps escalated")

@@ -4,7 +4,7 @@ Three kinds, by where the figure lives:
 
 - **Per request and per call**, counted where it happens, in every process: requests by operation type, name
   and outcome, their latency, SQL statements per request (api/common/request_log.py), ERP and finance calls'
-  latency by outcome (infrastructure/resilience.py).
+  latency by outcome (infrastructure/resilience.py), what `crm worker`'s ticks did (api/cli.py).
 - **Per process, sampled** once a second (`Sampler`, started by the app's lifespan): database pool connections
   in use and requests waiting for one, active subscriptions, the ERP's and the finance system's breaker state.
 - **Of the whole installation, read from the database** when scraped (`installation_metrics`): outbox events
@@ -45,6 +45,8 @@ STATEMENTS = Histogram("crm_sql_statements_per_request", "SQL statements an HTTP
                        buckets=(0, 1, 2, 3, 5, 8, 13, 21, 50, 100))
 EXTERNAL = Histogram("crm_external_call_duration_seconds", "Calls to the ERP and the finance system",
                      ["system", "outcome"], buckets=SECONDS)
+WORKER = Counter("crm_worker_tick_items", "What `crm worker`'s ticks did, by worker (sla, workflows, relay) and "
+                 "figure (claimed, warnings, breaches, escalated, delivered, parked, published ...)", ["worker", "figure"])
 POOL = Gauge("crm_db_pool_connections", "Database connections of the pools, by engine and state (in_use, idle) and "
              "requests waiting for one (waiting)", ["engine", "state"], multiprocess_mode="livesum")
 SUBSCRIPTIONS = Gauge("crm_active_subscriptions", "GraphQL subscriptions open", multiprocess_mode="livesum")
@@ -76,6 +78,12 @@ def request_done(operation_type: str | None, operation: str | None, outcome: str
 def external_call_done(system: str, outcome: str, seconds: float, breaker_state: str) -> None:
     EXTERNAL.labels(system, outcome).observe(seconds)
     BREAKER.labels(system).set(BREAKER_STATES.get(breaker_state, 0))
+
+
+def worker_tick(worker: str, figures: dict[str, int]) -> None:
+    for figure, count in figures.items():
+        if count:
+            WORKER.labels(worker, figure).inc(count)
 
 
 def pool_figures(engine: AsyncEngine) -> tuple[int, int, int]:

@@ -174,24 +174,25 @@ class JsonLines(logging.Formatter):
         line: dict[str, Any] = {"at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                                 "level": record.levelname.lower(), "logger": record.name}
         fields = getattr(record, "fields", None)
+        if fields is None or "request_id" not in fields:  # a request's line is its fields; others say something
+            line["message"] = record.getMessage()
         if fields is not None:
             line.update(fields)
-        else:
-            line["message"] = record.getMessage()
-            if record.exc_info:
-                line["error"] = self.formatException(record.exc_info)
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
         return orjson.dumps(line).decode()
 
 
 class Readable(logging.Formatter):
-    """A request line as `200 POST /graphql query Hot 1.3 ms 1 sql ok principal=... id=...`; others as usual."""
+    """A request line as `200 POST /graphql query Hot 1.3 ms 1 sql ok principal=... id=...`; others as usual
+    (a worker's tick says what it did in a sentence)."""
 
     def __init__(self) -> None:
         super().__init__("%(levelname)s %(name)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         f = getattr(record, "fields", None)
-        if f is None:
+        if f is None or "request_id" not in f:
             return super().format(record)
         what = " ".join(p for p in (f["operation_type"], f["operation"]) if p)
         codes = f" [{', '.join(f['codes'])}]" if f["codes"] else ""
@@ -211,6 +212,7 @@ def logging_config(json_lines: bool, requests: bool = True) -> dict[str, Any]:
     config["handlers"]["crm"] = {"class": "logging.StreamHandler", "formatter": "crm", "stream": "ext://sys.stdout"}
     config["loggers"]["crm"] = {"handlers": ["crm"], "level": "WARNING", "propagate": False}
     config["loggers"]["crm.request"] = {"level": "INFO" if requests else "WARNING"}
+    config["loggers"]["crm.worker"] = {"level": "INFO"}  # what each tick of `crm worker` did
     if json_lines:
         for name in ("default", "access"):
             config["handlers"][name] = {**config["handlers"][name], "formatter": "crm"}

@@ -3,6 +3,8 @@ ERP and finance calls, the sampled pool and subscription figures, the installati
 database, and production's token."""
 from __future__ import annotations
 
+import json
+import logging
 import re
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from infrastructure.settings import Settings
@@ -108,3 +111,26 @@ def test_several_processes_add_up(tmp_path: Path) -> None:
     assert re.search(r'crm_http_requests_total\{operation="Added",operation_type="query",outcome="ok"\} 4\.0', alive)
     assert re.search(r"crm_active_subscriptions 6\.0", alive)
     assert re.search(r"crm_active_subscriptions 3\.0", after)
+
+
+async def test_a_workers_tick_is_counted_and_logged(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """What `crm worker` reports after each tick (api/cli.py `_reporter`): its figures in the metrics, and one
+    line (the sentence in development, JSON with the figures in production)."""
+    from api.cli import _reporter
+    from api.common.request_log import JsonLines, Readable
+    from application.sla_worker import SlaTick
+
+    before = await scrape(api.client)
+    caplog.set_level(logging.INFO, logger="crm.worker")
+    report = _reporter("sla", lambda t: t.claimed and f"sla: {t.claimed} complaints")
+    report(SlaTick(claimed=3, warnings=2))
+    report(SlaTick())  # an idle tick says nothing
+    after = await scrape(api.client)
+    assert value(after, "crm_worker_tick_items_total", worker="sla", figure="claimed") == \
+        value(before, "crm_worker_tick_items_total", worker="sla", figure="claimed") + 3
+    assert value(after, "crm_worker_tick_items_total", worker="sla", figure="warnings") == \
+        value(before, "crm_worker_tick_items_total", worker="sla", figure="warnings") + 2
+    [line] = [r for r in caplog.records if r.name == "crm.worker"]
+    assert Readable().format(line).endswith("sla: 3 complaints")
+    written = json.loads(JsonLines().format(line))
+    assert written["message"] == "sla: 3 complaints" and written["worker"] == "sla" and written["claimed"] == 3
