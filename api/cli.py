@@ -308,7 +308,16 @@ async def _worker(container: Container, once: bool, interval: float, batch_size:
         typer.echo(f"outbox relay stopped: {relayed} events handed on")
         return counts
 
-    return await _within_grace(everything(), stop, container.core.settings().shutdown_grace)
+    from infrastructure.tracing import instrument, tracer_provider
+    from infrastructure.tracing import stop as stop_tracing
+
+    traces = tracer_provider()  # OTEL_EXPORTER_OTLP_ENDPOINT: its statements and outgoing calls traced, as the API's
+    if traces is not None:
+        instrument(traces, [container.core.engine(), container.core.read_engine()])
+    try:
+        return await _within_grace(everything(), stop, container.core.settings().shutdown_grace)
+    finally:
+        stop_tracing(traces)
 
 
 async def _within_grace(work: Awaitable[T], stop: asyncio.Event, grace: float) -> T:
