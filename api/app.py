@@ -39,6 +39,7 @@ from api.common.limits import OperationChecker, RequestGuard, carries_upload
 from api.common.request_log import RequestLog
 from api.common.rate_limits import RateLimit, buckets, client_ip, principal
 from api.common.sign_in import PendingSignIn
+from api.common.timeouts import RequestTimeout
 from api.context import Context
 from api.fast_path import FastPath
 from api.hot_lane import HotLane
@@ -344,6 +345,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                              tracer=traces.get_tracer("crm") if traces is not None else None)]
     middleware += browser_middleware(settings.cors_origins if settings.cors_origins is not None
                                     else () if settings.is_production else DEVELOPMENT_ORIGINS)
+    # every HTTP request, by the hot lane or the regular way, is cancelled after CRM_REQUEST_TIMEOUT (TIMEOUT, 503)
+    middleware.append(Middleware(RequestTimeout, seconds=settings.request_timeout))
     if trusted is None:  # with trusted documents, only the regular way checks the manifest (api/hot_lane.py)
         middleware.append(Middleware(HotLane, served=served, guard=guarded, ip_limit=ip_limit,
                                      member_limit=member_limit, authenticator=container.services.authenticator,

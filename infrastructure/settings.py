@@ -70,6 +70,12 @@ class Settings:
     rate_limit_burst: float | None = None
     rate_limit_ip_rate: float | None = None
     rate_limit_ip_burst: float | None = None
+    # where the buckets live: None, in each process; redis://host:port/db, shared by every process using it (leased
+    # in small batches, api/common/rate_limits.py); keys start with the prefix (several deployments on one Redis)
+    rate_limit_store: str | None = None
+    rate_limit_prefix: str = "crm:rate:"
+    # seconds an HTTP GraphQL request may run before it is cancelled and answered TIMEOUT (api/common/timeouts.py); 0: no limit
+    request_timeout: float = 30.0
     # OpenID Connect tokens beside the CRM's own (infrastructure/oidc.py): the provider, its JWKS, our audience
     oidc_issuer: str | None = None
     oidc_jwks_url: str | None = None
@@ -118,6 +124,8 @@ class Settings:
             trusted_documents=env.get("CRM_TRUSTED_DOCUMENTS", "").strip() or None,
             metrics_token=env.get("CRM_METRICS_TOKEN", "").strip() or None,
             database_listen_url=env.get("CRM_DATABASE_LISTEN_URL", "").strip() or None,
+            rate_limit_store=env.get("CRM_RATE_LIMIT_STORE", "").strip() or None,
+            rate_limit_prefix=env.get("CRM_RATE_LIMIT_PREFIX", "").strip() or "crm:rate:",
             **_flags(env),
             **_origins(env),
             **_oidc(env),
@@ -148,8 +156,10 @@ class Settings:
             raise SettingsError("CRM_DB_POOL_SIZE must be at least 1 and CRM_DB_MAX_OVERFLOW at least 0")
         if min(self.db_connect_timeout, self.db_statement_timeout, self.db_pool_timeout) <= 0:
             raise SettingsError("CRM_DB_CONNECT_TIMEOUT, CRM_DB_STATEMENT_TIMEOUT and CRM_DB_POOL_TIMEOUT must be positive")
-        if self.shutdown_grace < 0:
-            raise SettingsError("CRM_SHUTDOWN_GRACE must be 0 or more")
+        if self.shutdown_grace < 0 or self.request_timeout < 0:
+            raise SettingsError("CRM_SHUTDOWN_GRACE and CRM_REQUEST_TIMEOUT must be 0 or more")
+        if self.rate_limit_store is not None and not self.rate_limit_store.startswith(("redis://", "rediss://")):
+            raise SettingsError("CRM_RATE_LIMIT_STORE must start with redis:// or rediss:// (unset: in each process)")
 
         if self.max_query_cost < 1 or self.max_query_fields < 1:
             raise SettingsError("CRM_MAX_QUERY_COST and CRM_MAX_QUERY_FIELDS must be positive")
@@ -236,6 +246,7 @@ NUMBERS: dict[str, tuple[str, type]] = {
     "CRM_DB_POOL_SIZE": ("db_pool_size", int), "CRM_DB_MAX_OVERFLOW": ("db_max_overflow", int),
     "CRM_DB_CONNECT_TIMEOUT": ("db_connect_timeout", float), "CRM_DB_STATEMENT_TIMEOUT": ("db_statement_timeout", float),
     "CRM_DB_POOL_TIMEOUT": ("db_pool_timeout", float), "CRM_SHUTDOWN_GRACE": ("shutdown_grace", float),
+    "CRM_REQUEST_TIMEOUT": ("request_timeout", float),
     "CRM_MAX_QUERY_COST": ("max_query_cost", int), "CRM_MAX_QUERY_FIELDS": ("max_query_fields", int),
     "CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_RELAY_LEASE": ("relay_lease", float),
     "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
