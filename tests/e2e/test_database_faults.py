@@ -4,13 +4,16 @@ GraphQL error with SERVICE_UNAVAILABLE (or TRANSIENT), HTTP 503 and Retry-After,
 and the service recovers by itself once the database is back."""
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from dependency_injector import providers
+from httpx_ws import WebSocketDisconnect, aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
 
 from api.app import create_app
 from infrastructure.container import build_container, dispose
@@ -26,8 +29,8 @@ TIMEOUTS = {"db_connect_timeout": 1.0, "db_statement_timeout": 1.0, "db_pool_tim
 
 
 class Faulty:
-    def __init__(self, api: Api, proxy: FaultProxy) -> None:
-        self.api, self.proxy = api, proxy
+    def __init__(self, api: Api, proxy: FaultProxy, app: Any) -> None:
+        self.api, self.proxy, self.app = api, proxy, app
 
     async def create(self, code: str) -> httpx.Response:
         return await self.api.post(CREATE, {"input": {"code": code, "name": code, "kind": "COMPANY"}})
@@ -52,7 +55,7 @@ async def _faulty(database: Database, *, reads_direct: bool) -> AsyncIterator[Fa
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
                 api = Api(client, container)
                 await api.token_for("admin@example.com")  # before any fault
-                yield Faulty(api, proxy)
+                yield Faulty(api, proxy, app)
     finally:
         proxy.restore()
         await dispose(container)
@@ -131,3 +134,25 @@ async def test_a_connection_lost_under_a_write_is_transient_and_the_retry_succee
     assert_unavailable(await faulty_writes.create(code), "TRANSIENT")
     created = (await faulty_writes.create(code)).json()["data"]["createCustomer"]  # the retry, on a new connection
     assert created == {"customer": {"code": code}, "userErrors": []}
+
+
+@pytest.mark.parametrize("fault", ["cut", "pause"])
+async def test_a_database_outage_during_the_websocket_sign_in_closes_it_with_4503_and_the_next_one_succeeds(
+        faulty: Faulty, fault: str) -> None:
+    """graphql-transport-ws: a connection_init whose sign-in meets the database away is closed with 4503 and the
+    reason SERVICE_UNAVAILABLE (a coded close the client reconnects after), not a crashed handler."""
+    token = await faulty.api.token_for("admin@example.com")
+    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+    async with httpx.AsyncClient(transport=ASGIWebSocketTransport(faulty.app), base_url="http://test") as client:
+        getattr(faulty.proxy, fault)()
+        started = time.monotonic()
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send_json(init)
+            with pytest.raises(WebSocketDisconnect) as closed:
+                await asyncio.wait_for(ws.receive_json(), 10)
+        assert (closed.value.code, closed.value.reason) == (4503, "SERVICE_UNAVAILABLE")
+        assert time.monotonic() - started < 5.0
+        faulty.proxy.restore()
+        async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send_json(init)
+            assert (await asyncio.wait_for(ws.receive_json(), 10))["type"] == "connection_ack"
