@@ -338,8 +338,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     served = GraphQLApp(container, traces)
     view = PersistedQueries(served, trusted=trusted)
     guarded = RequestGuard(view, settings.max_json_bytes, settings.max_upload_bytes, served.checker)
-    member_limit = RateLimit(guarded, buckets(settings.rate_limit("principal")), principal)
-    ip_limit = RateLimit(Authenticate(member_limit, container), buckets(settings.rate_limit("ip")), client_ip)
+    store = container.gateways.rate_limit_store()  # shared buckets, or None: each process its own
+    member_limit = RateLimit(guarded, buckets(settings.rate_limit("principal"), store, "principal"), principal)
+    ip_limit = RateLimit(Authenticate(member_limit, container), buckets(settings.rate_limit("ip"), store, "ip"),
+                         client_ip)
     graphql = GraphQLResponseMediaType(ip_limit)
     middleware = [Middleware(RequestLog, engines=lambda: [container.core.engine(), container.core.read_engine()],
                              tracer=traces.get_tracer("crm") if traces is not None else None)]

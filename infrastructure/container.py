@@ -33,6 +33,7 @@ from infrastructure.outbox.store import SqlWebhookRegistry
 from infrastructure.outbox.wiring import open_relay
 from infrastructure.pubsub import InProcessPublisher
 from infrastructure.pubsub_postgres import PostgresEventRelay
+from infrastructure.rate_limit_store import rate_limit_store
 from infrastructure.settings import Settings
 
 
@@ -62,6 +63,9 @@ class Gateways(containers.DeclarativeContainer):
     tryton = providers.Singleton(TrytonClients)
     erp = providers.Singleton(product_costs_adapter, settings.provided.erp, tryton, clock)
     finance = providers.Singleton(receivables_adapter, settings.provided.finance, tryton, clock)
+    # the rate limits' shared buckets (CRM_RATE_LIMIT_STORE); None: each process keeps its own
+    rate_limit_store = providers.Singleton(rate_limit_store, settings.provided.rate_limit_store,
+                                           settings.provided.rate_limit_prefix)
 
 
 class Services(containers.DeclarativeContainer):
@@ -134,3 +138,6 @@ async def dispose(container: Container) -> None:
         await read_engine.dispose()
     await engine.dispose()
     await container.gateways.tryton().aclose()
+    store = container.gateways.rate_limit_store()
+    if store is not None:
+        await store.aclose()
