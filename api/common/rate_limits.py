@@ -86,7 +86,7 @@ class LeasedBuckets:
         self.local = TokenBuckets(rate, burst, clock, kept)  # while the store is away
         self._store, self._name, self._clock, self._kept = store, name, clock, kept
         self._leases: OrderedDict[object, _Lease] = OrderedDict()
-        self._pending: dict[object, asyncio.Future[None]] = {}
+        self._pending: dict[object, asyncio.Future[bool]] = {}
         self._store_down_until = 0.0
 
     def take(self, key: object) -> float | None:
