@@ -1,8 +1,9 @@
 """A per-request timeout (`CRM_REQUEST_TIMEOUT`, 30 s): an HTTP GraphQL request still running then is cancelled,
 its database work with it, and answered with HTTP 503, `Retry-After` and `extensions.code: TIMEOUT`.
 
-It wraps the endpoint at the ASGI level, so every door is covered: the fast path, strawberry's execution, the
-sign-in and the guards in front. Cancelling the request's task cancels the statement it awaits: asyncpg sends
+It is ASGI middleware in front of the hot lane (api/hot_lane.py) and the router, inside the request log and CORS,
+so every door is covered: the hot lane, the fast path, strawberry's execution, the sign-in and the guards in front
+(and /readyz, /metrics, which answer far sooner). Cancelling the request's task cancels the statement it awaits: asyncpg sends
 PostgreSQL a cancel request, and the request's connection is given back (or dropped) as on any other failure; a
 unit of work that had not committed rolls back, so a timed-out mutation wrote nothing, unless it had committed
 already, which a retry with the same `idempotencyKey` finds. On SQLite a statement already running in the
