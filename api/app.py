@@ -184,16 +184,23 @@ class GraphQLApp(GraphQL):
         return orjson.dumps(data).decode()
 
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        """The one door from the resolvers to the application (api/context.py), filled from the container per
+        request, so a provider a test overrides takes effect at the next request."""
         services = self.container.services
         return Context(
             request=request, response=response,
             # absent only when rendering the GraphiQL page, which resolves nothing
             actor=request.scope.get("state", {}).get("actor"),
-            settings=self.container.core.settings(), clock=self.container.gateways.clock(),
-            uow_factory=services.uow, customers=services.customer_queries(),
-            organisation=services.organisation_queries(), services=services,
+            settings=self.container.core.settings(), clock=self.container.gateways.clock(), uow=services.uow,
+            customers=services.customer_queries(), organisation=services.organisation_queries(),
             orders=services.order_queries(), workflows=services.workflow_queries(),
             complaints=services.complaint_queries(), documents=services.document_reads(),
+            events=services.events(), event_queries=services.event_queries(), audit=services.audit_queries(),
+            due_dates=services.due_dates(), field_access=services.field_access(),
+            api_keys=services.api_key_registry(), webhooks=services.webhook_registry(),
+            webhook_queries=services.webhook_queries(), profitability=services.profitability_queries(),
+            product_costs=services.product_costs(), receivables=services.receivables(),
+            health_reporters=services.health_reporters(),
         )
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]

@@ -263,7 +263,7 @@ async def run_workers(container: Container, *, once: bool, interval: float, batc
     report_workflows = _reporter("workflows", lambda t: t.escalated and (
         f"workflows: {t.escalated} overdue steps escalated, {t.notifications} notifications"))
 
-    uow_factory, clock = container.services.uow_factory(), container.gateways.clock()
+    uow_factory, clock = container.services.uow, container.gateways.clock()
     sla, workflows = await asyncio.gather(
         run_sla_worker(uow_factory, clock, interval=interval, once=once, batch_size=batch_size, stop=stop,
                        on_tick=report_sla),

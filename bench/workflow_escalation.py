@@ -130,7 +130,7 @@ async def overdue_list(container: Container, runs: int) -> dict[str, Any]:
 
 async def escalate(container: Container) -> dict[str, Any]:
     started = time.perf_counter()
-    tick = await run_workflow_worker(container.services.uow_factory(), container.gateways.clock(), once=True)
+    tick = await run_workflow_worker(container.services.uow, container.gateways.clock(), once=True)
     seconds = time.perf_counter() - started
     return {"escalated": tick.escalated, "notifications": tick.notifications, "seconds": round(seconds, 2),
             "per_step_ms": round(seconds * 1000 / max(1, tick.escalated), 2)}

@@ -74,10 +74,8 @@ class Services(containers.DeclarativeContainer):
 
     # PostgreSQL: committed events go out by NOTIFY to every process (see event_relay)
     notify = providers.Callable(lambda settings: not settings.is_sqlite, core.settings)
+    # a new unit of work per call; the provider itself is the UnitOfWorkFactory the workers and the API take
     uow = providers.Factory(SqlUnitOfWork, core.engine, gateways.publisher, notify=notify)
-    uow_factory = providers.Factory(
-        lambda engine, publisher, notify: lambda: SqlUnitOfWork(engine, publisher, notify=notify),
-        core.engine, gateways.publisher, notify)
     event_relay = providers.Singleton(
         lambda settings, engine, publisher: None if settings.is_sqlite
         else PostgresEventRelay(settings.database_listen_url or settings.database_url, engine, publisher),

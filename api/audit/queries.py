@@ -99,7 +99,7 @@ class AuditQuery:
             raise forbidden()
 
         async def run():  # type: ignore[no-untyped-def]
-            return await info.context.services.audit_queries().log((filter or AuditFilter()).parsed(),
+            return await info.context.audit.log((filter or AuditFilter()).parsed(),
                                                                    page_request(first, after))
 
         return Connection.from_page(await read(run), AuditEntry.from_view)

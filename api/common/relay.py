@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from typing import Callable, Generic, Iterable, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Iterable, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -91,6 +91,7 @@ class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
     _page: strawberry.Private[Page]  # type: ignore[type-arg]
+    edge: ClassVar[type[Any]] = Edge  # a connection named by the contract names its edges too (TimelineEdge)
 
     @strawberry.field
     async def total_count(self) -> int:
@@ -99,7 +100,7 @@ class Connection(Generic[T]):
     @classmethod
     def from_page(cls, page: Page[V], convert: Callable[[V], T]) -> "Connection[T]":
         return cls(
-            edges=[Edge(node=convert(item), cursor=cursor) for item, cursor in zip(page.items, page.cursors)],
+            edges=[cls.edge(node=convert(item), cursor=cursor) for item, cursor in zip(page.items, page.cursors)],
             page_info=PageInfo(
                 has_next_page=page.has_next, has_previous_page=page.has_previous,
                 start_cursor=page.start_cursor, end_cursor=page.end_cursor,

@@ -5,8 +5,8 @@ from datetime import date
 import strawberry
 
 from api.common.relay import decode_optional_id, ids
-from api.complaints.types import ChannelEnum, ComplaintStatusEnum, PriorityEnum, VisibilityEnum
-from api.customers.types import CustomerTierEnum
+from api.complaints.enums import ChannelEnum, ComplaintStatusEnum, PriorityEnum, VisibilityEnum
+from api.customers.enums import CustomerTierEnum
 from application.queries.complaints import ComplaintFilter as ComplaintFilterQuery
 
 

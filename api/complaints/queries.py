@@ -14,8 +14,9 @@ from api.common.relay import Connection, decode_id, decode_optional_id, page_req
 from api.complaints.inputs import ComplaintFilter
 from api.complaints.types import BusinessCalendar, Complaint, ComplaintCategory, SlaPolicy, SlaReport, SlaReportRow
 from api.context import Context
+from api.nodes import Children, register_children
 from application.queries.complaints import ComplaintFilter as ComplaintFilterQuery
-from application.queries.complaints import ComplaintParent, ComplaintView
+from application.queries.complaints import ComplaintView
 from application.queries.pagination import Page
 from domain.shared import InvalidInput
 
@@ -23,37 +24,46 @@ MAX_REPORT_DAYS = 3660
 
 
 async def list_complaints(info: Info[Context, None], filter: ComplaintFilter | None, first: int | None,
-                          after: str | None, last: int | None, before: str | None, *,
-                          parent: tuple[ComplaintParent, uuid.UUID] | None = None) -> Connection[Complaint]:
-    """The complaints the caller may see, newest first; `parent` narrows to one customer's or order's
-    (Customer.complaints, Order.complaints: all parents of a page in one batch)."""
+                          after: str | None, last: int | None, before: str | None) -> Connection[Complaint]:
+    """The complaints the caller may see, newest first."""
     ctx = info.context
 
     async def run():  # type: ignore[no-untyped-def]
         query = filter.to_query() if filter else ComplaintFilterQuery()
         request = page_request(first, after, last, before)
-        if parent is None:
-            fields = selection(info)
-            if fields is not None and not request.backward:
-                document = await ctx.documents.complaints(fields, query, request,
-                                                          scope_of=ctx.complaint_loaders.scope)
-                if document is not None:
-                    return Precompiled(document)
-            return await ctx.complaints.list(await ctx.complaint_loaders.scope(), query, request, ctx.clock.now())
-        kind, parent_id = parent
-        # the parent's own id wins over one in the filter
-        query = dataclasses.replace(query, **{f"{kind}_id": None})
-
-        async def fetch(parent_ids: list[uuid.UUID]) -> list[Page[ComplaintView]]:
-            return await ctx.complaints.list_per(await ctx.complaint_loaders.scope(), query, kind, parent_ids,
-                                                 request, ctx.clock.now())
-
-        return await ctx.loader_for(("complaints", kind, query, request), fetch).load(parent_id)
+        fields = selection(info)
+        if fields is not None and not request.backward:
+            document = await ctx.documents.complaints(fields, query, request, scope_of=ctx.loaders.complaint_scope)
+            if document is not None:
+                return Precompiled(document)
+        return await ctx.complaints.list(await ctx.loaders.complaint_scope(), query, request, ctx.clock.now())
 
     found = await read(run)
     if isinstance(found, Precompiled):
         return found  # type: ignore[return-value]
     return Connection.from_page(found, Complaint.from_view)
+
+
+async def complaints_of(info: Info[Context, None], of: Children) -> Connection[Complaint]:
+    """One customer's or order's complaints the caller may see (Customer.complaints, Order.complaints: all
+    parents of a page in one batch); the parent's own id wins over one in the filter."""
+    ctx = info.context
+
+    async def run():  # type: ignore[no-untyped-def]
+        query = dataclasses.replace(of.filter.to_query() if of.filter else ComplaintFilterQuery(),
+                                    **{f"{of.parent}_id": None})
+        request = page_request(of.first, of.after, of.last, of.before)
+
+        async def fetch(parent_ids: list[uuid.UUID]) -> list[Page[ComplaintView]]:
+            return await ctx.complaints.list_per(await ctx.loaders.complaint_scope(), query, of.parent, parent_ids,
+                                                 request, ctx.clock.now())
+
+        return await ctx.loaders.page(("complaints", of.parent, query, request), fetch).load(of.parent_id)
+
+    return Connection.from_page(await read(run), Complaint.from_view)
+
+
+register_children("Complaint", complaints_of)
 
 
 def complaints_filter(arguments: dict[str, Any]) -> ComplaintFilterQuery:
@@ -71,8 +81,8 @@ class ComplaintQuery:
 
         async def run():  # type: ignore[no-untyped-def]
             if id is not None:
-                return await ctx.complaint_loaders.complaint_by_id.load(decode_id(id, "Complaint", "id"))
-            return await ctx.complaints.by_number(number or "", await ctx.complaint_loaders.scope())
+                return await ctx.loaders.complaint_by_id.load(decode_id(id, "Complaint", "id"))
+            return await ctx.complaints.by_number(number or "", await ctx.loaders.complaint_scope())
 
         view = await read(run)
         return Complaint.from_view(view) if view else None
@@ -89,11 +99,11 @@ class ComplaintQuery:
 
     @strawberry.field
     async def sla_policies(self, info: Info[Context, None]) -> list[SlaPolicy]:
-        return [SlaPolicy.from_value(v) for v in await info.context.complaints.policies()]
+        return [SlaPolicy.from_view(v) for v in await info.context.complaints.policies()]
 
     @strawberry.field
     async def calendars(self, info: Info[Context, None]) -> list[BusinessCalendar]:
-        return [BusinessCalendar.from_value(v) for v in await info.context.complaints.calendars()]
+        return [BusinessCalendar.from_view(v) for v in await info.context.complaints.calendars()]
 
     @strawberry.field(name="slaReport", description="Per category, over complaints filed in [from, to): filed, "
                       "resolved, breaches and the median business minutes to resolve. For those who see all "
@@ -108,7 +118,7 @@ class ComplaintQuery:
                 raise InvalidInput("to must be after from.", field=("to",))
             if (to - from_).days > MAX_REPORT_DAYS:
                 raise InvalidInput(f"A report spans at most {MAX_REPORT_DAYS} days.", field=("to",))
-            scope = await ctx.complaint_loaders.scope()
+            scope = await ctx.loaders.complaint_scope()
             if not scope.sees_all and (department is None or department != scope.department_id):
                 raise forbidden()
             return await ctx.complaints.sla_report(from_, to, department)

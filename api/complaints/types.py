@@ -3,17 +3,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import read
-from api.common.federation import ENTITY_KEY, load_entity
-from api.common.relay import Connection, Node, PageInfo, page_request, to_global_id
+from api.common.federation import ENTITY_KEY
+from api.common.pages import nested_page
+from api.common.relay import Connection, Node, to_global_id
+from api.complaints.enums import (
+    ChannelEnum,
+    ComplaintEventKind,
+    ComplaintStatusEnum,
+    PriorityEnum,
+    SlaTargetStateEnum,
+    TimelineKindEnum,
+    VisibilityEnum,
+)
 from api.context import Context
-from api.customers.types import Customer, CustomerTierEnum, load_customer
+from api.customers.enums import CustomerTierEnum
+from api.customers.types import Customer, load_customer
+from api.nodes import Loaded, load_node, resolve_node
 from api.organisation.types import Department, Staff, load_department, load_staff
 from application.queries.complaints import (
     CategoryView,
@@ -24,7 +34,6 @@ from application.queries.complaints import (
 )
 from domain.calendar import BusinessCalendar as CalendarValue
 from domain.complaint import Channel, ComplaintStatus, Priority, TimelineKind, Visibility
-from domain.complaint import Complaint as ComplaintAggregate
 from domain.customer import CustomerTier
 from domain.sla import SlaPolicy as PolicyValue
 from domain.sla import SlaTarget as TargetValue
@@ -33,31 +42,16 @@ from domain.sla import SlaTargetState
 if TYPE_CHECKING:
     from api.orders.types import Order
 
-PriorityEnum = strawberry.enum(Priority, name="Priority")
-ChannelEnum = strawberry.enum(Channel, name="Channel")
-ComplaintStatusEnum = strawberry.enum(ComplaintStatus, name="ComplaintStatus")
-TimelineKindEnum = strawberry.enum(TimelineKind, name="TimelineKind")
-VisibilityEnum = strawberry.enum(Visibility, name="Visibility")
-SlaTargetStateEnum = strawberry.enum(SlaTargetState, name="SlaTargetState")
-
-
-@strawberry.enum
-class ComplaintEventKind(Enum):
-    FILED = "FILED"
-    STATUS_CHANGED = "STATUS_CHANGED"
-    PROGRESS_RECORDED = "PROGRESS_RECORDED"
-    ASSIGNED = "ASSIGNED"
-    SLA_WARNING = "SLA_WARNING"
-    SLA_BREACHED = "SLA_BREACHED"
-    ESCALATED = "ESCALATED"
-    RATED = "RATED"
+__all__ = ["BusinessCalendar", "ChannelEnum", "Complaint", "ComplaintCategory", "ComplaintEvent", "ComplaintEventKind",
+           "ComplaintStatusEnum", "PriorityEnum", "SlaPolicy", "SlaReport", "SlaReportRow", "TimelineEntry",
+           "VisibilityEnum"]
 
 
 # --------------------------------------------------------------------------------- configuration
 
 
 @strawberry.type
-class ComplaintCategory(Node):
+class ComplaintCategory(Node, Loaded, loader="category_by_id"):
     id: strawberry.ID
     code: str
     name: str
@@ -74,10 +68,7 @@ class ComplaintCategory(Node):
 
 
 async def load_category(info: Info[Context, None], category_id: uuid.UUID | None) -> ComplaintCategory | None:
-    if category_id is None:
-        return None
-    view = await info.context.complaint_loaders.category_by_id.load(category_id)
-    return ComplaintCategory.from_view(view) if view else None
+    return await ComplaintCategory.load(info, category_id)  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -88,7 +79,7 @@ class WorkingHours:
 
 
 @strawberry.type
-class BusinessCalendar(Node):
+class BusinessCalendar(Node, Loaded, loader="calendar_by_id"):
     id: strawberry.ID
     name: str
     timezone: str = strawberry.field(description="IANA zone, e.g. Europe/Berlin")
@@ -96,14 +87,14 @@ class BusinessCalendar(Node):
     holidays: list[date]
 
     @classmethod
-    def from_value(cls, v: CalendarValue) -> "BusinessCalendar":
+    def from_view(cls, v: CalendarValue) -> "BusinessCalendar":
         return cls(id=to_global_id("BusinessCalendar", v.id), name=v.name, timezone=v.timezone,
                    working_hours=[WorkingHours(weekday=w.weekday, start=w.start, end=w.end) for w in v.windows],
                    holidays=v.sorted_holidays)
 
 
 @strawberry.type
-class SlaPolicy(Node):
+class SlaPolicy(Node, Loaded, loader="policy_by_id"):
     id: strawberry.ID
     name: str
     priority: PriorityEnum | None  # type: ignore[valid-type]
@@ -119,7 +110,7 @@ class SlaPolicy(Node):
     _value: strawberry.Private[PolicyValue]
 
     @classmethod
-    def from_value(cls, v: PolicyValue) -> "SlaPolicy":
+    def from_view(cls, v: PolicyValue) -> "SlaPolicy":
         return cls(id=to_global_id("SlaPolicy", v.id), name=v.name,
                    priority=Priority(v.priority) if v.priority else None,
                    customer_tier=CustomerTier(v.customer_tier) if v.customer_tier else None,
@@ -133,9 +124,9 @@ class SlaPolicy(Node):
 
     @strawberry.field
     async def calendar(self, info: Info[Context, None]) -> BusinessCalendar:
-        value = await info.context.complaint_loaders.calendar_by_id.load(self._value.calendar_id)
-        assert value is not None
-        return BusinessCalendar.from_value(value)
+        calendar = await BusinessCalendar.load(info, self._value.calendar_id)
+        assert calendar is not None
+        return calendar  # type: ignore[no-any-return]
 
     @strawberry.field
     async def escalate_to(self, info: Info[Context, None]) -> Staff | None:
@@ -171,17 +162,14 @@ class SlaStatus:
 
     @strawberry.field
     async def policy(self, info: Info[Context, None]) -> SlaPolicy | None:
-        if self._policy_id is None:
-            return None
-        value = await info.context.complaint_loaders.policy_by_id.load(self._policy_id)
-        return SlaPolicy.from_value(value) if value else None
+        return await SlaPolicy.load(info, self._policy_id)  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------------- complaints
 
 
 @strawberry.type
-class TimelineEntry(Node):
+class TimelineEntry(Node, Loaded, loader="timeline_entry_by_id"):
     id: strawberry.ID
     at: datetime
     kind: TimelineKindEnum  # type: ignore[valid-type]
@@ -197,6 +185,15 @@ class TimelineEntry(Node):
                    visibility=Visibility(v.visibility),
                    from_status=ComplaintStatus(v.from_status) if v.from_status else None,
                    to_status=ComplaintStatus(v.to_status) if v.to_status else None, _view=v)
+
+    @classmethod
+    async def load(cls, info: Info[Context, None], raw_id: Any) -> "TimelineEntry | None":
+        """An entry of a complaint the caller may see (else null, as for the complaint)."""
+        loaders = info.context.loaders
+        entry = await loaders.timeline_entry_by_id.load(raw_id)
+        if entry is None or await loaders.complaint_by_id.load(entry.complaint_id) is None:
+            return None
+        return cls.from_view(entry)
 
     @strawberry.field
     async def author(self, info: Info[Context, None]) -> Staff | None:
@@ -218,10 +215,11 @@ class TimelineConnection(Connection[TimelineEntry]):
     """Named as the contract names it (not TimelineEntryConnection)."""
 
     edges: list[TimelineEdge]  # type: ignore[assignment]
+    edge = TimelineEdge
 
 
 @strawberry.type(directives=[ENTITY_KEY])
-class Complaint(Node):
+class Complaint(Node, Loaded, loader="complaint_by_id"):
     id: strawberry.ID
     number: str = strawberry.field(description="Human-readable, e.g. CMP-000042")
     priority: PriorityEnum  # type: ignore[valid-type]
@@ -237,11 +235,6 @@ class Complaint(Node):
     _view: strawberry.Private[ComplaintView]
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> "Complaint | None":
-        """Federation: the Complaint behind a representation, batched and as visible as through `node`."""
-        return await load_entity("Complaint", id, info.context.complaint_loaders.complaint_by_id.load, cls.from_view)
-
-    @classmethod
     def from_view(cls, v: ComplaintView) -> "Complaint":
         return cls(id=to_global_id("Complaint", v.id), number=v.number, priority=Priority(v.priority),
                    channel=Channel(v.channel), subject=v.subject, description=v.description,
@@ -249,11 +242,9 @@ class Complaint(Node):
                    created_at=v.created_at, updated_at=v.updated_at, version=v.version, _view=v)
 
     @classmethod
-    def from_aggregate(cls, c: ComplaintAggregate) -> "Complaint":
-        return cls.from_view(ComplaintView(
-            c.id, c.number, c.customer_id, c.order_id, c.category_id, c.priority.value, c.channel.value, c.subject,
-            c.description, c.status.value, c.department_id, c.assignee_id, c.filed_by, c.resolution, c.satisfaction,
-            c.terms.policy if c.terms else None, c.escalation_level, c.version, c.created_at, c.updated_at))
+    async def written(cls, info: Info[Context, None], raw_id: Any) -> "Complaint | None":
+        """A mutation's complaint, as the write left it, even out of the writer's sight (Loaders.complaint_as_written)."""
+        return await load_node(info.context.loaders.complaint_as_written.load, raw_id, cls.from_view)
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer:
@@ -261,12 +252,9 @@ class Complaint(Node):
 
     @strawberry.field
     async def order(self, info: Info[Context, None]) -> Annotated["Order", strawberry.lazy("api.orders.types")] | None:
-        from api.orders.types import Order
-
         if self._view.order_id is None:
             return None
-        view = await info.context.order_loaders.order_by_id.load(self._view.order_id)
-        return Order.from_view(view) if view else None
+        return await resolve_node(info, "Order", self._view.order_id)  # type: ignore[return-value]
 
     @strawberry.field
     async def category(self, info: Info[Context, None]) -> ComplaintCategory:
@@ -291,7 +279,7 @@ class Complaint(Node):
     @strawberry.field
     async def sla(self, info: Info[Context, None]) -> SlaStatus:
         """The three clocks now (the request's clock), computed from the complaint's history."""
-        view, loaders = self._view, info.context.complaint_loaders
+        view, loaders = self._view, info.context.loaders
         evaluation = None
         if view.terms is not None:
             calendar = await loaders.calendar_by_id.load(view.terms.calendar_id)
@@ -306,20 +294,10 @@ class Complaint(Node):
     @strawberry.field(description="Newest first")
     async def timeline(self, info: Info[Context, None], first: int | None = None,
                        after: str | None = None) -> TimelineConnection:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
-            request = page_request(first, after)
-            return await ctx.loader_for(("Complaint.timeline", request),
-                                        lambda ids: ctx.complaints.timeline(ids, request)).load(self._view.id)
-
-        page = await read(run)
-        return TimelineConnection(
-            edges=[TimelineEdge(node=TimelineEntry.from_view(item), cursor=cursor)
-                   for item, cursor in zip(page.items, page.cursors)],
-            page_info=PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
-                               start_cursor=page.start_cursor, end_cursor=page.end_cursor),
-            _page=page)
+        complaints = info.context.complaints
+        return await nested_page(info, "Complaint.timeline", self._view.id, TimelineEntry.from_view,  # type: ignore[return-value]
+                                 lambda request: lambda ids: complaints.timeline(ids, request), first, after,
+                                 connection=TimelineConnection)
 
 
 @strawberry.type

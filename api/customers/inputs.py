@@ -6,7 +6,7 @@ from enum import Enum
 import strawberry
 
 from api.common.scalars import JSON, Upload
-from api.customers.types import CustomerKindEnum, CustomerTierEnum, InteractionKindEnum, LifecycleStageEnum
+from api.customers.enums import CustomerKindEnum, CustomerTierEnum, InteractionKindEnum, LifecycleStageEnum
 from api.common.relay import decode_optional_id
 from application.customers import ContactData
 from application.queries.views import CustomerFilter as CustomerFilterQuery

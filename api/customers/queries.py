@@ -44,7 +44,7 @@ class CustomerQuery:
             fields = selection(info)
             if fields is not None:
                 document = await ctx.documents.customer(fields, id=raw_id, code=code,
-                                                        scope_of=ctx.complaint_loaders.scope)
+                                                        scope_of=ctx.loaders.complaint_scope)
                 if document is not None:
                     return Precompiled(document)
             if raw_id is not None:
@@ -69,7 +69,7 @@ class CustomerQuery:
             fields = selection(info)
             if fields is not None and not page.backward:
                 document = await ctx.documents.customers(fields, query, sort, page,
-                                                         scope_of=ctx.complaint_loaders.scope)
+                                                         scope_of=ctx.loaders.complaint_scope)
                 if document is not None:
                     return Precompiled(document)
             return await ctx.customers.list(query, sort, page)

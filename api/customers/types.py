@@ -3,26 +3,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from api.context import Context
-
-from api.common.errors import read
-from api.common.federation import ENTITY_KEY, load_entity
-from api.common.relay import Connection, Node, page_request, to_global_id
+from api.common.federation import ENTITY_KEY
+from api.common.pages import nested_page
+from api.common.relay import Connection, Node, to_global_id
 from api.common.scalars import JSON
+from api.context import Context
+from api.customers.enums import ActivityKind, CustomerKindEnum, CustomerTierEnum, InteractionKindEnum, LifecycleStageEnum
+from api.nodes import Children, Loaded, children, resolve_node
 from api.organisation.types import Department, Staff, load_department, load_staff
 from api.profitability import fields as external
 from api.profitability.types import Receivables
-from application.queries.pagination import Page
-from application.queries.views import ActivityView, ContactView, CustomerView, InteractionView, StageChangeView
-from domain.customer import Customer as CustomerAggregate
+from application.queries.pagination import PageRequest
+from application.queries.views import ActivityView, ContactView, CustomerView, InteractionView
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
-from domain.customer import Interaction as InteractionAggregate
 
 if TYPE_CHECKING:
     from api.complaints.inputs import ComplaintFilter
@@ -30,31 +28,20 @@ if TYPE_CHECKING:
     from api.orders.inputs import OrderFilter
     from api.orders.types import Order
 
-CustomerKindEnum = strawberry.enum(CustomerKind, name="CustomerKind")
-CustomerTierEnum = strawberry.enum(CustomerTier, name="CustomerTier")
-LifecycleStageEnum = strawberry.enum(LifecycleStage, name="LifecycleStage")
-InteractionKindEnum = strawberry.enum(InteractionKind, name="InteractionKind")
-
-
-@strawberry.enum
-class ActivityKind(Enum):
-    INTERACTION = "INTERACTION"
-    STAGE_CHANGE = "STAGE_CHANGE"
-    COMPLAINT = "COMPLAINT"
-    ORDER = "ORDER"
-    WORKFLOW = "WORKFLOW"
+__all__ = ["ActivityKind", "Customer", "CustomerKindEnum", "CustomerTierEnum", "InteractionKindEnum",
+           "LifecycleStageEnum", "load_customer"]
 
 
 async def load_customer(info: Info[Context, None], customer_id: uuid.UUID) -> "Customer":
     """The customer an interaction, order or complaint belongs to (they cannot exist without one)."""
-    view = await info.context.loaders.customer_by_id.load(customer_id)
-    if view is None:
+    customer = await Customer.load(info, customer_id)
+    if customer is None:
         raise LookupError(f"customer {customer_id} is missing")
-    return Customer.from_view(view)
+    return customer  # type: ignore[no-any-return]
 
 
 @strawberry.type
-class Contact(Node):
+class Contact(Node, Loaded, loader="contact_by_id"):
     id: strawberry.ID
     name: str
     email: str | None
@@ -82,7 +69,7 @@ class StageChange:
 
 
 @strawberry.type
-class Interaction(Node):
+class Interaction(Node, Loaded, loader="interaction_by_id"):
     id: strawberry.ID
     kind: InteractionKindEnum  # type: ignore[valid-type]
     occurred_at: datetime
@@ -94,11 +81,6 @@ class Interaction(Node):
     def from_view(cls, v: InteractionView) -> "Interaction":
         return cls(id=to_global_id("Interaction", v.id), kind=InteractionKind(v.kind), occurred_at=v.occurred_at,
                    summary=v.summary, rating=v.rating, _view=v)
-
-    @classmethod
-    def from_aggregate(cls, i: InteractionAggregate) -> "Interaction":
-        return cls.from_view(InteractionView(i.id, i.customer_id, i.kind.value, i.occurred_at, i.author_id,
-                                             i.department_id, i.summary, i.rating))
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> "Customer":
@@ -114,7 +96,7 @@ class Interaction(Node):
 
 
 @strawberry.type
-class Activity(Node):
+class Activity(Node, Loaded, loader="activity_by_id"):
     id: strawberry.ID
     at: datetime
     kind: ActivityKind
@@ -136,15 +118,13 @@ class Activity(Node):
     @strawberry.field(description="The Interaction, Complaint, Order or WorkflowInstance the entry is about; "
                                   "null for stage changes")
     async def subject(self, info: Info[Context, None]) -> Node | None:
-        from api.nodes import resolve_node
-
         if self._view.subject_type is None or self._view.subject_id is None:
             return None
         return await resolve_node(info, self._view.subject_type, self._view.subject_id)
 
 
 @strawberry.type(directives=[ENTITY_KEY])
-class Customer(Node):
+class Customer(Node, Loaded, loader="customer_by_id"):
     id: strawberry.ID
     code: str = strawberry.field(description="Stable business key shared with ERP and finance systems")
     name: str
@@ -158,20 +138,10 @@ class Customer(Node):
     _view: strawberry.Private[CustomerView]
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> "Customer | None":
-        """Federation: the Customer behind a representation, batched and as visible as through `node`."""
-        return await load_entity("Customer", id, info.context.loaders.customer_by_id.load, cls.from_view)
-
-    @classmethod
     def from_view(cls, v: CustomerView) -> "Customer":
         return cls(id=to_global_id("Customer", v.id), code=v.code, name=v.name, kind=CustomerKind(v.kind),
                    tier=CustomerTier(v.tier), lifecycle_stage=LifecycleStage(v.stage), attributes=v.attributes,
                    created_at=v.created_at, updated_at=v.updated_at, version=v.version, _view=v)
-
-    @classmethod
-    def from_aggregate(cls, c: CustomerAggregate) -> "Customer":
-        return cls.from_view(CustomerView(c.id, c.code, c.name, c.kind.value, c.tier.value, c.stage.value,
-                                          c.owner_id, c.attributes, c.version, c.created_at, c.updated_at))
 
     @strawberry.field
     async def stage_history(self, info: Info[Context, None]) -> list[StageChange]:
@@ -195,14 +165,10 @@ class Customer(Node):
     @strawberry.field
     async def interactions(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
                            last: int | None = None, before: str | None = None) -> Connection[Interaction]:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
-            request = page_request(first, after, last, before)
-            return await ctx.loader_for(("Customer.interactions", request),
-                                        lambda ids: ctx.customers.interactions(ids, request)).load(self._view.id)
-
-        return Connection.from_page(await read(run), Interaction.from_view)
+        customers = info.context.customers
+        return await nested_page(info, "Customer.interactions", self._view.id, Interaction.from_view,
+                                 lambda request: lambda ids: customers.interactions(ids, request),
+                                 first, after, last, before)
 
     @strawberry.field(description="The customer's orders, newest first (a customerId in the filter is ignored)")
     async def orders(
@@ -210,9 +176,8 @@ class Customer(Node):
         before: str | None = None,
         filter: Annotated["OrderFilter", strawberry.lazy("api.orders.inputs")] | None = None,
     ) -> Connection[Annotated["Order", strawberry.lazy("api.orders.types")]]:
-        from api.orders.queries import list_orders
-
-        return await list_orders(info, filter, first, after, last, before, customer_id=self._view.id)
+        return await children(info, "Order", Children(parent="customer", parent_id=self._view.id, filter=filter,
+                                                      first=first, after=after, last=last, before=before))
 
     @strawberry.field(description="The customer's complaints the caller may see, newest first "
                                   "(a customerId in the filter is ignored)")
@@ -221,9 +186,9 @@ class Customer(Node):
         before: str | None = None,
         filter: Annotated["ComplaintFilter", strawberry.lazy("api.complaints.inputs")] | None = None,
     ) -> Connection[Annotated["Complaint", strawberry.lazy("api.complaints.types")]]:
-        from api.complaints.queries import list_complaints
-
-        return await list_complaints(info, filter, first, after, last, before, parent=("customer", self._view.id))
+        return await children(info, "Complaint", Children(parent="customer", parent_id=self._view.id,
+                                                          filter=filter, first=first, after=after, last=last,
+                                                          before=before))
 
     @strawberry.field(description="From the finance system; null (with an entry in the response's errors) when it "
                                   "cannot be reached, null alone when it does not know the customer")
@@ -234,16 +199,12 @@ class Customer(Node):
                                   "interactions, complaint progress, orders, workflow decisions, stage changes")
     async def activity(self, info: Info[Context, None], first: int | None = None,
                        after: str | None = None) -> Connection[Activity]:
-        ctx = info.context
+        loaders, customers = info.context.loaders, info.context.customers
 
-        async def run():  # type: ignore[no-untyped-def]
-            request = page_request(first, after)
-
-            async def fetch(customer_ids: list[uuid.UUID]) -> list[Page[ActivityView]]:
+        def fetch(request: PageRequest) -> Any:
+            async def pages(customer_ids: list[uuid.UUID]) -> Any:
                 # complaint entries only for those who may see the complaint
-                scope = await ctx.complaint_loaders.scope()
-                return await ctx.customers.activity(customer_ids, request, complaint_scope=scope)
+                return await customers.activity(customer_ids, request, complaint_scope=await loaders.complaint_scope())
+            return pages
 
-            return await ctx.loader_for(("Customer.activity", request), fetch).load(self._view.id)
-
-        return Connection.from_page(await read(run), Activity.from_view)
+        return await nested_page(info, "Customer.activity", self._view.id, Activity.from_view, fetch, first, after)

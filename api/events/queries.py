@@ -7,7 +7,7 @@ from api.common.errors import read
 from api.common.relay import Connection, page_request
 from api.context import Context
 from api.events.types import DomainEvent
-from application.queries.events import EventFilter, EventQueries, require_feed_reader
+from application.queries.events import EventFilter, require_feed_reader
 
 
 @strawberry.type
@@ -21,7 +21,6 @@ class EventQuery:
 
         async def run():  # type: ignore[no-untyped-def]
             require_feed_reader(ctx.actor)
-            feed: EventQueries = ctx.services.event_queries()
-            return await feed.feed(EventFilter.parse(types), page_request(first, after))
+            return await ctx.event_queries.feed(EventFilter.parse(types), page_request(first, after))
 
         return Connection.from_page(await read(run), DomainEvent.from_view)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Awaitable, Iterator
 
 import strawberry
 from graphql import GraphQLError
@@ -15,9 +15,11 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 from strawberry.types.graphql import OperationType
 
-from api.common.errors import UserError, attempt, forbidden
+from api.common.errors import UserError, forbidden
+from api.common.mutations import Payload, write, written
 from api.common.relay import Node, decode_id, to_global_id
 from api.context import Context
+from api.nodes import Loaded, load_node
 from api.organisation.types import Staff, load_staff
 from application.api_keys import CreateApiKey, create_api_key, revoke_api_key
 from domain.api_key import WRITE
@@ -26,7 +28,7 @@ from domain.api_key import ApiKey as ApiKeyRecord
 
 @strawberry.type(description="A credential for a partner system; the secret is shown once and stored only as a "
                              "hash")
-class ApiKey(Node):
+class ApiKey(Node, Loaded, loader="api_key_by_id"):
     id: strawberry.ID
     name: str
     scopes: list[str]
@@ -48,10 +50,17 @@ class ApiKey(Node):
         return staff
 
     @classmethod
-    def from_record(cls, key: ApiKeyRecord) -> "ApiKey":
+    def from_view(cls, key: ApiKeyRecord) -> "ApiKey":
         return cls(id=to_global_id("ApiKey", key.id), name=key.name, scopes=list(key.scopes),
                    created_at=key.created_at, last_used_at=key.last_used_at, revoked_at=key.revoked_at,
                    created_by_id=key.created_by, acts_as_id=key.acts_as)
+
+    @classmethod
+    async def load(cls, info: Info[Context, None], raw_id: Any) -> "ApiKey | None":
+        """The ApiKey node, for ADMINs only (null for everybody else, as if it did not exist)."""
+        if not _admin(info):
+            return None
+        return await load_node(info.context.loaders.api_key_by_id.load, raw_id, cls.from_view)
 
 
 @strawberry.input
@@ -67,8 +76,8 @@ class RevokeApiKeyInput:
 
 
 @strawberry.type
-class ApiKeyPayload:
-    api_key: ApiKey | None
+class ApiKeyPayload(Payload):
+    api_key: ApiKey | None = written(ApiKey)
     secret: str | None = strawberry.field(description="Shown once")
     user_errors: list[UserError]
 
@@ -78,13 +87,7 @@ def _admin(info: Info[Context, None]) -> bool:
     return actor.active and actor.is_admin
 
 
-async def load_api_key(info: Info[Context, None], key_id: uuid.UUID) -> ApiKey | None:
-    """The ApiKey node, for ADMINs only (null for everybody else, as if it did not exist)."""
-    if not _admin(info):
-        return None
-    registry = info.context.services.api_key_registry()
-    key = await info.context.loader_for("api_key_by_id", registry.by_ids).load(key_id)
-    return ApiKey.from_record(key) if key else None
+load_api_key = ApiKey.load
 
 
 @strawberry.type
@@ -93,7 +96,7 @@ class ApiKeyQuery:
     async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
         if not _admin(info):
             raise forbidden()
-        return [ApiKey.from_record(k) for k in await info.context.services.api_key_registry().all()]
+        return [ApiKey.from_view(k) for k in await info.context.api_keys.all()]
 
 
 @strawberry.type
@@ -101,33 +104,25 @@ class ApiKeyMutation:
     @strawberry.mutation(description="Issue an API key acting as a staff member (admins); the payload's secret is "
                                      "shown once. Scopes: read (always), write (mutations), federation (the SDL for a gateway)")
     async def create_api_key(self, info: Info[Context, None], input: CreateApiKeyInput) -> ApiKeyPayload:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
+        def issue(ctx: Context) -> Awaitable[Any]:
             if not _admin(info):
                 raise forbidden()
-            return await create_api_key(ctx.services.api_key_registry(), ctx.uow_factory(), ctx.clock, ctx.actor,
-                                        CreateApiKey(input.name, tuple(input.scopes),
-                                                     decode_id(input.acts_as_id, "Staff", "actsAsId")))
+            return create_api_key(ctx.api_keys, ctx.uow(), ctx.clock, ctx.actor, CreateApiKey(
+                input.name, tuple(input.scopes), decode_id(input.acts_as_id, "Staff", "actsAsId")))
 
-        issued, errors = await attempt(run)
-        if issued is None:
-            return ApiKeyPayload(api_key=None, secret=None, user_errors=errors)
-        return ApiKeyPayload(api_key=ApiKey.from_record(issued.api_key), secret=issued.secret, user_errors=[])
+        issued, errors = await write(info, issue)
+        return ApiKeyPayload(written_id=issued.api_key.id if issued else None,
+                             secret=issued.secret if issued else None, user_errors=errors)
 
     @strawberry.mutation(description="Revoke an API key at once (admins); a revoked key stays revoked")
     async def revoke_api_key(self, info: Info[Context, None], input: RevokeApiKeyInput) -> ApiKeyPayload:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
+        def revoke(ctx: Context) -> Awaitable[Any]:
             if not _admin(info):
                 raise forbidden()
-            return await revoke_api_key(ctx.services.api_key_registry(), ctx.clock, ctx.actor,
-                                        decode_id(input.api_key_id, "ApiKey", "apiKeyId"))
+            return revoke_api_key(ctx.api_keys, ctx.clock, ctx.actor, decode_id(input.api_key_id, "ApiKey", "apiKeyId"))
 
-        revoked, errors = await attempt(run)
-        return ApiKeyPayload(api_key=ApiKey.from_record(revoked) if revoked else None, secret=None,
-                             user_errors=errors)
+        revoked, errors = await write(info, revoke)
+        return ApiKeyPayload(written_id=revoked.id if revoked else None, secret=None, user_errors=errors)
 
 
 class ScopedKeys(SchemaExtension):

@@ -18,6 +18,6 @@ class IntegrationQuery:
         actor = info.context.actor
         if not actor.role.at_least(Role.KEY_USER):
             raise forbidden()
-        reporters = info.context.services.health_reporters()
+        reporters = info.context.health_reporters
         reports = await asyncio.gather(*(r.health() for r in reporters))
         return [IntegrationHealth.from_view(v, detailed=actor.is_admin) for report in reports for v in report]

@@ -2,22 +2,24 @@
 (a webhook sends the whole CRM's events out); others get FORBIDDEN, and `node` gives them null."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import UserError, attempt, forbidden
+from api.common.errors import UserError, forbidden
+from api.common.mutations import Payload, write, written
 from api.common.relay import Node, to_global_id
 from api.context import Context
+from api.nodes import Loaded, load_node
 from application.queries.webhooks import WebhookView
 from application.webhooks import RegisterWebhook, register_webhook
 from domain.organisation import Staff
 
 
 @strawberry.type
-class Webhook(Node):
+class Webhook(Node, Loaded, loader="webhook_by_id"):
     id: strawberry.ID
     url: str
     events: list[str] = strawberry.field(description='Event types it receives, or ["*"] for all')
@@ -29,6 +31,13 @@ class Webhook(Node):
         return cls(id=to_global_id("Webhook", v.id), url=v.url, events=list(v.events), active=v.active,
                    created_at=v.created_at)
 
+    @classmethod
+    async def load(cls, info: Info[Context, None], raw_id: Any) -> "Webhook | None":
+        """The Webhook node, for ADMINs only (null for everybody else, as if it did not exist)."""
+        if not _admin(info.context.actor):
+            return None
+        return await load_node(info.context.loaders.webhook_by_id.load, raw_id, cls.from_view)
+
 
 @strawberry.input
 class RegisterWebhookInput:
@@ -38,8 +47,8 @@ class RegisterWebhookInput:
 
 
 @strawberry.type
-class WebhookPayload:
-    webhook: Webhook | None
+class WebhookPayload(Payload):
+    webhook: Webhook | None = written(Webhook)
     secret: str | None = strawberry.field(description="Shown once: the HMAC-SHA256 signing secret for the "
                                                       "X-Signature header")
     user_errors: list[UserError]
@@ -49,22 +58,13 @@ def _admin(actor: Staff) -> bool:
     return actor.active and actor.is_admin
 
 
-async def load_webhook(info: Info[Context, None], webhook_id: uuid.UUID) -> Webhook | None:
-    """The Webhook node, for ADMINs only (null for everybody else, as if it did not exist)."""
-    if not _admin(info.context.actor):
-        return None
-    queries = info.context.services.webhook_queries()
-    view = await info.context.loader_for("webhook_by_id", queries.by_ids).load(webhook_id)
-    return Webhook.from_view(view) if view else None
-
-
 @strawberry.type
 class WebhookQuery:
     @strawberry.field(description="Every registered webhook, oldest first; for admins")
     async def webhooks(self, info: Info[Context, None]) -> list[Webhook]:
         if not _admin(info.context.actor):
             raise forbidden()
-        return [Webhook.from_view(v) for v in await info.context.services.webhook_queries().all()]
+        return [Webhook.from_view(v) for v in await info.context.webhook_queries.all()]
 
 
 @strawberry.type
@@ -72,16 +72,8 @@ class WebhookMutation:
     @strawberry.mutation(description="Send domain events to a URL as signed JSON POSTs (admins). The payload's "
                                      "secret is shown once; see the README's \"Events out\" for verifying")
     async def register_webhook(self, info: Info[Context, None], input: RegisterWebhookInput) -> WebhookPayload:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
-            return await register_webhook(ctx.services.webhook_registry(), ctx.clock, ctx.actor,
-                                          RegisterWebhook(url=input.url, events=tuple(input.events)),
-                                          allow_private=ctx.settings.webhook_allow_private)
-
-        registered, errors = await attempt(run)
-        if registered is None:
-            return WebhookPayload(webhook=None, secret=None, user_errors=errors)
-        hook = registered.webhook
-        view = WebhookView(hook.id, hook.url, hook.events, hook.active, hook.created_at)
-        return WebhookPayload(webhook=Webhook.from_view(view), secret=registered.secret, user_errors=[])
+        registered, errors = await write(info, lambda ctx: register_webhook(
+            ctx.webhooks, ctx.clock, ctx.actor, RegisterWebhook(url=input.url, events=tuple(input.events)),
+            allow_private=ctx.settings.webhook_allow_private))
+        return WebhookPayload(written_id=registered.webhook.id if registered else None,
+                              secret=registered.secret if registered else None, user_errors=errors)

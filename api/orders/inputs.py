@@ -6,7 +6,7 @@ from decimal import Decimal
 import strawberry
 
 from api.common.relay import decode_optional_id
-from api.orders.types import OrderStatusEnum
+from api.orders.enums import OrderStatusEnum
 from application.orders import OrderLineData
 from application.queries.orders import OrderFilter as OrderFilterQuery
 from domain.shared import InvalidInput

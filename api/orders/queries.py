@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
 
 import strawberry
@@ -12,27 +11,28 @@ from api.common.errors import api_error, read
 from api.common.money import Money
 from api.common.relay import Connection, decode_id, page_request
 from api.context import Context
+from api.nodes import Children, register_children
 from api.orders.inputs import OrderFilter
 from api.orders.types import Order, OrderBoard, OrderBoardColumn
 from application.queries.orders import OrderFilter as OrderFilterQuery
 from domain.order import BOARD_STATUSES
 
 
-async def list_orders(info: Info[Context, None], filter: OrderFilter | None, first: int | None, after: str | None,
-                      last: int | None, before: str | None,
-                      customer_id: uuid.UUID | None = None) -> Connection[Order]:
+async def orders_of(info: Info[Context, None], of: Children) -> Connection[Order]:
+    """A customer's orders (Customer.orders: all customers of a page in one batch); the customer's own id wins
+    over one in the filter."""
     ctx = info.context
 
     async def run():  # type: ignore[no-untyped-def]
-        query = filter.to_query() if filter else OrderFilterQuery()
-        request = page_request(first, after, last, before)
-        if customer_id is None:
-            return await ctx.orders.list(query, request)
-        query = dataclasses.replace(query, customer_id=None)  # the customer's own id wins over the filter's
-        return await ctx.loader_for(("Customer.orders", query, request),
-                                    lambda ids: ctx.orders.list_for_customers(query, ids, request)).load(customer_id)
+        query = dataclasses.replace(of.filter.to_query() if of.filter else OrderFilterQuery(), customer_id=None)
+        request = page_request(of.first, of.after, of.last, of.before)
+        return await ctx.loaders.page(("Customer.orders", query, request),
+                                      lambda ids: ctx.orders.list_for_customers(query, ids, request)).load(of.parent_id)
 
     return Connection.from_page(await read(run), Order.from_view)
+
+
+register_children("Order", orders_of)
 
 
 def board_filter(arguments: dict[str, Any]) -> OrderFilterQuery:
@@ -49,7 +49,7 @@ class OrderQuery:
 
         async def run():  # type: ignore[no-untyped-def]
             if id is not None:
-                return await info.context.order_loaders.order_by_id.load(decode_id(id, "Order", "id"))
+                return await info.context.loaders.order_by_id.load(decode_id(id, "Order", "id"))
             return await info.context.orders.by_number(number or "")
 
         view = await read(run)
@@ -59,7 +59,13 @@ class OrderQuery:
     async def orders(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
                      last: int | None = None, before: str | None = None,
                      filter: OrderFilter | None = None) -> Connection[Order]:
-        return await list_orders(info, filter, first, after, last, before)
+        ctx = info.context
+
+        async def run():  # type: ignore[no-untyped-def]
+            return await ctx.orders.list(filter.to_query() if filter else OrderFilterQuery(),
+                                         page_request(first, after, last, before))
+
+        return Connection.from_page(await read(run), Order.from_view)
 
     @strawberry.field(description="Kanban of sales orders by status: counts and totals per currency from one grouped "
                                   "query, each column's orders paginated on their own")
@@ -70,7 +76,7 @@ class OrderQuery:
             query = filter.to_query() if filter else OrderFilterQuery()
             fields = selection(info)
             if fields is not None:
-                document = await ctx.documents.board(fields, query, scope_of=ctx.complaint_loaders.scope)
+                document = await ctx.documents.board(fields, query, scope_of=ctx.loaders.complaint_scope)
                 if document is not None:
                     return query, Precompiled(document)
             return query, await ctx.orders.board(query)

@@ -15,13 +15,14 @@ from typing import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import api_error, forbidden
 from api.common.relay import decode_optional_id
+from api.common.subscriptions import committed, subscriber_arguments
 from api.context import Context
-from api.orders.types import Order, OrderStatusEnum
+from api.orders.enums import OrderStatusEnum
+from api.orders.types import Order
 from application.queries.orders import OrderView
 from domain.order import AdvancePaymentStatus, OrderStatus
-from domain.shared import DomainEvent, InvalidInput
+from domain.shared import DomainEvent
 
 
 @strawberry.type
@@ -60,22 +61,12 @@ class OrderSubscription:
                            owner_id: strawberry.ID | None = None,
                            statuses: list[OrderStatusEnum] | None = None,  # type: ignore[valid-type]
                            ) -> AsyncGenerator[OrderEvent, None]:
-        ctx = info.context
-        if ctx.actor is None:
-            raise forbidden()
-        try:
-            customer = decode_optional_id(customer_id, "Customer", "customerId")
-            owner = decode_optional_id(owner_id, "Staff", "ownerId")
-        except InvalidInput as err:
-            raise api_error(err.message, err.code, field=list(err.field or ())) from None
+        customer, owner = subscriber_arguments(info, lambda: (
+            decode_optional_id(customer_id, "Customer", "customerId"),
+            decode_optional_id(owner_id, "Staff", "ownerId")))
         wanted = {OrderStatus(s) for s in statuses or ()}
-        async for event in ctx.services.events().subscribe():
-            if event.aggregate_type != "order":
-                continue
-            (staff,) = await ctx.organisation.staff_by_ids([ctx.actor.id])
-            if staff is None or not staff.active:  # a deactivated person's subscription ends at once
-                return
-            (view,) = await ctx.orders.by_ids([event.aggregate_id])
+        async for event, _ in committed(info, "order"):
+            (view,) = await info.context.orders.by_ids([event.aggregate_id])
             if view is None:
                 continue
             view = as_of(view, event)

@@ -11,11 +11,13 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import read
+from api.common.federation import ENTITY_KEY
 from api.common.money import Money
-from api.common.federation import ENTITY_KEY, load_entity
 from api.common.relay import Connection, Node, page_request, to_global_id
 from api.context import Context
 from api.customers.types import Customer, load_customer
+from api.nodes import Children, Loaded, children, register_part
+from api.orders.enums import AdvancePaymentStatusEnum, OrderStatusEnum
 from api.organisation.types import Staff, load_staff
 from api.profitability import fields as external
 from api.profitability.types import Profitability
@@ -24,13 +26,11 @@ from application.queries.orders import BoardPageRequest, OrderLineView, OrderVie
 from application.queries.orders import OrderFilter as OrderFilterQuery
 from application.queries.pagination import Page
 from domain.order import AdvancePaymentStatus, OrderStatus
-from domain.order import Order as OrderAggregate
 
 if TYPE_CHECKING:
     from api.complaints.types import Complaint
 
-OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
-AdvancePaymentStatusEnum = strawberry.enum(AdvancePaymentStatus, name="AdvancePaymentStatus")
+__all__ = ["AdvancePaymentStatusEnum", "Order", "OrderBoard", "OrderBoardColumn", "OrderLine", "OrderStatusEnum"]
 
 
 @strawberry.type
@@ -60,7 +60,7 @@ class OrderLine(Node):
 
 
 @strawberry.type(directives=[ENTITY_KEY])
-class Order(Node):
+class Order(Node, Loaded, loader="order_by_id"):
     id: strawberry.ID
     number: str = strawberry.field(description="Human-readable, e.g. SO-000042")
     status: OrderStatusEnum  # type: ignore[valid-type]
@@ -75,24 +75,11 @@ class Order(Node):
     _lines: strawberry.Private[list[OrderLineView] | None] = None  # known already: no loader round trip
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, None], id: strawberry.ID) -> "Order | None":
-        """Federation: the Order behind a representation, batched and as visible as through `node`."""
-        return await load_entity("Order", id, info.context.order_loaders.order_by_id.load, cls.from_view)
-
-    @classmethod
     def from_view(cls, v: OrderView, lines: list[OrderLineView] | None = None) -> "Order":
         return cls(id=to_global_id("Order", v.id), number=v.number, status=OrderStatus(v.status),
                    currency=v.currency, total=Money.of(v.total, v.currency),
                    advance_payment=AdvancePaymentStatus(v.advance_payment), placed_at=v.placed_at,
                    created_at=v.created_at, updated_at=v.updated_at, version=v.version, _view=v, _lines=lines)
-
-    @classmethod
-    def from_aggregate(cls, o: OrderAggregate) -> "Order":
-        view = OrderView(o.id, o.number, o.customer_id, o.owner_id, o.status.value, o.currency, o.total.amount,
-                         o.advance_payment.value, o.placed_at, o.created_at, o.updated_at, o.version)
-        lines = [OrderLineView(line.sku, line.description, line.quantity, line.unit_price.amount,
-                               line.discount_percent, line.line_total.amount, o.currency) for line in o.lines]
-        return cls.from_view(view, lines)
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer:
@@ -106,7 +93,7 @@ class Order(Node):
     async def lines(self, info: Info[Context, None]) -> list[OrderLine]:
         lines = self._lines
         if lines is None:
-            lines = await info.context.order_loaders.lines_by_order.load(self._view.id)
+            lines = await info.context.loaders.lines_by_order.load(self._view.id)
         return [OrderLine.from_view(line, self._view.id, i, self._view.owner_id) for i, line in enumerate(lines)]
 
     @strawberry.field(description="From the ERP's product costs; null (with an entry in errors) when it cannot be "
@@ -114,21 +101,20 @@ class Order(Node):
     async def profitability(self, info: Info[Context, None]) -> Profitability | None:
         lines = self._lines
         if lines is None:
-            lines = await info.context.order_loaders.lines_by_order.load(self._view.id)
+            lines = await info.context.loaders.lines_by_order.load(self._view.id)
         return await external.profitability(info, self._view, lines)
 
     @strawberry.field(description="Workflows run on this order, oldest first")
     async def workflows(self, info: Info[Context, None]) -> list[WorkflowInstance]:
-        views = await info.context.workflow_loaders.instances_by_subject.load(self._view.id)
+        views = await info.context.loaders.workflows_by_subject.load(self._view.id)
         return [WorkflowInstance.from_view(v) for v in views]
 
     @strawberry.field(description="Complaints about this order the caller may see, newest first")
     async def complaints(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None,
     ) -> Connection[Annotated["Complaint", strawberry.lazy("api.complaints.types")]]:
-        from api.complaints.queries import list_complaints
-
-        return await list_complaints(info, None, first, after, None, None, parent=("order", self._view.id))
+        return await children(info, "Complaint", Children(parent="order", parent_id=self._view.id, first=first,
+                                                          after=after))
 
 
 @strawberry.type(description="One status of the Kanban: its orders, how many, and their totals per currency")
@@ -151,7 +137,7 @@ class OrderBoardColumn:
             request = BoardPageRequest(self._filter, self.status.value, page_request(first, after))
             if count == 0 and after is None:  # nothing to page through: spare the column's index scan
                 return Page(items=[], cursors=[], has_next=False, has_previous=False, count=known_count)
-            return await info.context.order_loaders.board_page.load(request)
+            return await info.context.loaders.board_page.load(request)
 
         return Connection.from_page(dataclasses.replace(await read(run), count=known_count), Order.from_view)
 
@@ -161,3 +147,16 @@ class OrderBoard:
     columns: list[OrderBoardColumn] = strawberry.field(
         description="One per status, in status order (DRAFT ... PAID, CANCELLED); only the filter's statuses "
                     "when it names some")
+
+
+async def _order_line(info: Info[Context, None], order_id: uuid.UUID, part: str) -> OrderLine | None:
+    loaders = info.context.loaders
+    order = await loaders.order_by_id.load(order_id) if part.isdigit() else None
+    if order is None:
+        return None
+    lines = await loaders.lines_by_order.load(order_id)
+    position = int(part)
+    return OrderLine.from_view(lines[position], order_id, position, order.owner_id) if position < len(lines) else None
+
+
+register_part("OrderLine", _order_line)

@@ -3,10 +3,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import UserError, attempt
+from api.common.errors import UserError
+from api.common.mutations import Payload, written
 from api.common.relay import decode_id, decode_optional_id
 from api.context import Context
-from api.organisation.types import Department, RoleEnum, Staff
+from api.organisation.enums import RoleEnum
+from api.organisation.types import Department, Staff
 from application import organisation as use_cases
 from domain.organisation import Role
 
@@ -40,14 +42,14 @@ class SetDepartmentCalendarInput:
 
 
 @strawberry.type
-class DepartmentPayload:
-    department: Department | None
+class DepartmentPayload(Payload):
+    department: Department | None = written(Department)
     user_errors: list[UserError]
 
 
 @strawberry.type
-class StaffPayload:
-    staff: Staff | None
+class StaffPayload(Payload):
+    staff: Staff | None = written(Staff)
     user_errors: list[UserError]
 
 
@@ -55,44 +57,25 @@ class StaffPayload:
 class OrganisationMutation:
     @strawberry.mutation
     async def create_staff(self, info: Info[Context, None], input: CreateStaffInput) -> StaffPayload:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
-            cmd = use_cases.CreateStaff(
+        return await StaffPayload.write(info, lambda ctx: use_cases.create_staff(
+            ctx.uow(), ctx.clock, ctx.actor, use_cases.CreateStaff(
                 name=input.name, email=input.email, role=Role(input.role),
                 department_id=decode_id(input.department_id, "Department", "departmentId"),
-                idempotency_key=input.idempotency_key)
-            return await use_cases.create_staff(ctx.uow(), ctx.clock, ctx.actor, cmd)
-
-        staff, errors = await attempt(run)
-        return StaffPayload(staff=Staff.from_aggregate(staff) if staff else None, user_errors=errors)
+                idempotency_key=input.idempotency_key)))
 
     @strawberry.mutation
     async def update_staff(self, info: Info[Context, None], input: UpdateStaffInput) -> StaffPayload:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
-            cmd = use_cases.UpdateStaff(
+        return await StaffPayload.write(info, lambda ctx: use_cases.update_staff(
+            ctx.uow(), ctx.clock, ctx.actor, use_cases.UpdateStaff(
                 staff_id=decode_id(input.id, "Staff", "id"), expected_version=input.expected_version,
                 name=input.name, department_id=decode_optional_id(input.department_id, "Department", "departmentId"),
-                role=Role(input.role) if input.role else None, active=input.active)
-            return await use_cases.update_staff(ctx.uow(), ctx.clock, ctx.actor, cmd)
-
-        staff, errors = await attempt(run)
-        return StaffPayload(staff=Staff.from_aggregate(staff) if staff else None, user_errors=errors)
+                role=Role(input.role) if input.role else None, active=input.active)))
 
     @strawberry.mutation(description="Choose the business calendar a department's workflow step due times count on "
                                      "(ADMINs, or the department's MANAGER); running steps keep their due times")
     async def set_department_calendar(self, info: Info[Context, None],
                                       input: SetDepartmentCalendarInput) -> DepartmentPayload:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
-            cmd = use_cases.SetDepartmentCalendar(
+        return await DepartmentPayload.write(info, lambda ctx: use_cases.set_department_calendar(
+            ctx.uow(), ctx.clock, ctx.actor, use_cases.SetDepartmentCalendar(
                 department_id=decode_id(input.department_id, "Department", "departmentId"),
-                calendar_id=decode_optional_id(input.calendar_id, "BusinessCalendar", "calendarId"))
-            return await use_cases.set_department_calendar(ctx.uow(), ctx.clock, ctx.actor, cmd)
-
-        department, errors = await attempt(run)
-        return DepartmentPayload(department=Department.from_aggregate(department) if department else None,
-                                 user_errors=errors)
+                calendar_id=decode_optional_id(input.calendar_id, "BusinessCalendar", "calendarId"))))

@@ -7,13 +7,17 @@ from api.common.errors import read
 from api.common.relay import Connection, decode_optional_id, page_request
 from api.context import Context
 from api.organisation.types import Department, Staff
+from application.queries.views import StaffView
 
 
 @strawberry.type
 class OrganisationQuery:
     @strawberry.field(description="The signed-in staff member")
     async def me(self, info: Info[Context, None]) -> Staff | None:
-        return Staff.from_aggregate(info.context.actor)
+        actor = info.context.actor  # as signed in: no read
+        return Staff.from_view(StaffView(id=actor.id, name=actor.name, email=actor.email, role=actor.role.value,
+                                         active=actor.active, department_id=actor.department_id,
+                                         version=actor.version))
 
     @strawberry.field
     async def departments(self, info: Info[Context, None]) -> list[Department]:

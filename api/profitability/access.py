@@ -1,19 +1,19 @@
-"""Field permissions as data: `fieldAccess` and `setFieldAccess` (ADMINs), and `require`, which every resolver of
-a guarded money field calls first (unitCost, profitability, receivables, the report), so `node`, `_entities`
-and subscriptions, which resolve the same types, obey the same rule. A denied field is null with a FORBIDDEN
-error entry. Rules: domain/field_access.py."""
+"""Field permissions as data: `fieldAccess` and `setFieldAccess` (ADMINs). Every resolver of a guarded money field
+calls `require` (api/profitability/guard.py) first. Rules: domain/field_access.py."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Awaitable
 
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import UserError, attempt, forbidden
+from api.common.errors import UserError, forbidden
+from api.common.mutations import write
 from api.common.relay import decode_id
 from api.context import Context
-from api.organisation.types import Department, RoleEnum, load_department
+from api.organisation.enums import RoleEnum
+from api.organisation.types import Department, load_department
 from application.field_access import SetFieldAccess, set_field_access
 from domain.field_access import FieldAccessRule as Rule
 from domain.field_access import GuardedField
@@ -21,25 +21,6 @@ from domain.organisation import Role
 
 GuardedFieldEnum = strawberry.enum(GuardedField, name="GuardedField",
                                    description="Money fields whose readers a company decides")
-
-
-async def _rules(info: Info[Context, None]) -> dict[GuardedField, Rule]:
-    policy = info.context.services.field_access()
-
-    async def fetch(keys: list[Any]) -> list[dict[GuardedField, Rule]]:
-        rules = await policy.rules()
-        return [rules for _ in keys]
-
-    return await info.context.loader_for("field_access", fetch).load("rules")  # once per request
-
-
-async def require(info: Info[Context, None], field: GuardedField, owner_id: uuid.UUID | None = None) -> None:
-    """FORBIDDEN unless the caller reads `field` (of a thing `owner_id` owns). ADMINs always do: no read."""
-    actor = info.context.actor
-    if actor.active and actor.is_admin:
-        return
-    if not (await _rules(info))[field].allows(actor, owner_id):
-        raise forbidden()
 
 
 @strawberry.type(description="Who may read one guarded field: roles anywhere, whole departments, and the order's "
@@ -85,7 +66,7 @@ class FieldAccessQuery:
     async def field_access(self, info: Info[Context, None]) -> list[FieldAccessRule]:
         if not _admin(info):
             raise forbidden()
-        rules = await info.context.services.field_access().rules()
+        rules = await info.context.field_access.rules()
         return [FieldAccessRule.from_rule(rules[f]) for f in GuardedField]
 
 
@@ -93,16 +74,12 @@ class FieldAccessQuery:
 class FieldAccessMutation:
     @strawberry.mutation(description="Decide who reads a guarded money field (admins); ADMINs always do")
     async def set_field_access(self, info: Info[Context, None], input: SetFieldAccessInput) -> FieldAccessPayload:
-        ctx = info.context
-
-        async def run():  # type: ignore[no-untyped-def]
+        def decide(ctx: Context) -> Awaitable[Rule]:
             if not _admin(info):
                 raise forbidden()
             departments = tuple(decode_id(d, "Department", "departmentIds") for d in input.department_ids)
-            return await set_field_access(ctx.services.field_access(), ctx.uow_factory(), ctx.clock, ctx.actor,
-                                          SetFieldAccess(GuardedField(input.field.value), tuple(
-                                              Role(r.value) for r in input.roles), departments, input.owner))
+            return set_field_access(ctx.field_access, ctx.uow(), ctx.clock, ctx.actor, SetFieldAccess(
+                GuardedField(input.field.value), tuple(Role(r.value) for r in input.roles), departments, input.owner))
 
-        rule, errors = await attempt(run)
+        rule, errors = await write(info, decide)
         return FieldAccessPayload(rule=FieldAccessRule.from_rule(rule) if rule else None, user_errors=errors)
-

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from api.common.errors import read
 from api.context import Context
-from api.profitability.access import require
+from api.profitability.guard import require
 from api.profitability.types import ProfitabilityGroupEnum, ProfitabilityRow
 from application.profitability import profitability_report
 from application.queries.profitability import ProfitabilityGroup
@@ -29,6 +29,6 @@ class ProfitabilityQuery:
         ctx = info.context
         await require(info, GuardedField.PROFITABILITY_REPORT)
         rows = await read(lambda: profitability_report(
-            ctx.services.profitability_queries(), ctx.services.product_costs(), ctx.actor,
+            ctx.profitability, ctx.product_costs, ctx.actor,
             placed_from=from_, placed_to=to, group_by=ProfitabilityGroup(group_by.value)))
         return [ProfitabilityRow.from_view(row) for row in rows]

@@ -4,8 +4,8 @@ import strawberry
 
 from api.common.relay import decode_id, parse_global_id
 from api.common.scalars import JSON
-from api.organisation.types import RoleEnum
-from api.workflows.types import SUBJECT_NODE_TYPES, ComparisonOpEnum, DecisionEnum, StepKindEnum, \
+from api.organisation.enums import RoleEnum
+from api.workflows.enums import SUBJECT_NODE_TYPES, ComparisonOpEnum, DecisionEnum, StepKindEnum, \
     WorkflowSubjectEnum
 from application.workflows import ConditionData, StepData
 from domain.shared import InvalidInput

@@ -7,7 +7,8 @@ from api.common.errors import read
 from api.common.relay import Connection, decode_optional_id, page_request
 from api.context import Context
 from api.workflows.inputs import decode_subject
-from api.workflows.types import WorkflowDefinition, WorkflowInstance, WorkflowStatusEnum, WorkItem
+from api.workflows.enums import WorkflowStatusEnum
+from api.workflows.types import WorkflowDefinition, WorkflowInstance, WorkItem
 from application.queries.workflows import WorkerView, overdue_department_scope
 
 

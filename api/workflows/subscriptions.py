@@ -7,13 +7,13 @@ from typing import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import api_error, forbidden
 from api.common.relay import decode_optional_id
+from api.common.subscriptions import committed, subscriber_arguments
 from api.context import Context
 from api.workflows.types import WorkflowEvent, WorkflowInstance
 from application.queries.views import StaffView
 from application.queries.workflows import WorkflowInstanceView, WorkflowStepView, sees_instance
-from domain.shared import DomainEvent, InvalidInput
+from domain.shared import DomainEvent
 
 
 def may_see(staff: StaffView, instance: WorkflowInstanceView, steps: list[WorkflowStepView], event: DomainEvent,
@@ -40,25 +40,14 @@ class WorkflowSubscription:
                                          "assigned to them, instances they started (ADMINs: all)")
     async def workflow_events(self, info: Info[Context, None],
                               department_id: strawberry.ID | None = None) -> AsyncGenerator[WorkflowEvent, None]:
-        ctx = info.context
-        if ctx.actor is None:
-            raise forbidden()
-        try:
-            department = decode_optional_id(department_id, "Department", "departmentId")
-        except InvalidInput as err:
-            raise api_error(err.message, err.code, field=list(err.field or ())) from None
-        async for event in ctx.services.events().subscribe():
-            if event.aggregate_type != "workflow":
-                continue
-            # Re-read the subscriber every time: a deactivated person's subscription ends at once, and a
-            # move to another department changes what they see.
-            (staff,) = await ctx.organisation.staff_by_ids([ctx.actor.id])
-            if staff is None or not staff.active:
-                return
-            (instance,) = await ctx.workflows.instances_by_ids([event.aggregate_id])
+        department = subscriber_arguments(info, lambda: decode_optional_id(department_id, "Department",
+                                                                           "departmentId"))
+        workflows = info.context.workflows
+        async for event, staff in committed(info, "workflow"):
+            (instance,) = await workflows.instances_by_ids([event.aggregate_id])
             if instance is None:
                 continue
-            (steps,) = await ctx.workflows.steps([instance.id])
+            (steps,) = await workflows.steps([instance.id])
             if not may_see(staff, instance, steps, event, department):
                 continue
             yield WorkflowEvent(kind=event.type.split(".", 1)[1].upper(), at=event.occurred_at,

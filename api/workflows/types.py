@@ -6,10 +6,23 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+import uuid
+
 from api.common.relay import Node, to_global_id
 from api.common.scalars import JSON
 from api.context import Context
-from api.organisation.types import Department, RoleEnum, Staff, load_department, load_staff
+from api.nodes import Loaded, register_part, resolve_node
+from api.organisation.enums import RoleEnum
+from api.organisation.types import Department, Staff, load_department, load_staff
+from api.workflows.enums import (
+    SUBJECT_NODE_TYPES,
+    ComparisonOpEnum,
+    DecisionEnum,
+    StepKindEnum,
+    StepStatusEnum,
+    WorkflowStatusEnum,
+    WorkflowSubjectEnum,
+)
 from application.queries.workflows import (
     ConditionView,
     StepDefinitionView,
@@ -19,23 +32,10 @@ from application.queries.workflows import (
     sees_instance,
 )
 from domain.organisation import Role
-from domain.workflow import ComparisonOp, Decision, StepKind, StepStatus, WorkflowStatus, WorkflowSubject
-from domain.workflow import WorkflowDefinition as DefinitionAggregate
-from domain.workflow import WorkflowInstance as InstanceAggregate
+from domain.workflow import ComparisonOp, StepKind, StepStatus, WorkflowStatus, WorkflowSubject
 
-WorkflowSubjectEnum = strawberry.enum(WorkflowSubject, name="WorkflowSubject")
-StepKindEnum = strawberry.enum(StepKind, name="StepKind")
-ComparisonOpEnum = strawberry.enum(ComparisonOp, name="ComparisonOp")
-WorkflowStatusEnum = strawberry.enum(WorkflowStatus, name="WorkflowStatus")
-StepStatusEnum = strawberry.enum(StepStatus, name="StepStatus")
-DecisionEnum = strawberry.enum(Decision, name="Decision")
-
-# How a subject type is named in global IDs.
-SUBJECT_NODE_TYPES: dict[WorkflowSubject, str] = {
-    WorkflowSubject.ORDER: "Order",
-    WorkflowSubject.CUSTOMER: "Customer",
-    WorkflowSubject.COMPLAINT: "Complaint",
-}
+__all__ = ["WorkItem", "WorkflowDefinition", "WorkflowEvent", "WorkflowInstance", "WorkflowStatusEnum",
+           "WorkflowStep"]
 
 
 @strawberry.type(description="A step runs only when its condition holds on the instance's context, "
@@ -75,7 +75,7 @@ class WorkflowStepDefinition:
 
 
 @strawberry.type
-class WorkflowDefinition(Node):
+class WorkflowDefinition(Node, Loaded, loader="workflow_definition_by_id"):
     id: strawberry.ID
     key: str
     name: str
@@ -90,18 +90,6 @@ class WorkflowDefinition(Node):
                    active=v.active, subject=WorkflowSubject(v.subject),
                    steps=[WorkflowStepDefinition.from_view(s) for s in v.steps])
 
-    @classmethod
-    def from_aggregate(cls, d: DefinitionAggregate) -> "WorkflowDefinition":
-        return cls.from_view(definition_view(d))
-
-
-def definition_view(d: DefinitionAggregate) -> WorkflowDefinitionView:
-    return WorkflowDefinitionView(d.id, d.key, d.name, d.version, d.active, d.subject.value, tuple(
-        StepDefinitionView(s.key, s.name, s.department_id, s.kind.value, s.required_role.value, s.stage,
-                           s.due_within_minutes,
-                           ConditionView(s.condition.field, s.condition.op.value, s.condition.value)
-                           if s.condition else None)
-        for s in d.steps))
 
 
 @strawberry.type
@@ -150,7 +138,7 @@ class WorkflowStep(Node):
 
 
 @strawberry.type
-class WorkflowInstance(Node):
+class WorkflowInstance(Node, Loaded, loader="workflow_instance_by_id"):
     id: strawberry.ID
     status: WorkflowStatusEnum  # type: ignore[valid-type]
     started_at: datetime
@@ -164,21 +152,14 @@ class WorkflowInstance(Node):
         return cls(id=to_global_id("WorkflowInstance", v.id), status=WorkflowStatus(v.status),
                    started_at=v.started_at, completed_at=v.completed_at, version=v.version, _view=v, _steps=steps)
 
-    @classmethod
-    def from_aggregate(cls, i: InstanceAggregate) -> "WorkflowInstance":
-        view, steps = instance_views(i)
-        return cls.from_view(view, steps)
-
     @strawberry.field
     async def definition(self, info: Info[Context, None]) -> WorkflowDefinition:
-        view = await info.context.workflow_loaders.definition_by_id.load(self._view.definition_id)
-        assert view is not None
-        return WorkflowDefinition.from_view(view)
+        definition = await WorkflowDefinition.load(info, self._view.definition_id)
+        assert definition is not None
+        return definition  # type: ignore[no-any-return]
 
     @strawberry.field(description="The Order, Customer or Complaint this instance is about")
     async def subject(self, info: Info[Context, None]) -> Node:
-        from api.nodes import resolve_node
-
         node = await resolve_node(info, SUBJECT_NODE_TYPES[WorkflowSubject(self._view.subject_type)],
                                   self._view.subject_id)
         assert node is not None, "a workflow's subject exists"
@@ -187,7 +168,7 @@ class WorkflowInstance(Node):
     async def _step_views(self, info: Info[Context, None]) -> list[WorkflowStepView]:
         steps = self._steps
         if steps is None:
-            steps = await info.context.workflow_loaders.steps_by_instance.load(self._view.id)
+            steps = await info.context.loaders.steps_by_instance.load(self._view.id)
         return steps
 
     @strawberry.field
@@ -208,16 +189,6 @@ class WorkflowInstance(Node):
         return await load_staff(info, self._view.started_by)
 
 
-def instance_views(i: InstanceAggregate) -> tuple[WorkflowInstanceView, list[WorkflowStepView]]:
-    view = WorkflowInstanceView(i.id, i.definition_id, i.definition_key, i.definition_version, i.subject_type.value,
-                                i.subject_id, i.status.value, i.context, i.started_by, i.started_at, i.completed_at,
-                                i.version)
-    steps = [WorkflowStepView(i.id, s.key, s.name, s.department_id, s.kind.value, s.required_role.value,
-                              s.status.value, s.stage, s.assignee_id, s.decided_by, s.decided_at, s.comment,
-                              s.activated_at, s.due_at, s.escalated_at) for s in i.steps]
-    return view, steps
-
-
 @strawberry.type
 class WorkItem(Node):
     id: strawberry.ID = strawberry.field(description="The instance's ID and the step's key: the same work item "
@@ -231,9 +202,9 @@ class WorkItem(Node):
 
     @strawberry.field
     async def instance(self, info: Info[Context, None]) -> WorkflowInstance:
-        view = await info.context.workflow_loaders.instance_by_id.load(self._step.instance_id)
-        assert view is not None
-        return WorkflowInstance.from_view(view)
+        instance = await WorkflowInstance.load(info, self._step.instance_id)
+        assert instance is not None
+        return instance  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -244,3 +215,22 @@ class WorkflowEvent:
     at: datetime
     instance: WorkflowInstance
     step_key: str | None
+
+
+async def _step(info: Info[Context, None], instance_id: uuid.UUID, key: str) -> WorkflowStepView | None:
+    steps = await info.context.loaders.steps_by_instance.load(instance_id)
+    return next((step for step in steps if step.key == key), None)
+
+
+async def _workflow_step(info: Info[Context, None], instance_id: uuid.UUID, key: str) -> WorkflowStep | None:
+    step = await _step(info, instance_id, key)
+    return WorkflowStep.from_view(step) if step else None
+
+
+async def _work_item(info: Info[Context, None], instance_id: uuid.UUID, key: str) -> WorkItem | None:
+    step = await _step(info, instance_id, key)
+    return WorkItem.from_view(step) if step else None
+
+
+register_part("WorkflowStep", _workflow_step)
+register_part("WorkItem", _work_item)

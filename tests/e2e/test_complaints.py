@@ -136,7 +136,7 @@ def fake_clock(api: Api):  # type: ignore[no-untyped-def]
 
 
 async def run_worker(api: Api, clock: FakeClock) -> None:
-    await run_sla_worker(api.container.services.uow_factory(), clock, once=True)
+    await run_sla_worker(api.container.services.uow, clock, once=True)
 
 
 # --------------------------------------------------------------------------------- configuration

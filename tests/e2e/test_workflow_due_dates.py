@@ -199,11 +199,11 @@ async def test_managers_see_overdue_steps_and_the_worker_escalates_them_once(
     assert bad[0]["extensions"]["code"] == "INVALID"
 
     container = api.container
-    tick = await run_workflow_worker(container.services.uow_factory(), container.gateways.clock(), once=True)
+    tick = await run_workflow_worker(container.services.uow, container.gateways.clock(), once=True)
     assert tick.escalated >= 1
     (step,) = await overdue_for(api, "marketing.manager@example.com", instance["id"])
     assert datetime.fromisoformat(step["escalatedAt"]) == fake_clock.now()
-    again = await run_workflow_worker(container.services.uow_factory(), container.gateways.clock(), once=True)
+    again = await run_workflow_worker(container.services.uow, container.gateways.clock(), once=True)
     assert again.escalated == 0
 
     async with container.core.engine().connect() as conn:
@@ -227,7 +227,7 @@ async def test_managers_see_overdue_steps_and_the_worker_escalates_them_once(
 
     # the service step falls due later: escalated by itself, its managers told
     fake_clock.set(monday + timedelta(hours=6))
-    assert (await run_workflow_worker(container.services.uow_factory(), container.gateways.clock(),
+    assert (await run_workflow_worker(container.services.uow, container.gateways.clock(),
                                       once=True)).escalated >= 1
     steps = {s["key"]: s for s in await overdue_for(api, ADMIN, instance["id"])}
     assert set(steps) == {"campaign", "service"} and all(s["escalatedAt"] for s in steps.values())

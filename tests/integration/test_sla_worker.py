@@ -47,7 +47,7 @@ async def _staff(container: Container, email: str):  # type: ignore[no-untyped-d
 async def _file_many(container: Container, clock: FakeClock, count: int) -> tuple[list[uuid.UUID], dict]:
     """`count` complaints filed at `clock.now()` under a 10/60/30-minute policy (warn at half) that
     escalates to the service manager; the customers belong to the sales key user."""
-    uow = container.services.uow_factory()
+    uow = container.services.uow
     key_user = await _staff(container, "service.key@example.com")
     manager = await _staff(container, "service.manager@example.com")
     owner = await _staff(container, "sales.key@example.com")
@@ -103,8 +103,8 @@ async def test_two_workers_fire_every_warning_and_breach_exactly_once(
     # Past the first-response warning (5 business minutes): both workers at once, small batches.
     clock.set(MONDAY + timedelta(minutes=6))
     ticks = await asyncio.gather(
-        run_sla_worker(container.services.uow_factory(), clock, once=True, batch_size=3),
-        run_sla_worker(second_container.services.uow_factory(), clock, once=True, batch_size=3))
+        run_sla_worker(container.services.uow, clock, once=True, batch_size=3),
+        run_sla_worker(second_container.services.uow, clock, once=True, batch_size=3))
     assert sum(tick.claimed for tick in ticks) == COMPLAINTS
     assert sum(tick.warnings for tick in ticks) == COMPLAINTS and sum(tick.breaches for tick in ticks) == 0
     counts = await _timeline_counts(container, ids)
@@ -115,7 +115,7 @@ async def test_two_workers_fire_every_warning_and_breach_exactly_once(
     totals: list[SlaTick] = []
 
     async def worker(c: Container) -> None:
-        totals.append(await run_sla_worker(c.services.uow_factory(), clock, interval=0.01, batch_size=4, stop=stop))
+        totals.append(await run_sla_worker(c.services.uow, clock, interval=0.01, batch_size=4, stop=stop))
 
     async def drained() -> None:
         """Wait until the workers have fired everything of ours that is due."""

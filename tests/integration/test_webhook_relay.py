@@ -84,7 +84,7 @@ def outbox_for(container: Container) -> SqlWebhookOutbox:
 async def customers_with_history(container: Container, clock: FakeClock, count: int, updates: int
                                  ) -> dict[uuid.UUID, list[str]]:
     """`count` customers, each created and then renamed `updates` times: {customer id: event ids in order}."""
-    uow = container.services.uow_factory()
+    uow = container.services.uow
     owner = await find_active_staff_by_email(uow(), "sales.key@example.com")
     ids = []
     for _ in range(count):

@@ -69,7 +69,7 @@ async def _managers(container: Container, department_id: uuid.UUID) -> set[uuid.
 async def _start_many(container: Container, count: int) -> tuple[list[uuid.UUID], str]:
     """`count` instances of a new three-step workflow started at the (fake) clock's now: SALES (60 business
     minutes) and FINANCE (120) in parallel, then WAREHOUSE (30)."""
-    clock, uow = container.gateways.clock(), container.services.uow_factory()
+    clock, uow = container.gateways.clock(), container.services.uow
     admin = await _staff(container, "admin@example.com")
     starter = await _staff(container, "sales.key@example.com")
     d = await _departments(container)
@@ -124,7 +124,7 @@ async def test_two_workers_escalate_every_overdue_activation_exactly_once(
 
     async def worker(c: Container) -> None:
         # the clock comes from the container, as `crm worker` takes it
-        totals.append(await run_workflow_worker(c.services.uow_factory(), c.gateways.clock(), interval=0.01,
+        totals.append(await run_workflow_worker(c.services.uow, c.gateways.clock(), interval=0.01,
                                                 batch_size=4, stop=stop))
 
     async def drained() -> None:
@@ -154,7 +154,7 @@ async def test_two_workers_escalate_every_overdue_activation_exactly_once(
 
         # both decided at 11:45: the warehouse step starts, due 30 business minutes later, after lunch
         fake_clock.set(MONDAY + timedelta(hours=2, minutes=45))
-        uow, due_dates = container.services.uow_factory(), container.services.due_dates()
+        uow, due_dates = container.services.uow, container.services.due_dates()
         sales, finance = await _staff(container, "sales.member@example.com"), await _staff(
             container, "finance.member@example.com")
         for instance_id in ids:
@@ -220,7 +220,7 @@ async def test_claims_of_concurrent_transactions_do_not_overlap(
         async with second:
             theirs = {i for i, _ in await second.workflows.claim_overdue(fake_clock.now(), 100)}
             assert theirs.isdisjoint(ids)  # all held by the first: skipped, not waited for
-    tick = await run_workflow_worker(second_container.services.uow_factory(), fake_clock, once=True)
+    tick = await run_workflow_worker(second_container.services.uow, fake_clock, once=True)
     assert tick.escalated >= 8
 
 
