@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 from api.common.federation import load_entity
 from api.common.relay import Node, parse_global_key
-from api.context import Context
+from api.context import Context, Loaders
 
 T = TypeVar("T")
 Resolver = Callable[[Info[Context, None], uuid.UUID], Awaitable[Any]]
@@ -93,10 +93,12 @@ class Loaded:
     overrides `load`."""
 
     loader: ClassVar[str]
+    view_of: ClassVar[Callable[[Any], Any] | None]
 
-    def __init_subclass__(cls, loader: str = "", **kwargs: Any) -> None:
+    def __init_subclass__(cls, loader: str = "", view_of: Callable[[Any], Any] | None = None, **kwargs: Any) -> None:
+        """`view_of`: the view of the aggregate (or value) a write returns (application/queries/written.py)."""
         super().__init_subclass__(**kwargs)
-        cls.loader = loader
+        cls.loader, cls.view_of = loader, view_of
         register(cls.__name__, cls.load)
 
     @classmethod
@@ -108,8 +110,15 @@ class Loaded:
         return await load_node(getattr(info.context.loaders, cls.loader).load, raw_id, cls.from_view)
 
     @classmethod
+    def prime(cls, loaders: Loaders, written: Any) -> None:
+        """Before a payload reads what its write left: that state's view into `loaders`, so the payload shows this
+        write's version even when another writer has committed since (see application/queries/written.py)."""
+        if cls.view_of is not None:
+            getattr(loaders, cls.loader).prime(written.id, cls.view_of(written))
+
+    @classmethod
     async def written(cls, info: Info[Context, None], raw_id: Any) -> Any:
-        """What a mutation wrote, for its payload (api/common/mutations.py): by default as `load` finds it."""
+        """What a mutation wrote, for its payload (api/common/mutations.py): through its loader, as primed."""
         return await cls.load(info, raw_id)
 
     @classmethod

@@ -4,7 +4,7 @@ the request's loaders and the read model, as a query of it would (one read path:
 the API by hand). After a write the request's loaders start afresh: what they remembered may be what it changed."""
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, Awaitable, Callable, ClassVar, Optional, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -31,11 +31,18 @@ class Payload:
     """A mutation's payload: its userErrors, and the id of what it wrote for `written` fields to read."""
 
     written_id: strawberry.Private[Optional[uuid.UUID]] = None  # a real annotation: the subclasses' modules read it
+    written_node: ClassVar[Any] = None  # the Node type of its `written` field
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.written_node = next(node for value in vars(cls).values() if (node := getattr(value, "written_node", None)))
 
     @classmethod
     async def write(cls: type[P], info: Info[Context, None], use_case: Callable[[Context], Awaitable[Any]]) -> P:
-        """Run `use_case`; the payload of what it returned (an aggregate: only its id is kept)."""
+        """Run `use_case`; the payload of what it returned (an aggregate), its view primed into the loaders."""
         written, errors = await write(info, use_case)
+        if written is not None:
+            cls.written_node.prime(info.context.loaders, written)
         return cls(user_errors=errors, written_id=written.id if written is not None else None)  # type: ignore[call-arg]
 
 
@@ -44,4 +51,6 @@ def written(node: Any) -> Any:
     async def resolve(root: Payload, info: Info[Context, None]) -> Any:
         return await node.written(info, root.written_id)
 
-    return strawberry.field(resolver=resolve)
+    field = strawberry.field(resolver=resolve)
+    field.written_node = node  # type: ignore[attr-defined]
+    return field

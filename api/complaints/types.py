@@ -20,7 +20,7 @@ from api.complaints.enums import (
     TimelineKindEnum,
     VisibilityEnum,
 )
-from api.context import Context
+from api.context import Context, Loaders
 from api.customers.enums import CustomerTierEnum
 from api.customers.types import Customer, load_customer
 from api.nodes import Loaded, load_node, resolve_node
@@ -32,6 +32,7 @@ from application.queries.complaints import (
     TimelineEntryView,
     evaluate_complaint_sla,
 )
+from application.queries.written import category_view, complaint_view
 from domain.calendar import BusinessCalendar as CalendarValue
 from domain.complaint import Channel, ComplaintStatus, Priority, TimelineKind, Visibility
 from domain.customer import CustomerTier
@@ -51,7 +52,7 @@ __all__ = ["BusinessCalendar", "ChannelEnum", "Complaint", "ComplaintCategory", 
 
 
 @strawberry.type
-class ComplaintCategory(Node, Loaded, loader="category_by_id"):
+class ComplaintCategory(Node, Loaded, loader="category_by_id", view_of=category_view):
     id: strawberry.ID
     code: str
     name: str
@@ -79,7 +80,7 @@ class WorkingHours:
 
 
 @strawberry.type
-class BusinessCalendar(Node, Loaded, loader="calendar_by_id"):
+class BusinessCalendar(Node, Loaded, loader="calendar_by_id", view_of=lambda value: value):
     id: strawberry.ID
     name: str
     timezone: str = strawberry.field(description="IANA zone, e.g. Europe/Berlin")
@@ -94,7 +95,7 @@ class BusinessCalendar(Node, Loaded, loader="calendar_by_id"):
 
 
 @strawberry.type
-class SlaPolicy(Node, Loaded, loader="policy_by_id"):
+class SlaPolicy(Node, Loaded, loader="policy_by_id", view_of=lambda value: value):
     id: strawberry.ID
     name: str
     priority: PriorityEnum | None  # type: ignore[valid-type]
@@ -219,7 +220,7 @@ class TimelineConnection(Connection[TimelineEntry]):
 
 
 @strawberry.type(directives=[ENTITY_KEY])
-class Complaint(Node, Loaded, loader="complaint_by_id"):
+class Complaint(Node, Loaded, loader="complaint_by_id", view_of=complaint_view):
     id: strawberry.ID
     number: str = strawberry.field(description="Human-readable, e.g. CMP-000042")
     priority: PriorityEnum  # type: ignore[valid-type]
@@ -240,6 +241,10 @@ class Complaint(Node, Loaded, loader="complaint_by_id"):
                    channel=Channel(v.channel), subject=v.subject, description=v.description,
                    status=ComplaintStatus(v.status), resolution=v.resolution, satisfaction=v.satisfaction,
                    created_at=v.created_at, updated_at=v.updated_at, version=v.version, _view=v)
+
+    @classmethod
+    def prime(cls, loaders: Loaders, written: Any) -> None:
+        loaders.complaint_as_written.prime(written.id, complaint_view(written))
 
     @classmethod
     async def written(cls, info: Info[Context, None], raw_id: Any) -> "Complaint | None":

@@ -20,6 +20,7 @@ from api.profitability import fields as external
 from api.profitability.types import Receivables
 from application.queries.pagination import PageRequest
 from application.queries.views import ActivityView, ContactView, CustomerView, InteractionView
+from application.queries.written import customer_view, interaction_view
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class StageChange:
 
 
 @strawberry.type
-class Interaction(Node, Loaded, loader="interaction_by_id"):
+class Interaction(Node, Loaded, loader="interaction_by_id", view_of=interaction_view):
     id: strawberry.ID
     kind: InteractionKindEnum  # type: ignore[valid-type]
     occurred_at: datetime
@@ -124,7 +125,7 @@ class Activity(Node, Loaded, loader="activity_by_id"):
 
 
 @strawberry.type(directives=[ENTITY_KEY])
-class Customer(Node, Loaded, loader="customer_by_id"):
+class Customer(Node, Loaded, loader="customer_by_id", view_of=customer_view):
     id: strawberry.ID
     code: str = strawberry.field(description="Stable business key shared with ERP and finance systems")
     name: str

@@ -5,7 +5,7 @@ import dataclasses
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -14,7 +14,7 @@ from api.common.errors import read
 from api.common.federation import ENTITY_KEY
 from api.common.money import Money
 from api.common.relay import Connection, Node, page_request, to_global_id
-from api.context import Context
+from api.context import Context, Loaders
 from api.customers.types import Customer, load_customer
 from api.nodes import Children, Loaded, children, register_part
 from api.orders.enums import AdvancePaymentStatusEnum, OrderStatusEnum
@@ -25,6 +25,7 @@ from api.workflows.types import WorkflowInstance
 from application.queries.orders import BoardPageRequest, OrderLineView, OrderView
 from application.queries.orders import OrderFilter as OrderFilterQuery
 from application.queries.pagination import Page
+from application.queries.written import order_line_views, order_view
 from domain.order import AdvancePaymentStatus, OrderStatus
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class OrderLine(Node):
 
 
 @strawberry.type(directives=[ENTITY_KEY])
-class Order(Node, Loaded, loader="order_by_id"):
+class Order(Node, Loaded, loader="order_by_id", view_of=order_view):
     id: strawberry.ID
     number: str = strawberry.field(description="Human-readable, e.g. SO-000042")
     status: OrderStatusEnum  # type: ignore[valid-type]
@@ -80,6 +81,11 @@ class Order(Node, Loaded, loader="order_by_id"):
                    currency=v.currency, total=Money.of(v.total, v.currency),
                    advance_payment=AdvancePaymentStatus(v.advance_payment), placed_at=v.placed_at,
                    created_at=v.created_at, updated_at=v.updated_at, version=v.version, _view=v, _lines=lines)
+
+    @classmethod
+    def prime(cls, loaders: Loaders, written: Any) -> None:
+        super().prime(loaders, written)
+        loaders.lines_by_order.prime(written.id, order_line_views(written))
 
     @strawberry.field
     async def customer(self, info: Info[Context, None]) -> Customer:

@@ -13,13 +13,14 @@ from api.nodes import Loaded, resolve_node
 from api.organisation.enums import RoleEnum
 from api.common.pages import nested_page
 from application.queries.views import DepartmentView, StaffView
+from application.queries.written import department_view, staff_view
 from domain.organisation import Role
 
 __all__ = ["Department", "RoleEnum", "Staff", "load_department", "load_staff"]
 
 
 @strawberry.type(name="Department")
-class Department(Node, Loaded, loader="department_by_id"):
+class Department(Node, Loaded, loader="department_by_id", view_of=department_view):
     id: strawberry.ID
     code: str
     name: str
@@ -52,7 +53,7 @@ class Department(Node, Loaded, loader="department_by_id"):
 
 
 @strawberry.type(name="Staff", directives=[ENTITY_KEY])
-class Staff(Node, Loaded, loader="staff_by_id"):
+class Staff(Node, Loaded, loader="staff_by_id", view_of=staff_view):
     id: strawberry.ID
     name: str
     email: str

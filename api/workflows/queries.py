@@ -35,7 +35,7 @@ class WorkflowQuery:
     async def my_work(self, info: Info[Context, None], first: int | None = None,
                       after: str | None = None) -> Connection[WorkItem]:
         actor = info.context.actor
-        worker = WorkerView(actor.id, actor.department_id, actor.role.value)
+        worker = WorkerView(id=actor.id, department_id=actor.department_id, role=actor.role.value)
         page = await read(lambda: info.context.workflows.my_work(worker, page_request(first, after)))
         return Connection.from_page(page, WorkItem.from_view)
 
@@ -46,7 +46,8 @@ class WorkflowQuery:
         actor = info.context.actor
 
         async def run():  # type: ignore[no-untyped-def]
-            scope = overdue_department_scope(WorkerView(actor.id, actor.department_id, actor.role.value),
+            scope = overdue_department_scope(WorkerView(id=actor.id, department_id=actor.department_id,
+                                                        role=actor.role.value),
                                              decode_optional_id(department_id, "Department", "departmentId"))
             return await info.context.workflows.overdue(scope, info.context.clock.now(), page_request(first, after))
 

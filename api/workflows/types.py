@@ -1,16 +1,16 @@
 """Workflow definitions, instances, steps and work items as the API shows them."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-import uuid
-
 from api.common.relay import Node, to_global_id
 from api.common.scalars import JSON
-from api.context import Context
+from api.context import Context, Loaders
 from api.nodes import Loaded, register_part, resolve_node
 from api.organisation.enums import RoleEnum
 from api.organisation.types import Department, Staff, load_department, load_staff
@@ -31,6 +31,7 @@ from application.queries.workflows import (
     WorkflowStepView,
     sees_instance,
 )
+from application.queries.written import definition_view, instance_view, step_views
 from domain.organisation import Role
 from domain.workflow import ComparisonOp, StepKind, StepStatus, WorkflowStatus, WorkflowSubject
 
@@ -75,7 +76,7 @@ class WorkflowStepDefinition:
 
 
 @strawberry.type
-class WorkflowDefinition(Node, Loaded, loader="workflow_definition_by_id"):
+class WorkflowDefinition(Node, Loaded, loader="workflow_definition_by_id", view_of=definition_view):
     id: strawberry.ID
     key: str
     name: str
@@ -138,7 +139,7 @@ class WorkflowStep(Node):
 
 
 @strawberry.type
-class WorkflowInstance(Node, Loaded, loader="workflow_instance_by_id"):
+class WorkflowInstance(Node, Loaded, loader="workflow_instance_by_id", view_of=instance_view):
     id: strawberry.ID
     status: WorkflowStatusEnum  # type: ignore[valid-type]
     started_at: datetime
@@ -151,6 +152,11 @@ class WorkflowInstance(Node, Loaded, loader="workflow_instance_by_id"):
     def from_view(cls, v: WorkflowInstanceView, steps: list[WorkflowStepView] | None = None) -> "WorkflowInstance":
         return cls(id=to_global_id("WorkflowInstance", v.id), status=WorkflowStatus(v.status),
                    started_at=v.started_at, completed_at=v.completed_at, version=v.version, _view=v, _steps=steps)
+
+    @classmethod
+    def prime(cls, loaders: Loaders, written: Any) -> None:
+        super().prime(loaders, written)
+        loaders.steps_by_instance.prime(written.id, step_views(written))
 
     @strawberry.field
     async def definition(self, info: Info[Context, None]) -> WorkflowDefinition:

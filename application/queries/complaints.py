@@ -29,7 +29,7 @@ class ComplaintScope:
         return cls(actor.id, actor.department_id, sees_all_complaints(actor, department_code))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ComplaintView:
     id: uuid.UUID
     number: str
@@ -53,7 +53,7 @@ class ComplaintView:
     updated_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TimelineEntryView:
     id: uuid.UUID
     complaint_id: uuid.UUID
@@ -68,7 +68,7 @@ class TimelineEntryView:
     to_status: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SlaHistoryView:
     """What the clocks are computed from: status changes (at, from, to) and progress times."""
 
@@ -76,7 +76,7 @@ class SlaHistoryView:
     progress: tuple[datetime, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CategoryView:
     id: uuid.UUID
     code: str
@@ -98,7 +98,7 @@ class ComplaintFilter:
     search: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SlaReportRowView:
     category_id: uuid.UUID
     filed: int

@@ -26,7 +26,7 @@ MAX_TYPE_FILTERS = 50
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EventView:
     id: uuid.UUID
     type: str

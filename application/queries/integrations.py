@@ -22,7 +22,7 @@ class HealthState(StrEnum):
     DISABLED = "DISABLED"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IntegrationHealthView:
     """`last_error` is what is wrong now: none once the system is UP again (a recovered destination does not
     keep showing an old error); `last_error_at` stays, as when it last failed."""

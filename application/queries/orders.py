@@ -10,7 +10,7 @@ from typing import Protocol
 from application.queries.pagination import Page, PageRequest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderView:
     id: uuid.UUID
     number: str
@@ -26,7 +26,7 @@ class OrderView:
     version: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderLineView:
     sku: str
     description: str

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from application.queries.pagination import Page, PageRequest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DepartmentView:
     id: uuid.UUID
     code: str
@@ -18,7 +18,7 @@ class DepartmentView:
     calendar_id: uuid.UUID | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StaffView:
     id: uuid.UUID
     name: str
@@ -29,7 +29,7 @@ class StaffView:
     version: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CustomerView:
     id: uuid.UUID
     code: str
@@ -44,7 +44,7 @@ class CustomerView:
     updated_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ContactView:
     id: uuid.UUID
     name: str
@@ -54,7 +54,7 @@ class ContactView:
     primary: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StageChangeView:
     from_stage: str | None
     to_stage: str
@@ -63,7 +63,7 @@ class StageChangeView:
     reason: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class InteractionView:
     id: uuid.UUID
     customer_id: uuid.UUID
@@ -75,7 +75,7 @@ class InteractionView:
     rating: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ActivityView:
     at: datetime
     kind: str

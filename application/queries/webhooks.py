@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WebhookView:
     id: uuid.UUID
     url: str

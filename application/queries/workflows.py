@@ -11,14 +11,14 @@ from domain.organisation import Role
 from domain.shared import NotAuthorized
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConditionView:
     field: str
     op: str
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StepDefinitionView:
     key: str
     name: str
@@ -30,7 +30,7 @@ class StepDefinitionView:
     condition: ConditionView | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkflowDefinitionView:
     id: uuid.UUID
     key: str
@@ -41,7 +41,7 @@ class WorkflowDefinitionView:
     steps: tuple[StepDefinitionView, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkflowStepView:
     instance_id: uuid.UUID
     key: str
@@ -64,7 +64,7 @@ class WorkflowStepView:
         return self.status == "ACTIVE" and self.due_at is not None and now > self.due_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkflowInstanceView:
     id: uuid.UUID
     definition_id: uuid.UUID
@@ -89,7 +89,7 @@ def sees_instance(staff_id: uuid.UUID, department_id: uuid.UUID | None, role: st
             or any(s.assignee_id == staff_id for s in steps))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkerView:
     """Whose work queue: the caller's id, department and role."""
 

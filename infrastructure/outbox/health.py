@@ -94,12 +94,12 @@ class BrokerHealthReporter:
 
     async def health(self) -> list[IntegrationHealthView]:
         if not self._configured:
-            return [IntegrationHealthView(self._name, IntegrationKind.EVENT_BROKER, HealthState.DISABLED)]
+            return [IntegrationHealthView(name=self._name, kind=IntegrationKind.EVENT_BROKER, state=HealthState.DISABLED)]
         async with self._engine.connect() as conn:
             cursor = (await conn.execute(select(rc).where(rc.c.name == broker_cursor_name(self._exchange)))
                       ).one_or_none()
             if cursor is None:
-                return [IntegrationHealthView(self._name, IntegrationKind.EVENT_BROKER, HealthState.DEGRADED,
+                return [IntegrationHealthView(name=self._name, kind=IntegrationKind.EVENT_BROKER, state=HealthState.DEGRADED,
                                               last_error="not connected yet: is `crm worker` running?")]
             pending = (await conn.execute(select(func.count()).select_from(ob)
                                           .where(ob.c.position > cursor.position))).scalar_one()
@@ -109,6 +109,6 @@ class BrokerHealthReporter:
             state = HealthState.DEGRADED
         else:
             state = HealthState.UP
-        return [IntegrationHealthView(self._name, IntegrationKind.EVENT_BROKER, state,
+        return [IntegrationHealthView(name=self._name, kind=IntegrationKind.EVENT_BROKER, state=state,
                                       last_success_at=cursor.last_success_at, last_error=cursor.last_error,
                                       pending_events=pending, last_error_at=cursor.last_failure_at)]

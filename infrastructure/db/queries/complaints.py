@@ -41,19 +41,21 @@ NEWEST_FIRST = [SortKey(c.c.created_at, datetime), SortKey(c.c.id, uuid.UUID)]
 
 def complaint_view(r: Any) -> ComplaintView:
     return ComplaintView(
-        r.id, r.number, r.customer_id, r.order_id, r.category_id, r.priority, r.channel, r.subject, r.description,
-        r.status, r.department_id, r.assignee_id, r.filed_by, r.resolution, r.satisfaction,
-        policy_from_snapshot(r.sla_terms) if r.sla_terms else None, r.escalation_level, r.version, r.created_at,
-        r.updated_at)
+        id=r.id, number=r.number, customer_id=r.customer_id, order_id=r.order_id, category_id=r.category_id,
+        priority=r.priority, channel=r.channel, subject=r.subject, description=r.description, status=r.status,
+        department_id=r.department_id, assignee_id=r.assignee_id, filed_by=r.filed_by, resolution=r.resolution,
+        satisfaction=r.satisfaction, terms=policy_from_snapshot(r.sla_terms) if r.sla_terms else None,
+        escalation_level=r.escalation_level, version=r.version, created_at=r.created_at, updated_at=r.updated_at)
 
 
 def entry_view(r: Any) -> TimelineEntryView:
-    return TimelineEntryView(r.id, r.complaint_id, r.position, r.at, r.kind, r.author_id, r.department_id,
-                             r.visibility, r.message, r.from_status, r.to_status)
+    return TimelineEntryView(id=r.id, complaint_id=r.complaint_id, position=r.position, at=r.at, kind=r.kind,
+                             author_id=r.author_id, department_id=r.department_id, visibility=r.visibility,
+                             message=r.message, from_status=r.from_status, to_status=r.to_status)
 
 
 def category_view(r: Any) -> CategoryView:
-    return CategoryView(r.id, r.code, r.name, r.parent_id, r.active)
+    return CategoryView(id=r.id, code=r.code, name=r.name, parent_id=r.parent_id, active=r.active)
 
 
 def visible_to(scope: ComplaintScope) -> ColumnElement[bool]:
@@ -164,7 +166,7 @@ class SqlComplaintQueries(SqlReadModel):
                 changes[r.complaint_id].append((r.at, r.from_status, r.to_status))
             else:
                 progress[r.complaint_id].append(r.at)
-        return [SlaHistoryView(tuple(changes[i]), tuple(progress[i])) for i in complaint_ids]
+        return [SlaHistoryView(status_changes=tuple(changes[i]), progress=tuple(progress[i])) for i in complaint_ids]
 
     # -------------------------------------------------------------------------- configuration
 
@@ -222,6 +224,9 @@ class SqlComplaintQueries(SqlReadModel):
                       .where(ranked.c.rn.in_([(ranked.c.cnt + 1) // 2, (ranked.c.cnt + 2) // 2]))
                       .group_by(ranked.c.category_id))
             medians = {r.category_id: r.median for r in await self._all(middle)}
-        return [SlaReportRowView(r.category_id, r.filed, r.resolved, int(r.fr_breached or 0), int(r.res_breached or 0),
-                                 None if medians.get(r.category_id) is None else round(float(medians[r.category_id])))
-                for r in rows]
+        return [SlaReportRowView(
+            category_id=r.category_id, filed=r.filed, resolved=r.resolved,
+            first_response_breached=int(r.fr_breached or 0), resolution_breached=int(r.res_breached or 0),
+            median_resolution_minutes=None if medians.get(r.category_id) is None
+            else round(float(medians[r.category_id])))
+            for r in rows]

@@ -34,13 +34,14 @@ SORTS = {
 
 
 def customer_view(r: Any) -> CustomerView:
-    return CustomerView(r.id, r.code, r.name, r.kind, r.tier, r.stage, r.owner_id, r.attributes or {}, r.version,
-                        r.created_at, r.updated_at)
+    return CustomerView(id=r.id, code=r.code, name=r.name, kind=r.kind, tier=r.tier, stage=r.stage,
+                        owner_id=r.owner_id, attributes=r.attributes or {}, version=r.version,
+                        created_at=r.created_at, updated_at=r.updated_at)
 
 
 def interaction_view(r: Any) -> InteractionView:
-    return InteractionView(r.id, r.customer_id, r.kind, r.occurred_at, r.author_id, r.department_id, r.summary,
-                           r.rating)
+    return InteractionView(id=r.id, customer_id=r.customer_id, kind=r.kind, occurred_at=r.occurred_at,
+                           author_id=r.author_id, department_id=r.department_id, summary=r.summary, rating=r.rating)
 
 
 def in_order(ids: list[uuid.UUID], found: dict[uuid.UUID, Any]) -> list[Any]:
@@ -109,7 +110,8 @@ class SqlCustomerQueries(SqlReadModel):
         sc = t.customer_stage_changes
         found: dict[uuid.UUID, list[StageChangeView]] = defaultdict(list)
         for r in await self._all(select(sc).where(sc.c.customer_id.in_(customer_ids)).order_by(sc.c.at, sc.c.id)):
-            found[r.customer_id].append(StageChangeView(r.from_stage, r.to_stage, r.at, r.by_id, r.reason))
+            found[r.customer_id].append(StageChangeView(from_stage=r.from_stage, to_stage=r.to_stage, at=r.at,
+                                                        by_id=r.by_id, reason=r.reason))
         return [found.get(i, []) for i in customer_ids]
 
     async def interactions(self, customer_ids: list[uuid.UUID], page: PageRequest) -> list[Page[InteractionView]]:
@@ -139,11 +141,12 @@ class SqlCustomerQueries(SqlReadModel):
 
 
 def contact_view(r: Any) -> ContactView:
-    return ContactView(r.id, r.name, r.email, r.phone, r.title, r.is_primary)
+    return ContactView(id=r.id, name=r.name, email=r.email, phone=r.phone, title=r.title, primary=r.is_primary)
 
 
 def activity_view(r: Any) -> ActivityView:
-    return ActivityView(r.at, r.kind, r.department_id, r.actor_id, r.summary, r.subject_type, r.subject_id, r.id)
+    return ActivityView(at=r.at, kind=r.kind, department_id=r.department_id, actor_id=r.actor_id, summary=r.summary,
+                        subject_type=r.subject_type, subject_id=r.subject_id, id=r.id)
 
 
 def _visible_activity(query: Any, complaint_scope: Any, *narrow: ColumnElement[bool]) -> Any:

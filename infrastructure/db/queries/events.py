@@ -52,7 +52,8 @@ FEED_ORDER = [SortKey(ob.c.feed_xid, int), SortKey(ob.c.position, int)]
 
 
 def event_view(r: Any) -> EventView:
-    return EventView(r.id, r.type, r.aggregate_type, r.aggregate_id, r.occurred_at, r.payload)
+    return EventView(id=r.id, type=r.type, aggregate_type=r.aggregate_type, aggregate_id=r.aggregate_id,
+                     occurred_at=r.occurred_at, payload=r.payload)
 
 
 def settled() -> Any:

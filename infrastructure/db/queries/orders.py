@@ -47,8 +47,9 @@ def filtered(query: Any, filter: OrderFilter) -> Any:
 
 
 def order_view(r: Any) -> OrderView:
-    return OrderView(r.id, r.number, r.customer_id, r.owner_id, r.status, r.currency, r.total_amount,
-                     r.advance_payment, r.placed_at, r.created_at, r.updated_at, r.version)
+    return OrderView(id=r.id, number=r.number, customer_id=r.customer_id, owner_id=r.owner_id, status=r.status,
+                     currency=r.currency, total=r.total_amount, advance_payment=r.advance_payment,
+                     placed_at=r.placed_at, created_at=r.created_at, updated_at=r.updated_at, version=r.version)
 
 
 class SqlOrderQueries(SqlReadModel):
@@ -113,6 +114,7 @@ class SqlOrderQueries(SqlReadModel):
         for r in await self._all(
                 select(ol, o.c.currency).join(o, o.c.id == ol.c.order_id).where(ol.c.order_id.in_(order_ids))
                 .order_by(ol.c.order_id, ol.c.position)):
-            found[r.order_id].append(OrderLineView(r.sku, r.description, r.quantity, r.unit_price,
-                                                   r.discount_percent, r.line_total, r.currency))
+            found[r.order_id].append(OrderLineView(sku=r.sku, description=r.description, quantity=r.quantity,
+                                                   unit_price=r.unit_price, discount_percent=r.discount_percent,
+                                                   line_total=r.line_total, currency=r.currency))
         return [found.get(i, []) for i in order_ids]

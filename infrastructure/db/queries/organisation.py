@@ -19,11 +19,12 @@ STAFF_COLUMNS = [s.c.id, s.c.name, s.c.email, s.c.role, s.c.active, s.c.departme
 
 
 def department_view(r: Any) -> DepartmentView:
-    return DepartmentView(r.id, r.code, r.name, r.calendar_id)
+    return DepartmentView(id=r.id, code=r.code, name=r.name, calendar_id=r.calendar_id)
 
 
 def staff_view(r: Any) -> StaffView:
-    return StaffView(r.id, r.name, r.email, r.role, r.active, r.department_id, r.version)
+    return StaffView(id=r.id, name=r.name, email=r.email, role=r.role, active=r.active, department_id=r.department_id,
+                     version=r.version)
 
 
 class SqlOrganisationQueries(SqlReadModel):

@@ -14,7 +14,7 @@ COLUMNS = (w.c.id, w.c.url, w.c.events, w.c.active, w.c.created_at)
 
 
 def webhook_view(row: Any) -> WebhookView:
-    return WebhookView(row.id, row.url, tuple(row.events), row.active, row.created_at)
+    return WebhookView(id=row.id, url=row.url, events=tuple(row.events), active=row.active, created_at=row.created_at)
 
 
 class SqlWebhookQueries(SqlReadModel):

@@ -39,19 +39,24 @@ def definition_view(r: Any) -> WorkflowDefinitionView:
             required_role=step["requiredRole"], stage=step["stage"], due_within_minutes=step.get("dueWithinMinutes"),
             condition=ConditionView(**step["condition"]) if step.get("condition") else None)
         for step in r.steps)
-    return WorkflowDefinitionView(r.id, r.key, r.name, r.version, r.active, r.subject, steps)
+    return WorkflowDefinitionView(id=r.id, key=r.key, name=r.name, version=r.version, active=r.active,
+                                  subject=r.subject, steps=steps)
 
 
 def instance_view(r: Any) -> WorkflowInstanceView:
-    return WorkflowInstanceView(r.id, r.definition_id, r.definition_key, r.definition_version, r.subject_type,
-                                r.subject_id, r.status, r.context or {}, r.started_by, r.started_at, r.completed_at,
-                                r.version)
+    return WorkflowInstanceView(id=r.id, definition_id=r.definition_id, definition_key=r.definition_key,
+                                definition_version=r.definition_version, subject_type=r.subject_type,
+                                subject_id=r.subject_id, status=r.status, context=r.context or {},
+                                started_by=r.started_by, started_at=r.started_at, completed_at=r.completed_at,
+                                version=r.version)
 
 
 def step_view(r: Any) -> WorkflowStepView:
-    return WorkflowStepView(r.instance_id, r.key, r.name, r.department_id, r.kind, r.required_role, r.status,
-                            r.stage, r.assignee_id, r.decided_by, r.decided_at, r.comment, r.activated_at, r.due_at,
-                            r.escalated_at)
+    return WorkflowStepView(instance_id=r.instance_id, key=r.key, name=r.name, department_id=r.department_id,
+                            kind=r.kind, required_role=r.required_role, status=r.status, stage=r.stage,
+                            assignee_id=r.assignee_id, decided_by=r.decided_by, decided_at=r.decided_at,
+                            comment=r.comment, activated_at=r.activated_at, due_at=r.due_at,
+                            escalated_at=r.escalated_at)
 
 
 class SqlWorkflowQueries(SqlReadModel):
