@@ -246,3 +246,8 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)
+
+    @property
+    def admin(self) -> bool:
+        """The caller is an active ADMIN (webhooks, API keys, field access, the audit log are theirs alone)."""
+        return self.actor.active and self.actor.is_admin

@@ -118,7 +118,7 @@ class Loaded:
 
     @classmethod
     async def written(cls, info: Info[Context, None], raw_id: Any) -> Any:
-        """What a mutation wrote, for its payload (api/common/mutations.py): through its loader, as primed."""
+        """What a mutation wrote, for its payload (api/common/payloads.py): through its loader, as primed."""
         return await cls.load(info, raw_id)
 
     @classmethod

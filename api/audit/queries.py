@@ -94,8 +94,7 @@ class AuditQuery:
     @strawberry.field(description="Every recorded write, newest first; for admins")
     async def audit_log(self, info: Info[Context, None], first: int | None = None, after: str | None = None,
                         filter: AuditFilter | None = None) -> Connection[AuditEntry]:
-        actor = info.context.actor
-        if not (actor.active and actor.is_admin):
+        if not info.context.admin:
             raise forbidden()
 
         async def run():  # type: ignore[no-untyped-def]

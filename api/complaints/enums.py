@@ -5,15 +5,12 @@ from enum import Enum
 
 import strawberry
 
+from api.common.enums import graphql_enums
 from domain.complaint import Channel, ComplaintStatus, Priority, TimelineKind, Visibility
 from domain.sla import SlaTargetState
 
-PriorityEnum = strawberry.enum(Priority, name="Priority")
-ChannelEnum = strawberry.enum(Channel, name="Channel")
-ComplaintStatusEnum = strawberry.enum(ComplaintStatus, name="ComplaintStatus")
-TimelineKindEnum = strawberry.enum(TimelineKind, name="TimelineKind")
-VisibilityEnum = strawberry.enum(Visibility, name="Visibility")
-SlaTargetStateEnum = strawberry.enum(SlaTargetState, name="SlaTargetState")
+PriorityEnum, ChannelEnum, ComplaintStatusEnum, TimelineKindEnum, VisibilityEnum, SlaTargetStateEnum = graphql_enums(
+    Priority, Channel, ComplaintStatus, TimelineKind, Visibility, SlaTargetState)
 
 
 @strawberry.enum

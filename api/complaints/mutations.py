@@ -1,6 +1,6 @@
 """Complaint mutations: file, transition, record progress, assign, rate; and the configuration
 behind them (categories, SLA policies, business calendars). Each payload reads what its use case wrote by
-its id (api/common/mutations.py)."""
+its id (api/common/payloads.py)."""
 from __future__ import annotations
 
 import uuid
@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import UserError
-from api.common.mutations import Payload, written
+from api.common.payloads import Payload, written
 from api.common.relay import decode_id, decode_optional_id
 from api.complaints.inputs import (
     AssignComplaintInput,

@@ -1,6 +1,6 @@
 """`complaintEvents` over graphql-transport-ws: committed complaint events the subscriber may see.
 
-For each event the subscriber is re-read (api/common/subscriptions.py) and the complaint is read through their
+For each event the subscriber is re-read (api/common/live.py) and the complaint is read through their
 scope, so an event about a complaint they may not see is never sent. Loaders are rebuilt per event: the
 connection's context lives long, and a cached SLA history would go stale."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.relay import decode_optional_id
-from api.common.subscriptions import committed, subscriber_arguments
+from api.common.live import committed, subscriber_arguments
 from api.complaints.enums import ComplaintEventKind
 from api.complaints.types import Complaint, ComplaintEvent, TimelineEntry
 from api.context import Context, Loaders

@@ -5,12 +5,11 @@ from enum import Enum
 
 import strawberry
 
+from api.common.enums import graphql_enums
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
 
-CustomerKindEnum = strawberry.enum(CustomerKind, name="CustomerKind")
-CustomerTierEnum = strawberry.enum(CustomerTier, name="CustomerTier")
-LifecycleStageEnum = strawberry.enum(LifecycleStage, name="LifecycleStage")
-InteractionKindEnum = strawberry.enum(InteractionKind, name="InteractionKind")
+CustomerKindEnum, CustomerTierEnum, LifecycleStageEnum, InteractionKindEnum = graphql_enums(
+    CustomerKind, CustomerTier, LifecycleStage, InteractionKind)
 
 
 @strawberry.enum

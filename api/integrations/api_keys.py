@@ -16,7 +16,7 @@ from strawberry.types import Info
 from strawberry.types.graphql import OperationType
 
 from api.common.errors import UserError, forbidden
-from api.common.mutations import Payload, write, written
+from api.common.payloads import Payload, write, written
 from api.common.relay import Node, decode_id, to_global_id
 from api.context import Context
 from api.nodes import Loaded, load_node
@@ -58,7 +58,7 @@ class ApiKey(Node, Loaded, loader="api_key_by_id"):
     @classmethod
     async def load(cls, info: Info[Context, None], raw_id: Any) -> "ApiKey | None":
         """The ApiKey node, for ADMINs only (null for everybody else, as if it did not exist)."""
-        if not _admin(info):
+        if not info.context.admin:
             return None
         return await load_node(info.context.loaders.api_key_by_id.load, raw_id, cls.from_view)
 
@@ -82,11 +82,6 @@ class ApiKeyPayload(Payload):
     user_errors: list[UserError]
 
 
-def _admin(info: Info[Context, None]) -> bool:
-    actor = info.context.actor
-    return actor.active and actor.is_admin
-
-
 load_api_key = ApiKey.load
 
 
@@ -94,7 +89,7 @@ load_api_key = ApiKey.load
 class ApiKeyQuery:
     @strawberry.field(description="Every API key, revoked ones too, oldest first; for admins")
     async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
-        if not _admin(info):
+        if not info.context.admin:
             raise forbidden()
         return [ApiKey.from_view(k) for k in await info.context.api_keys.all()]
 
@@ -105,7 +100,7 @@ class ApiKeyMutation:
                                      "shown once. Scopes: read (always), write (mutations), federation (the SDL for a gateway)")
     async def create_api_key(self, info: Info[Context, None], input: CreateApiKeyInput) -> ApiKeyPayload:
         def issue(ctx: Context) -> Awaitable[Any]:
-            if not _admin(info):
+            if not info.context.admin:
                 raise forbidden()
             return create_api_key(ctx.api_keys, ctx.uow(), ctx.clock, ctx.actor, CreateApiKey(
                 input.name, tuple(input.scopes), decode_id(input.acts_as_id, "Staff", "actsAsId")))
@@ -117,7 +112,7 @@ class ApiKeyMutation:
     @strawberry.mutation(description="Revoke an API key at once (admins); a revoked key stays revoked")
     async def revoke_api_key(self, info: Info[Context, None], input: RevokeApiKeyInput) -> ApiKeyPayload:
         def revoke(ctx: Context) -> Awaitable[Any]:
-            if not _admin(info):
+            if not info.context.admin:
                 raise forbidden()
             return revoke_api_key(ctx.api_keys, ctx.clock, ctx.actor, decode_id(input.api_key_id, "ApiKey", "apiKeyId"))
 

@@ -9,13 +9,12 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import UserError, forbidden
-from api.common.mutations import Payload, write, written
+from api.common.payloads import Payload, write, written
 from api.common.relay import Node, to_global_id
 from api.context import Context
 from api.nodes import Loaded, load_node
 from application.queries.webhooks import WebhookView
 from application.webhooks import RegisterWebhook, register_webhook
-from domain.organisation import Staff
 
 
 @strawberry.type
@@ -34,7 +33,7 @@ class Webhook(Node, Loaded, loader="webhook_by_id"):
     @classmethod
     async def load(cls, info: Info[Context, None], raw_id: Any) -> "Webhook | None":
         """The Webhook node, for ADMINs only (null for everybody else, as if it did not exist)."""
-        if not _admin(info.context.actor):
+        if not info.context.admin:
             return None
         return await load_node(info.context.loaders.webhook_by_id.load, raw_id, cls.from_view)
 
@@ -54,15 +53,11 @@ class WebhookPayload(Payload):
     user_errors: list[UserError]
 
 
-def _admin(actor: Staff) -> bool:
-    return actor.active and actor.is_admin
-
-
 @strawberry.type
 class WebhookQuery:
     @strawberry.field(description="Every registered webhook, oldest first; for admins")
     async def webhooks(self, info: Info[Context, None]) -> list[Webhook]:
-        if not _admin(info.context.actor):
+        if not info.context.admin:
             raise forbidden()
         return [Webhook.from_view(v) for v in await info.context.webhook_queries.all()]
 

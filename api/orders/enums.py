@@ -1,9 +1,7 @@
 """The order area's GraphQL enums."""
 from __future__ import annotations
 
-import strawberry
-
+from api.common.enums import graphql_enums
 from domain.order import AdvancePaymentStatus, OrderStatus
 
-OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
-AdvancePaymentStatusEnum = strawberry.enum(AdvancePaymentStatus, name="AdvancePaymentStatus")
+OrderStatusEnum, AdvancePaymentStatusEnum = graphql_enums(OrderStatus, AdvancePaymentStatus)

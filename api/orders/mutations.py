@@ -4,7 +4,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import UserError
-from api.common.mutations import Payload, written
+from api.common.payloads import Payload, written
 from api.common.relay import decode_id, decode_optional_id
 from api.context import Context
 from api.orders.inputs import CreateOrderInput, TransitionOrderInput

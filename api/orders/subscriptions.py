@@ -16,7 +16,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.relay import decode_optional_id
-from api.common.subscriptions import committed, subscriber_arguments
+from api.common.live import committed, subscriber_arguments
 from api.context import Context
 from api.orders.enums import OrderStatusEnum
 from api.orders.types import Order

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import UserError, forbidden
-from api.common.mutations import write
+from api.common.payloads import write
 from api.common.relay import decode_id
 from api.context import Context
 from api.organisation.enums import RoleEnum
@@ -56,15 +56,11 @@ class FieldAccessPayload:
     user_errors: list[UserError]
 
 
-def _admin(info: Info[Context, None]) -> bool:
-    return info.context.actor.active and info.context.actor.is_admin
-
-
 @strawberry.type
 class FieldAccessQuery:
     @strawberry.field(description="Who reads each guarded money field; for admins")
     async def field_access(self, info: Info[Context, None]) -> list[FieldAccessRule]:
-        if not _admin(info):
+        if not info.context.admin:
             raise forbidden()
         rules = await info.context.field_access.rules()
         return [FieldAccessRule.from_rule(rules[f]) for f in GuardedField]
@@ -75,7 +71,7 @@ class FieldAccessMutation:
     @strawberry.mutation(description="Decide who reads a guarded money field (admins); ADMINs always do")
     async def set_field_access(self, info: Info[Context, None], input: SetFieldAccessInput) -> FieldAccessPayload:
         def decide(ctx: Context) -> Awaitable[Rule]:
-            if not _admin(info):
+            if not info.context.admin:
                 raise forbidden()
             departments = tuple(decode_id(d, "Department", "departmentIds") for d in input.department_ids)
             return set_field_access(ctx.field_access, ctx.uow(), ctx.clock, ctx.actor, SetFieldAccess(

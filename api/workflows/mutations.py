@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.errors import UserError
-from api.common.mutations import Payload, written
+from api.common.payloads import Payload, written
 from api.common.relay import decode_id
 from api.context import Context
 from api.workflows.inputs import (

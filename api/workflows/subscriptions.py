@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.common.relay import decode_optional_id
-from api.common.subscriptions import committed, subscriber_arguments
+from api.common.live import committed, subscriber_arguments
 from api.context import Context
 from api.workflows.types import WorkflowEvent, WorkflowInstance
 from application.queries.views import StaffView

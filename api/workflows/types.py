@@ -17,7 +17,6 @@ from api.organisation.types import Department, Staff, load_department, load_staf
 from api.workflows.enums import (
     SUBJECT_NODE_TYPES,
     ComparisonOpEnum,
-    DecisionEnum,
     StepKindEnum,
     StepStatusEnum,
     WorkflowStatusEnum,

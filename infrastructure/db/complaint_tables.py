@@ -20,7 +20,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from infrastructure.db.tables import metadata
+from infrastructure.db.metadata import metadata
 from infrastructure.db.types import UTCDateTime
 
 business_calendars = Table(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, SmallInteger, String, Table, Uuid
 
-from infrastructure.db.tables import metadata
+from infrastructure.db.metadata import metadata
 from infrastructure.db.types import ExactDecimal, UTCDateTime
 
 MONEY = (20, 4)  # up to 10^16 with the 4 decimals of the finest currencies (CLF, UYW)

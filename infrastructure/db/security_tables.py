@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Table, Uuid
 
-from infrastructure.db.tables import metadata
+from infrastructure.db.metadata import metadata
 from infrastructure.db.types import UTCDateTime
 
 api_keys = Table(

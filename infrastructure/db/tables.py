@@ -1,4 +1,6 @@
-"""The relational schema (SQLAlchemy Core). Alembic migrations must agree with it (`alembic check`)."""
+"""The relational schema (SQLAlchemy Core): the core tables here, each feature's in its own module (order_tables.py,
+workflow_tables.py ...), all on the one `metadata` (infrastructure/db/metadata.py) and all importable from here.
+Alembic migrations must agree with it (`alembic check`)."""
 from __future__ import annotations
 
 from sqlalchemy import (
@@ -10,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     SmallInteger,
     String,
     Table,
@@ -19,17 +20,9 @@ from sqlalchemy import (
     text,
 )
 
+from infrastructure.db.metadata import metadata
 from infrastructure.db.types import UTCDateTime
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
 
 departments = Table(
     "departments",

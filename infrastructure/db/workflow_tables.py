@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, SmallInteger, String, Table, Text, \
     UniqueConstraint, Uuid
 
-from infrastructure.db.tables import metadata
+from infrastructure.db.metadata import metadata
 from infrastructure.db.types import UTCDateTime
 
 workflow_definitions = Table(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict, defaultdict
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -23,29 +24,25 @@ from application.queries.pagination import Page, PageRequest
 from domain.calendar import BusinessCalendar
 from domain.sla import SlaPolicy
 from infrastructure.db import tables as t
-from infrastructure.db.queries.customers import contains_text, in_order
+from infrastructure.db.queries.rows import contains_text, in_order
 from infrastructure.db.queries.keyset import SortKey, paginate, paginate_each
 from infrastructure.db.repositories.complaints import calendar_from_row, policy_from_row, policy_from_snapshot
 from infrastructure.db.reads import SqlReadModel
 
 c = t.complaints
 tl = t.complaint_timeline
-COMPLAINT_COLUMNS = [c.c.id, c.c.number, c.c.customer_id, c.c.order_id, c.c.category_id, c.c.priority, c.c.channel,
-                     c.c.subject, c.c.description, c.c.status, c.c.department_id, c.c.assignee_id, c.c.filed_by,
-                     c.c.resolution, c.c.satisfaction, c.c.sla_terms, c.c.escalation_level, c.c.version,
-                     c.c.created_at, c.c.updated_at]
+# the view's fields from the columns of their names; `terms` from the SLA terms snapshot stored at filing
+VIEW_COLUMNS = [f.name for f in fields(ComplaintView) if f.name != "terms"]
+COMPLAINT_COLUMNS = [*(c.c[name] for name in VIEW_COLUMNS), c.c.sla_terms]
 
 
 NEWEST_FIRST = [SortKey(c.c.created_at, datetime), SortKey(c.c.id, uuid.UUID)]
 
 
 def complaint_view(r: Any) -> ComplaintView:
-    return ComplaintView(
-        id=r.id, number=r.number, customer_id=r.customer_id, order_id=r.order_id, category_id=r.category_id,
-        priority=r.priority, channel=r.channel, subject=r.subject, description=r.description, status=r.status,
-        department_id=r.department_id, assignee_id=r.assignee_id, filed_by=r.filed_by, resolution=r.resolution,
-        satisfaction=r.satisfaction, terms=policy_from_snapshot(r.sla_terms) if r.sla_terms else None,
-        escalation_level=r.escalation_level, version=r.version, created_at=r.created_at, updated_at=r.updated_at)
+    row = r._mapping
+    return ComplaintView(**{name: row[name] for name in VIEW_COLUMNS},
+                         terms=policy_from_snapshot(r.sla_terms) if r.sla_terms else None)
 
 
 def entry_view(r: Any) -> TimelineEntryView:

@@ -20,7 +20,9 @@ from application.queries.views import (
     StageChangeView,
 )
 from infrastructure.db import tables as t
+from infrastructure.db.queries.complaints import visible_to
 from infrastructure.db.queries.keyset import SortKey, paginate, paginate_each
+from infrastructure.db.queries.rows import contains_text, in_order
 from infrastructure.db.reads import SqlReadModel
 
 c = t.customers
@@ -42,15 +44,6 @@ def customer_view(r: Any) -> CustomerView:
 def interaction_view(r: Any) -> InteractionView:
     return InteractionView(id=r.id, customer_id=r.customer_id, kind=r.kind, occurred_at=r.occurred_at,
                            author_id=r.author_id, department_id=r.department_id, summary=r.summary, rating=r.rating)
-
-
-def in_order(ids: list[uuid.UUID], found: dict[uuid.UUID, Any]) -> list[Any]:
-    return [found.get(i) for i in ids]
-
-
-def contains_text(term: str, *columns: Any) -> ColumnElement[bool]:
-    """Any of the columns contains `term`, case-insensitively (LIKE's wildcards in it taken literally)."""
-    return or_(*(column.icontains(term, autoescape=True) for column in columns))
 
 
 def customer_filter(filter: CustomerFilter) -> list[ColumnElement[bool]]:
@@ -154,8 +147,6 @@ def _visible_activity(query: Any, complaint_scope: Any, *narrow: ColumnElement[b
     at, e.g. the customers' of the page)."""
     if complaint_scope is None or complaint_scope.sees_all:
         return query
-    from infrastructure.db.queries.complaints import visible_to
-
     a, cm = t.customer_activity, t.complaints
     return query.where(or_(a.c.subject_type.is_(None), a.c.subject_type != "Complaint",
                            a.c.subject_id.in_(select(cm.c.id).where(*narrow, visible_to(complaint_scope)))))

@@ -13,7 +13,7 @@ from application.queries.orders import BoardCell, BoardPageRequest, OrderFilter,
 from application.queries.pagination import Page, PageRequest
 from infrastructure.db.exact_sum import exact_sum, exact_sum_value
 from infrastructure.db.order_tables import MONEY, order_lines, orders
-from infrastructure.db.queries.customers import in_order
+from infrastructure.db.queries.rows import in_order
 from infrastructure.db.queries.keyset import SortKey, keyset_select, page_from_rows, paginate, paginate_each
 from infrastructure.db.reads import SqlReadModel
 

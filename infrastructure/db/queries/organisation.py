@@ -10,7 +10,7 @@ from sqlalchemy import select
 from application.queries.pagination import Page, PageRequest
 from application.queries.views import DepartmentView, StaffView
 from infrastructure.db import tables as t
-from infrastructure.db.queries.customers import in_order
+from infrastructure.db.queries.rows import in_order
 from infrastructure.db.queries.keyset import SortKey, paginate, paginate_each
 from infrastructure.db.reads import SqlReadModel
 

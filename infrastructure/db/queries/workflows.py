@@ -18,7 +18,7 @@ from application.queries.workflows import (
     WorkflowStepView,
 )
 from domain.organisation import Role
-from infrastructure.db.queries.customers import in_order
+from infrastructure.db.queries.rows import in_order
 from infrastructure.db.queries.keyset import SortKey, paginate
 from infrastructure.db.workflow_tables import workflow_definitions, workflow_instances, workflow_steps
 from infrastructure.db.reads import SqlReadModel
