@@ -22,39 +22,27 @@ import re
 import secrets
 import time
 from collections import OrderedDict
-from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind, Tracer, use_span
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.common.exposure import REQUEST_ID
+from infrastructure.db.statements import STATEMENTS, count_statements
 from infrastructure.metrics import request_done
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger("crm.request")
 SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 QUIET_PATHS = ("/healthz", "/readyz", "/metrics")
-STATEMENTS: ContextVar[list[int] | None] = ContextVar("crm_request_statements", default=None)
 _OPERATION = re.compile(r"\b(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?")
 _KINDS: OrderedDict[tuple[str, str | None], tuple[str, str | None]] = OrderedDict()  # -> (type, name)
 KINDS_KEPT = 1000
-
-
-def _count_statement(*_: Any) -> None:
-    counter = STATEMENTS.get()
-    if counter is not None:
-        counter[0] += 1
-
-
-def count_statements(engine: AsyncEngine) -> None:
-    """Count `engine`'s statements for the request running them (once per engine)."""
-    if not event.contains(engine.sync_engine, "before_cursor_execute", _count_statement):
-        event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
 
 
 def operation_of(document: str, name: str | None) -> tuple[str, str | None]:
