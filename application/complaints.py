@@ -231,8 +231,8 @@ async def file_complaint(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: FileC
     async with uow:
         complaint_id, _ = await replay_or_create(
             uow, scope=f"fileComplaint:{actor.id}", key=cmd.idempotency_key, command=cmd, create=create)
+        complaint = await uow.complaints.get(complaint_id)  # as written (or as first written, for a replay), before the commit
         await uow.commit()
-        complaint = await uow.complaints.get(complaint_id)
     if complaint is None:
         raise InvalidInput("The complaint could not be read back.")
     return complaint

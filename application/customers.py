@@ -126,8 +126,8 @@ async def create_customer(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Crea
         customer_id, _ = await replay_or_create(
             uow, scope=f"createCustomer:{actor.id}", key=cmd.idempotency_key, command=cmd, create=create
         )
+        customer = await uow.customers.get(customer_id)  # as written (or as first written, for a replay), before the commit
         await uow.commit()
-        customer = await uow.customers.get(customer_id)
     assert customer is not None
     return customer
 
@@ -195,8 +195,8 @@ async def log_interaction(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: LogI
         interaction_id, _ = await replay_or_create(
             uow, scope=f"logInteraction:{actor.id}", key=cmd.idempotency_key, command=cmd, create=create
         )
+        interaction = await uow.interactions.get(interaction_id)  # as written (or as first written, for a replay), before the commit
         await uow.commit()
-        interaction = await uow.interactions.get(interaction_id)
     if interaction is None:
         raise InvalidInput("The interaction could not be read back.")
     return interaction

@@ -55,8 +55,8 @@ async def create_order(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: CreateO
     async with uow:
         order_id, _ = await replay_or_create(uow, scope=f"createOrder:{actor.id}", key=cmd.idempotency_key,
                                              command=cmd, create=create)
+        order = await uow.orders.get(order_id)  # as written (or as first written, for a replay), before the commit
         await uow.commit()
-        order = await uow.orders.get(order_id)
     assert order is not None
     return order
 

@@ -53,8 +53,8 @@ async def create_staff(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: CreateS
                        role=cmd.role, at=clock.now())
         staff_id, _ = await replay_or_create(uow, scope=f"createStaff:{actor.id}", key=cmd.idempotency_key,
                                              command=cmd, create=create)
+        found = await uow.staff.get(staff_id)  # as written (or as first written, for a replay), before the commit
         await uow.commit()
-        found = await uow.staff.get(staff_id)
     assert found is not None
     return found
 

@@ -243,8 +243,8 @@ async def start_workflow(uow: UnitOfWork, clock: Clock, due_dates: DueDates, act
     async with uow:
         instance_id, _ = await replay_or_create(uow, scope=f"startWorkflow:{actor.id}", key=cmd.idempotency_key,
                                                 command=cmd, create=create)
+        instance = await uow.workflows.get(instance_id)  # as written (or as first written, for a replay), before the commit
         await uow.commit()
-        instance = await uow.workflows.get(instance_id)
     assert instance is not None
     return instance
 
