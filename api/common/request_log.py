@@ -10,6 +10,10 @@ a masked fault ("Internal error (request ...)", api/common/exposure.py) and into
     errors: GraphQL errors in a 200, refused: 4xx, failed: 5xx) and codes (the errors' `extensions.code`s, never
     their messages, which may quote input), trace_id (when tracing, infrastructure/tracing.py)
 
+Every response, and the handshake of a WebSocket (subscriptions), also says which process answered:
+`X-Served-By: <hostname>:<pid>` (one header fixed when the app is built; behind a load balancer it tells the API
+processes apart, docs/deployment.md, and the local cluster's test checks the balancing with it).
+
 Production writes each line as one JSON object (`JsonLines`), development as readable text (`Readable`);
 `crm serve` sets this up (`logging_config`) in place of uvicorn's access log. /healthz and /readyz are logged only
 when they do not answer 200 (a load balancer asks them every few seconds), /metrics likewise (Prometheus).
@@ -18,8 +22,10 @@ Every /graphql request also counts in the metrics (infrastructure/metrics.py `re
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
+import socket
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -70,9 +76,12 @@ class RequestLog:
         self._engines = engines
         self._counting = False
         self._tracer = tracer  # a span per request when tracing (infrastructure/tracing.py)
+        self._served_by = served_by()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                send = self._accepting(send)
             await self.app(scope, receive, send)
             return
         if not self._counting:
@@ -96,7 +105,7 @@ class RequestLog:
             nonlocal status, codes
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), header]}
+                message = {**message, "headers": [*message.get("headers", ()), header, self._served_by]}
             elif message["type"] == "http.response.body" and b'"errors"' in message.get("body", b""):
                 codes = _codes(message["body"])
             await send(message)
@@ -122,6 +131,14 @@ class RequestLog:
             if status != 200 or scope["path"] not in QUIET_PATHS:
                 self._done(scope, state, request_id, status, codes, counter[0], time.perf_counter() - started)
 
+    def _accepting(self, send: Send) -> Send:
+        """`send`, with X-Served-By in the WebSocket handshake's answer."""
+        async def accepting(message: Message) -> None:
+            if message["type"] == "websocket.accept":
+                message = {**message, "headers": [*message.get("headers", ()), self._served_by]}
+            await send(message)
+        return accepting
+
     @staticmethod
     def _done(scope: Scope, state: dict[str, Any], request_id: str, status: int, codes: tuple[str, ...],
               statements: int, seconds: float) -> None:
@@ -144,6 +161,11 @@ class RequestLog:
             "api_key": str(state["api_key_id"]) if state.get("api_key_id") else None,
             "operation": name, "operation_type": kind, "sql": statements, "outcome": outcome,
             "codes": list(codes), "trace_id": state.get("trace_id")}})
+
+
+def served_by() -> tuple[bytes, bytes]:
+    """The X-Served-By header of this process: `<hostname>:<pid>`."""
+    return b"x-served-by", f"{socket.gethostname()}:{os.getpid()}".encode()
 
 
 def _codes(body: bytes) -> tuple[str, ...]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import socket
 from typing import Any, Iterator
 
 import pytest
@@ -58,6 +60,13 @@ async def test_a_sane_request_id_is_kept_and_any_other_replaced(api: Api, lines:
     assert re.fullmatch(r"[0-9a-f]{16}", fresh.headers["x-request-id"])
     ids = [line["request_id"] for line in requests(lines)]
     assert ids[0] == "lb-7f3a.9:x_1" and ids[-1] == fresh.headers["x-request-id"] and len(set(ids)) == 5
+
+
+async def test_every_answer_names_the_process_that_gave_it(api: Api) -> None:
+    """X-Served-By tells the API processes behind a load balancer apart (tests/cluster checks the balancing)."""
+    answers = [await post(api, "{ me { id } }"), await api.client.get("/healthz"),
+               await api.client.post("/graphql", content=b"{", headers={"Content-Type": "application/json"})]
+    assert {a.headers["x-served-by"] for a in answers} == {f"{socket.gethostname()}:{os.getpid()}"}
 
 
 async def test_the_line_names_the_operation_the_principal_the_statements_and_the_outcome(
