@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast test-reliability install install-test system-packages migrate seed schema check-contract clean
+.PHONY: run test test-fast test-reliability test-cluster cluster-start cluster-stop cluster-status install install-test system-packages migrate seed schema check-contract clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,21 @@ test-fast: $(TEST_STAMP)
 ## cuts and pauses, then Jepsen-style checks; about two minutes (CRM_RELIABILITY_SECONDS sets the load's length)
 test-reliability: $(TEST_STAMP)
 	CRM_RELIABILITY=1 CRM_TEST_BACKENDS=postgresql $(BIN)/pytest -p no:cacheprovider -s tests/reliability
+
+## The local cluster's test (docs/deployment.md): nginx, PgBouncer, two API processes and two workers started by
+## deploy/local-cluster on the machine's PostgreSQL and RabbitMQ; balancing, cross-process live updates, one
+## delivery per event, kill -9 under load, all through PgBouncer; about a minute
+test-cluster: $(TEST_STAMP) system-packages
+	CRM_CLUSTER=1 $(BIN)/pytest -p no:cacheprovider -s tests/cluster
+
+## The deployment of docs/deployment.md on this machine (var/local-cluster): start it (with the demo data), see
+## it, stop it (and drop its database)
+cluster-start: $(STAMP) system-packages
+	$(BIN)/python deploy/local-cluster/cluster.py start --demo
+cluster-status:
+	$(BIN)/python deploy/local-cluster/cluster.py status
+cluster-stop:
+	$(BIN)/python deploy/local-cluster/cluster.py stop
 
 migrate: $(STAMP)
 	$(BIN)/crm migrate
