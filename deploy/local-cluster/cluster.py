@@ -115,7 +115,7 @@ class Cluster:
             os.chmod(self.dir, 0o755)  # PgBouncer and nginx's workers read it as `nobody` when run as root
             self.save(state)
             self._write_configs(state)
-            asyncio.run(_create_database(state["database"]))
+            asyncio.run(_on_server(f'CREATE DATABASE "{state["database"]}"'))
             self._crm(state, "migrate", direct=True)
             if demo:
                 self._crm(state, "seed-demo", direct=True)
@@ -245,7 +245,7 @@ class Cluster:
                 running = {n: p for n, p in self.running(state).items() if n in running}
             for pid in running.values():
                 _signal(pid, signal.SIGKILL)
-        asyncio.run(_drop_database(state["database"]))
+        asyncio.run(_on_server(f'DROP DATABASE IF EXISTS "{state["database"]}" WITH (FORCE)'))
         asyncio.run(_delete_exchange(state["exchange"]))
         self.state_file.unlink()
 
@@ -257,22 +257,13 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-async def _create_database(name: str) -> None:
+async def _on_server(statement: str) -> None:
+    """`statement` on the local PostgreSQL's maintenance database (CREATE or DROP DATABASE)."""
     import asyncpg
 
     conn = await asyncpg.connect(f"{POSTGRES}/postgres")
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def _drop_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(f"{POSTGRES}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(statement)
     finally:
         await conn.close()
 
