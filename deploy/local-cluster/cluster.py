@@ -214,7 +214,8 @@ class Cluster:
             except OSError:
                 continue
             expected = {"nginx": b"nginx", "pgbouncer": b"pgbouncer"}.get(name, b"api.cli")
-            if stat.rsplit(")", 1)[1].split()[0] != "Z" and expected in cmdline:
+            # an empty command line: a process just started, between exec and its arguments being set up
+            if stat.rsplit(")", 1)[1].split()[0] != "Z" and (expected in cmdline or not cmdline):
                 alive[name] = pid
         return alive
 
