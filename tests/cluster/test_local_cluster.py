@@ -255,6 +255,13 @@ async def test_killing_an_api_process_and_a_worker_under_load_loses_no_acknowled
     restarted = cluster.script("start")
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     assert cluster.script("status").returncode == 0
+    seen: set[str] = set()
+    async with httpx.AsyncClient(timeout=10) as client:
+        for _ in range(60):  # nginx tries the restarted one again after fail_timeout (5 s)
+            seen.add((await post(client, cluster, "{ me { id } }")).headers["x-served-by"])
+            if cluster.served_by("api-1") in seen:
+                break
+            await asyncio.sleep(0.2)
     await balanced(cluster)
 
 
