@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from infrastructure.settings import Settings
 from tests.conftest import Api, Database, app_with, unique
 from tests.e2e.queries import CREATE_CUSTOMER
+from tests.e2e.test_webhooks import receiver, register, registered  # noqa: F401 - fixtures
 
 
 async def scrape(client: httpx.AsyncClient, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -134,3 +136,19 @@ async def test_a_workers_tick_is_counted_and_logged(api: Api, caplog: pytest.Log
     assert Readable().format(line).endswith("sla: 3 complaints")
     written = json.loads(JsonLines().format(line))
     assert written["message"] == "sla: 3 complaints" and written["worker"] == "sla" and written["claimed"] == 3
+
+
+async def test_a_relay_batch_of_crm_worker_counts_in_the_metrics(api: Api, receiver: Any, registered: list[str]) -> None:
+    """A real tick of the relay `crm worker` runs (api/cli.py `run_relay_worker`): its deliveries are counted."""
+    import asyncio
+
+    from api.cli import run_relay_worker
+
+    await register(api, registered, receiver.url(unique("metrics")), ["customer.created"])
+    await api(CREATE_CUSTOMER, {"input": {"code": unique("MRL").upper(), "name": "Relayed", "kind": "COMPANY"}})
+    before = await scrape(api.client)
+    await run_relay_worker(api.container, once=True, stop=asyncio.Event())  # the receiver knows no endpoint: a retry
+    after = await scrape(api.client)
+    for figure in ("queued", "retrying"):  # fanned out to the webhook, and tried once
+        assert value(after, "crm_worker_tick_items_total", worker="relay", figure=figure) >= \
+            value(before, "crm_worker_tick_items_total", worker="relay", figure=figure) + 1, figure
