@@ -164,7 +164,10 @@ async def installation_metrics(engine: AsyncEngine, integrations: list[Integrati
                                now: datetime) -> bytes:
     """The installation's figures (the module's docstring), read from the database and the health reports."""
     from infrastructure.db.complaint_tables import complaints
+    from infrastructure.db.relay_tables import relay_cursors as rc
     from infrastructure.db.relay_tables import webhook_deliveries as d
+    from infrastructure.db.tables import outbox as ob
+    from infrastructure.outbox.store import broker_cursor_name
     from infrastructure.db.relay_tables import webhooks as w
 
     pending = GaugeMetricFamily("crm_outbox_pending_events", "Events not yet delivered, per destination",
@@ -176,8 +179,8 @@ async def installation_metrics(engine: AsyncEngine, integrations: list[Integrati
             health.add_metric([view.name, view.kind.value], STATE_VALUES[view.state])
         if view.kind.value in ("WEBHOOK", "EVENT_BROKER"):
             pending.add_metric([view.name, view.kind.value], view.pending_events)
-    oldest = GaugeMetricFamily("crm_outbox_oldest_undelivered_seconds", "Age of the oldest delivery a webhook still "
-                               "owes", labels=["webhook"])
+    oldest = GaugeMetricFamily("crm_outbox_oldest_undelivered_seconds", "Age of the oldest event a destination (a "
+                               "webhook, or the broker's exchange) has not been handed yet", labels=["destination"])
     failures = GaugeMetricFamily("crm_webhook_consecutive_failures", "Failed deliveries in a row", labels=["webhook"])
     parked = GaugeMetricFamily("crm_webhook_parked_deliveries", "Deliveries given up on", labels=["webhook"])
     due = GaugeMetricFamily("crm_sla_clocks_due", "SLA warnings and breaches due that the worker has not fired yet")
@@ -188,6 +191,12 @@ async def installation_metrics(engine: AsyncEngine, integrations: list[Integrati
             select(d.c.webhook_id, func.count()).where(d.c.state == "PARKED").group_by(d.c.webhook_id))}
         first_owed = {row[0]: row[1] for row in await conn.execute(
             select(d.c.webhook_id, func.min(d.c.created_at)).where(d.c.state == "PENDING").group_by(d.c.webhook_id))}
+        brokers = []
+        for cursor in (await conn.execute(select(rc.c.name, rc.c.position)
+                                          .where(rc.c.name.like(broker_cursor_name("%"))))).all():
+            since = (await conn.execute(select(func.min(ob.c.occurred_at)).where(ob.c.position > cursor.position))
+                     ).scalar()
+            brokers.append((cursor.name, since))
         late = (await conn.execute(select(func.count(), func.min(complaints.c.sla_next_deadline))
                                    .where(complaints.c.sla_next_deadline <= now))).one()
     from infrastructure.outbox.health import display_url
@@ -197,6 +206,8 @@ async def installation_metrics(engine: AsyncEngine, integrations: list[Integrati
         failures.add_metric([name], in_a_row)
         parked.add_metric([name], given_up.get(hook_id, 0))
         since = first_owed.get(hook_id)
+        oldest.add_metric([name], max(0.0, (now - since).total_seconds()) if since else 0.0)
+    for name, since in brokers:
         oldest.add_metric([name], max(0.0, (now - since).total_seconds()) if since else 0.0)
     due.add_metric([], late[0])
     lag.add_metric([], max(0.0, (now - late[1]).total_seconds()) if late[1] else 0.0)

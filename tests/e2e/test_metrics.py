@@ -152,3 +152,24 @@ async def test_a_relay_batch_of_crm_worker_counts_in_the_metrics(api: Api, recei
     for figure in ("queued", "retrying"):  # fanned out to the webhook, and tried once
         assert value(after, "crm_worker_tick_items_total", worker="relay", figure=figure) >= \
             value(before, "crm_worker_tick_items_total", worker="relay", figure=figure) + 1, figure
+
+
+async def test_the_broker_exchanges_oldest_waiting_event_is_reported(api: Api) -> None:
+    """A broker's cursor (the relay's, per exchange) behind the outbox's head: the age of the first event after it."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete, insert
+
+    from infrastructure.db.relay_tables import relay_cursors
+    from infrastructure.outbox.store import broker_cursor_name
+
+    name = broker_cursor_name(unique("metrics-exchange"))
+    async with api.container.core.engine().begin() as conn:
+        await conn.execute(insert(relay_cursors).values(name=name, position=0, failures=0,
+                                                        updated_at=datetime.now(UTC)))
+    try:
+        figures = await scrape(api.client)
+    finally:
+        async with api.container.core.engine().begin() as conn:
+            await conn.execute(delete(relay_cursors).where(relay_cursors.c.name == name))
+    assert value(figures, "crm_outbox_oldest_undelivered_seconds", destination=name) > 0  # the demo's first event
