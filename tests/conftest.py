@@ -132,8 +132,14 @@ async def container(database: Database) -> AsyncIterator[Container]:
 async def app(container: Container) -> AsyncIterator[Any]:
     """The app with its lifespan running (on PostgreSQL that starts the LISTEN/NOTIFY relay)."""
     application = create_app(container.core.settings(), container)
-    async with LifespanManager(application):
+    async with lifespan(application):
         yield application
+
+
+def lifespan(application: Any) -> LifespanManager:
+    """The app's start-up and shutdown, each given 30 s: asgi-lifespan's 5 s default was passed on a busy CI machine
+    while the shutdown closed the pools and the LISTEN connection (nothing hung: it was slow)."""
+    return LifespanManager(application, startup_timeout=30, shutdown_timeout=30)
 
 
 class Api:

@@ -10,7 +10,6 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from dependency_injector import providers
 from httpx_ws import WebSocketDisconnect, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
@@ -19,7 +18,7 @@ from api.app import create_app
 from infrastructure.container import build_container, dispose
 from infrastructure.db.engine import autocommit, create_engine
 from infrastructure.settings import Settings
-from tests.conftest import Api, Database
+from tests.conftest import Api, Database, lifespan
 from tests.faults import FaultProxy
 
 ME = "{ me { email } }"
@@ -51,7 +50,7 @@ async def _faulty(database: Database, *, reads_direct: bool) -> AsyncIterator[Fa
         container.core.read_engine.override(providers.Object(autocommit(direct)))
     app = create_app(settings, container)
     try:
-        async with LifespanManager(app):
+        async with lifespan(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
                 api = Api(client, container)
                 await api.token_for("admin@example.com")  # before any fault

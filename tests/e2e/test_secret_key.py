@@ -9,12 +9,11 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
 
 from api.app import create_app
 from application.organisation import find_active_staff_by_email
 from infrastructure.settings import Settings
-from tests.conftest import Database
+from tests.conftest import Database, lifespan
 
 FORMER_BUILT_IN_KEY = "dev-secret-change-me-dev-secret-change-me"  # what a default install signed with, once
 WEBHOOKS = {"query": "{ webhooks { id } }"}
@@ -28,7 +27,7 @@ async def test_a_development_start_signs_with_its_own_random_key(database: Datab
     app = create_app(settings)
     container = app.state.container
     with caplog.at_level(logging.WARNING, logger="crm.api"):
-        async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+        async with lifespan(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                                            base_url="http://test") as client:
             admin = await find_active_staff_by_email(container.services.uow(), "admin@example.com")
             now = datetime.now(UTC)

@@ -8,7 +8,6 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -16,7 +15,7 @@ from opentelemetry.trace import SpanKind
 from api.app import create_app
 from application.organisation import find_active_staff_by_email
 from infrastructure.settings import Settings
-from tests.conftest import Database
+from tests.conftest import Database, lifespan
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
@@ -32,7 +31,7 @@ async def traced(database: Database, monkeypatch: pytest.MonkeyPatch
                                   "CRM_DB_MAX_OVERFLOW": "0", "CRM_ERP": "tryton", "CRM_ERP_URL": "http://127.0.0.1:9/",
                                   "CRM_ERP_TIMEOUT": "1", "CRM_FINANCE": "static"})
     app = create_app(settings, span_exporter=exporter)
-    async with LifespanManager(app):  # its end stops tracing (the instrumentation is the process's)
+    async with lifespan(app):  # its end stops tracing (the instrumentation is the process's)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             yield app, client, exporter
 

@@ -8,13 +8,12 @@ import asyncio
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 
 from api.app import create_app
 from infrastructure.container import build_container
 from infrastructure.db.engine import create_engine
-from tests.conftest import MAX_OVERFLOW, POOL_SIZE, POSTGRES_ADMIN_URL, Api, Database, settings_for
+from tests.conftest import Api, Database, MAX_OVERFLOW, POOL_SIZE, POSTGRES_ADMIN_URL, lifespan, settings_for
 
 LISTENER = 1  # the LISTEN/NOTIFY relay's own connection
 DOCUMENT = "{ customers(first: 20) { totalCount edges { node { name complaints(first: 5) { totalCount } } } } }"
@@ -47,7 +46,7 @@ async def test_a_burst_of_requests_stays_within_the_suites_pool(api: Api, databa
         baseline = await connections(conn)
         watching = asyncio.create_task(watch(conn))
         try:
-            async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+            async with lifespan(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                                                base_url="http://test") as client:
                 answers = await asyncio.gather(*(client.post("/graphql", json={"query": DOCUMENT},
                                                              headers={"Authorization": f"Bearer {token}"})

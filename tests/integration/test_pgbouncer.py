@@ -17,12 +17,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from api.app import create_app
 from application.organisation import find_active_staff_by_email
 from infrastructure.settings import Settings
-from tests.conftest import Database, unique
+from tests.conftest import Database, lifespan, unique
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 PAGE = "{ customers(first: 5) { edges { node { id name complaints(first: 3) { edges { node { number } } } } } } }"
@@ -93,7 +92,7 @@ async def served(database: Database, pgbouncer: int) -> AsyncIterator[tuple[Any,
                                   "CRM_DB_PGBOUNCER": "true", "CRM_DATABASE_LISTEN_URL": database.url,
                                   "CRM_DB_POOL_SIZE": "3", "CRM_DB_MAX_OVERFLOW": "0"})
     app = create_app(settings)
-    async with LifespanManager(app):
+    async with lifespan(app):
         staff = await find_active_staff_by_email(app.state.container.services.uow(), "admin@example.com")
         auth = {"Authorization": f"Bearer {app.state.container.services.tokens().issue(staff.id)}"}
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
