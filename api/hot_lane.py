@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.common.limits import RequestGuard, replaying
-from api.common.media_types import GRAPHQL_RESPONSE, prefers_graphql_response
+from api.common.media_types import GRAPHQL_RESPONSE_TYPE, prefers_graphql_response
 from api.common.rate_limits import RateLimit
 from api.common.sign_in import PendingSignIn
 from infrastructure.auth import Authenticator, InvalidToken
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
     from api.app import GraphQLApp
 
-JSON_TYPES = {"application/json": b"application/json", GRAPHQL_RESPONSE: f"{GRAPHQL_RESPONSE}; charset=utf-8".encode()}
 
 
 class HotLane:
@@ -91,10 +90,10 @@ class HotLane:
             await self.app(scope, replaying(body, receive, more), send)
             return
         self.answered += 1
-        media = GRAPHQL_RESPONSE if prefers_graphql_response(headers.get(b"accept", b"").decode("latin-1")) \
-            else "application/json"
+        media = GRAPHQL_RESPONSE_TYPE if prefers_graphql_response(headers.get(b"accept", b"").decode("latin-1")) \
+            else b"application/json"
         await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", JSON_TYPES[media]), (b"content-length", str(len(answer)).encode())]})
+            (b"content-type", media), (b"content-length", str(len(answer)).encode())]})
         await send({"type": "http.response.body", "body": answer})
 
     async def _body(self, receive: Receive) -> tuple[bytes, bool]:

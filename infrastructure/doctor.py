@@ -206,7 +206,7 @@ async def integrations(container: Container) -> list[Finding]:
         except Exception as err:  # noqa: BLE001
             found.append(fail("integrations", f"could not be read: {_reason(err)}", "see the database check"))
             continue
-        for view in health if isinstance(health, list) else [health]:
+        for view in health:
             name = CHECK_NAMES.get(view.kind)
             if name is None:
                 continue

@@ -191,12 +191,9 @@ async def installation_metrics(engine: AsyncEngine, integrations: list[Integrati
             select(d.c.webhook_id, func.count()).where(d.c.state == "PARKED").group_by(d.c.webhook_id))}
         first_owed = {row[0]: row[1] for row in await conn.execute(
             select(d.c.webhook_id, func.min(d.c.created_at)).where(d.c.state == "PENDING").group_by(d.c.webhook_id))}
-        brokers = []
-        for cursor in (await conn.execute(select(rc.c.name, rc.c.position)
-                                          .where(rc.c.name.like(broker_cursor_name("%"))))).all():
-            since = (await conn.execute(select(func.min(ob.c.occurred_at)).where(ob.c.position > cursor.position))
-                     ).scalar()
-            brokers.append((cursor.name, since))
+        first_waiting = select(func.min(ob.c.occurred_at)).where(ob.c.position > rc.c.position).scalar_subquery()
+        brokers = (await conn.execute(select(rc.c.name, first_waiting)
+                                      .where(rc.c.name.like(broker_cursor_name("%"))))).all()
         late = (await conn.execute(select(func.count(), func.min(complaints.c.sla_next_deadline))
                                    .where(complaints.c.sla_next_deadline <= now))).one()
     from infrastructure.outbox.health import display_url

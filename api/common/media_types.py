@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
-_REWRITTEN = f"{GRAPHQL_RESPONSE}; charset=utf-8".encode()
+GRAPHQL_RESPONSE_TYPE = f"{GRAPHQL_RESPONSE}; charset=utf-8".encode()  # the content-type header it goes out with
 
 
 def prefers_graphql_response(accept: str | None) -> bool:
@@ -91,7 +91,7 @@ class GraphQLResponseMediaType:
                 status, body = as_graphql_response(start["status"], b"".join(chunks))
                 headers = [(name, value) for name, value in start.get("headers") or []
                            if name.lower() not in (b"content-type", b"content-length")]
-                headers += [(b"content-type", _REWRITTEN), (b"content-length", str(len(body)).encode())]
+                headers += [(b"content-type", GRAPHQL_RESPONSE_TYPE), (b"content-length", str(len(body)).encode())]
                 await send({**start, "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return

@@ -83,8 +83,8 @@ async def test_an_outgoing_call_is_traced(traced: tuple[Any, httpx.AsyncClient, 
     exporter.clear()
     with pytest.raises(Exception):
         await app.state.container.services.product_costs().unit_costs([("TOOL-100", "EUR")])  # nobody at port 9
-    [call] = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT and "http.request.method" in
-              s.attributes or "http.method" in s.attributes]
+    [call] = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.CLIENT and (
+        "http.request.method" in s.attributes or "http.method" in s.attributes)]
     assert not call.status.is_ok
 
 
