@@ -37,6 +37,7 @@ from opentelemetry.trace import SpanKind, Tracer, use_span
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.common.exposure import REQUEST_ID
+from api.common.rate_limits import principal
 from infrastructure.db.statements import STATEMENTS, count_statements
 from infrastructure.metrics import request_done
 
@@ -153,11 +154,10 @@ class RequestLog:
             request_done(kind, name, outcome, seconds, statements)
         if not log.isEnabledFor(logging.INFO):
             return
-        actor, sign_in = state.get("actor"), state.get("sign_in")
-        principal = actor.id if actor is not None else sign_in.staff_id if sign_in is not None else None
+        who = principal(scope)  # the staff member signed in, as the member's rate limit keys them
         log.info("request", extra={"fields": {
             "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status,
-            "duration_ms": round(seconds * 1000, 2), "principal": str(principal) if principal else None,
+            "duration_ms": round(seconds * 1000, 2), "principal": str(who) if who else None,
             "api_key": str(state["api_key_id"]) if state.get("api_key_id") else None,
             "operation": name, "operation_type": kind, "sql": statements, "outcome": outcome,
             "codes": list(codes), "trace_id": state.get("trace_id")}})
