@@ -35,6 +35,7 @@ def asyncpg_dsn(database_url: str) -> str:
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+STOP_ATTEMPTS = 50  # cancellations asked of a relay task that goes on, 0.1 s apart
 SEEN_IDS = 10_000  # delivered event ids remembered, so a replay after a reconnection sends none twice
 IDS_PER_NOTIFICATION = 150  # 150 quoted uuids stay well under NOTIFY's 8000-byte payload limit
 
@@ -106,13 +107,21 @@ class PostgresEventRelay:
         self._tasks = [loop.create_task(self._deliver_forever()), loop.create_task(self._stay_connected())]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        """Cancel the relay's tasks and close its connection. A cancellation is asked again until the task ends:
+        Python 3.11's `asyncio.wait_for` (the loops use it) can swallow one that lands as its inner wait completes,
+        and the loop would go on, and a shutdown waiting for it would wait for ever."""
+        pending = set(self._tasks)
+        for _ in range(STOP_ATTEMPTS):
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.1)
+            if not pending:
+                break
+        if pending:
+            log.error("live-update relay: %d task(s) would not stop", len(pending))
+        for task in self._tasks:  # what a task that ended on an error raised: read, so it is not reported unread
+            if task.done() and not task.cancelled():
+                task.exception()
         self._tasks = []
         await self._close()
 
