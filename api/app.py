@@ -9,11 +9,10 @@ import json
 import logging
 
 import orjson
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -30,16 +29,16 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from api import graphiql
-from api.common.browsers import DEVELOPMENT_ORIGINS, browser_middleware
+from api.common.browsers import DEVELOPMENT_ORIGINS, Browsers
+from api.common.edge import Edge
 from api.common.exposure import Exposure
 from api.common.media_types import GraphQLResponseMediaType
 from api.common.persisted_queries import PersistedQueries
 from api.common.trusted_documents import load_manifest
 from api.common.limits import OperationChecker, RequestGuard, carries_upload
-from api.common.request_log import RequestLog
+from api.common.request_log import RequestLog, lean_log_records
 from api.common.rate_limits import RateLimit, buckets, client_ip, principal
 from api.common.sign_in import PendingSignIn
-from api.common.timeouts import RequestTimeout
 from api.context import Context
 from api.fast_path import FastPath
 from api.hot_lane import HotLane
@@ -274,12 +273,25 @@ class Authenticate:
             await self.app(scope, receive, send)
 
 
+class Service(Starlette):
+    """Starlette with `front` (api/app.py `create_app`) in front of its own stack: the edge and the hot lane
+    come before Starlette's error and exception layers and its router."""
+
+    def __init__(self, *, front: Callable[[ASGIApp], ASGIApp], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.front = front
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self.front(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None,
                span_exporter: SpanExporter | None = None) -> Starlette:
     """`span_exporter`: where spans go (a test's); else OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, or none
     (infrastructure/tracing.py)."""
     settings = settings or Settings.from_env()
     container = container or build_container(settings)
+    lean_log_records()
     traces = tracer_provider(span_exporter)
     if traces is not None:
         instrument(traces, [container.core.engine(), container.core.read_engine()])
@@ -350,18 +362,22 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     ip_limit = RateLimit(Authenticate(member_limit, container), buckets(settings.rate_limit("ip"), store, "ip"),
                          client_ip)
     graphql = GraphQLResponseMediaType(ip_limit)
-    middleware = [Middleware(RequestLog, engines=lambda: [container.core.engine(), container.core.read_engine()],
-                             tracer=traces.get_tracer("crm") if traces is not None else None)]
-    middleware += browser_middleware(settings.cors_origins if settings.cors_origins is not None
-                                    else () if settings.is_production else DEVELOPMENT_ORIGINS)
-    # every HTTP request, by the hot lane or the regular way, is cancelled after CRM_REQUEST_TIMEOUT (TIMEOUT, 503)
-    middleware.append(Middleware(RequestTimeout, seconds=settings.request_timeout))
-    if trusted is None:  # with trusted documents, only the regular way checks the manifest (api/hot_lane.py)
-        middleware.append(Middleware(HotLane, served=served, guard=guarded, ip_limit=ip_limit,
-                                     member_limit=member_limit, authenticator=container.services.authenticator,
-                                     engine=container.core.read_engine))
-    app = Starlette(
-        middleware=middleware,
+    request_log = RequestLog(engines=lambda: [container.core.engine(), container.core.read_engine()],
+                             tracer=traces.get_tracer("crm") if traces is not None else None)
+    browsers = Browsers(settings.cors_origins if settings.cors_origins is not None
+                        else () if settings.is_production else DEVELOPMENT_ORIGINS)
+
+    def front(stack: ASGIApp) -> ASGIApp:
+        """The edge (request log, CORS, security headers, CRM_REQUEST_TIMEOUT: api/common/edge.py) in front of
+        everything; then the hot lane, except with trusted documents, where only the regular way checks the
+        manifest (api/hot_lane.py)."""
+        if trusted is None:
+            stack = HotLane(stack, served=served, guard=guarded, ip_limit=ip_limit, member_limit=member_limit,
+                            authenticator=container.services.authenticator, engine=container.core.read_engine)
+        return Edge(stack, log=request_log, browsers=browsers, timeout=settings.request_timeout)
+
+    app = Service(
+        front=front,
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -8,8 +8,8 @@ layers wraps `send`, re-reads the headers and builds request and response object
 
 The lane runs the same checks, by the same objects, in the same order: the client IP's rate limit, the token
 (`Authenticator.bearer`), the member's rate limit, the body's size and checks (`RequestGuard.parsed`), then the
-fast path with the sign-in pending (api/common/sign_in.py). CORS and the security headers wrap it as they wrap
-every route (it sits inside them). Whatever it does not answer itself it hands on, body and all, to the regular
+fast path with the sign-in pending (api/common/sign_in.py). The edge (api/common/edge.py: the request log, CORS,
+the security headers, the deadline) wraps it as it wraps every route; Starlette's own layers come after it. Whatever it does not answer itself it hands on, body and all, to the regular
 way, which then decides as it always did: a token refused, a member not known yet, a body too large or flawed,
 a persisted or unknown document, an answer the fast path declines. A rate limit counts a request once, whichever
 door it came through (`RateLimit.admits`). Not used with trusted documents (CRM_TRUSTED_DOCUMENTS): there only

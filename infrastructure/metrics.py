@@ -68,10 +68,19 @@ def operation_label(name: str | None) -> str:
     return "other"
 
 
+_series: dict[tuple[str | None, str | None, str], tuple[Any, Any]] = {}  # labels -> (count, latency) series
+
+
 def request_done(operation_type: str | None, operation: str | None, outcome: str, seconds: float,
                  statements: int) -> None:
-    REQUESTS.labels(operation_type or "", operation_label(operation), outcome).inc()
-    LATENCY.labels(operation_type or "").observe(seconds)
+    series = _series.get((operation_type, operation, outcome))
+    if series is None:  # `labels` checks and locks on every call: once per label set is enough
+        series = (REQUESTS.labels(operation_type or "", operation_label(operation), outcome),
+                  LATENCY.labels(operation_type or ""))
+        if len(_series) < NAMES_KEPT * 8:
+            _series[(operation_type, operation, outcome)] = series
+    series[0].inc()
+    series[1].observe(seconds)
     STATEMENTS.observe(statements)
 
 

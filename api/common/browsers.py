@@ -10,9 +10,10 @@
 """
 from __future__ import annotations
 
-from starlette.middleware import Middleware
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 DEVELOPMENT_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173",
                        "http://127.0.0.1:5173", "http://localhost:8080", "http://127.0.0.1:8080")
@@ -22,35 +23,48 @@ GRAPHIQL_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-sr
                 "base-uri 'none'; form-action 'self'")  # the page's assets are this service's (api/graphiql/)
 ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+CSP = (b"content-security-policy", GRAPHIQL_CSP.encode())
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class Browsers:
+    """The CORS policy for `origins` and the security headers, applied by the edge (api/common/edge.py) to every
+    HTTP answer. Preflights are judged by Starlette's CORS rules (`CORSMiddleware`, used here for its decisions,
+    not as a layer); a simple request's answer gets the same headers that middleware would give it."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        tls = scope.get("scheme") == "https"
+    def __init__(self, origins: tuple[str, ...]) -> None:
+        self._cors = CORSMiddleware(_no_app, allow_origins=list(origins), allow_methods=["GET", "POST"],
+                                    allow_headers=["Authorization", "Content-Type", "Accept"],
+                                    allow_credentials=False, max_age=PREFLIGHT_MAX_AGE)
+        self._simple = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self._cors.simple_headers.items()]
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or [])
-                headers += ALWAYS
-                if tls:
-                    headers.append(HSTS)
-                if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
-                    headers.append((b"content-security-policy", GRAPHIQL_CSP.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
+    @staticmethod
+    def is_preflight(scope: Scope, origin: bytes | None, headers: dict[bytes, bytes]) -> bool:
+        return origin is not None and scope["method"] == "OPTIONS" and b"access-control-request-method" in headers
 
-        await self.app(scope, receive, with_headers)
+    def preflight(self, scope: Scope) -> Response:
+        """The answer to a CORS preflight: allowed (cached by the browser for `max_age`) or 400."""
+        return self._cors.preflight_response(request_headers=Headers(scope=scope))
+
+    def headers(self, answer: list[tuple[bytes, bytes]], origin: bytes | None, tls: bool,
+                preflight: bool = False) -> list[tuple[bytes, bytes]]:
+        """`answer`'s headers with the security headers and, unless it answers a `preflight` (which has them),
+        CORS's: the origin mirrored when it is allowed, and `Vary: Origin` (joined to any Vary it has) either way."""
+        headers = [*answer, *ALWAYS]
+        if not preflight:
+            vary = [v for k, v in answer if k.lower() == b"vary"]
+            if vary:
+                headers = [(k, v) for k, v in headers if k.lower() != b"vary"]
+            if origin is not None:
+                headers += self._simple
+                if self._cors.is_allowed_origin(origin.decode("latin-1")):
+                    headers.append((b"access-control-allow-origin", origin))
+            headers.append((b"vary", b", ".join([*vary, b"Origin"])))
+        if tls:
+            headers.append(HSTS)
+        if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in answer):
+            headers.append(CSP)
+        return headers
 
 
-def browser_middleware(origins: tuple[str, ...]) -> list[Middleware]:
-    """CORS for `origins` (outermost: a preflight needs no token), then the security headers."""
-    return [Middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
-                       allow_headers=["Authorization", "Content-Type", "Accept"], allow_credentials=False,
-                       max_age=PREFLIGHT_MAX_AGE),
-            Middleware(SecurityHeaders)]
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover - never called
+    raise RuntimeError("Browsers' CORS rules are not a layer")

@@ -9,6 +9,7 @@ import re
 import socket
 from typing import Any, Iterator
 
+import httpx
 import pytest
 from dependency_injector import providers
 
@@ -132,6 +133,30 @@ async def test_a_masked_fault_carries_the_request_id_of_its_line(api: Api, lines
     assert requests(lines)[-1]["request_id"] == "fault-request-1" and requests(lines)[-1]["codes"] == ["INTERNAL_ERROR"]
     [fault] = [r for r in lines if r.name == "crm.api.faults"]
     assert "fault-request-1" in fault.getMessage()
+
+
+async def test_a_fault_no_layer_below_the_edge_answers_is_a_coded_500_with_the_request_id(
+        app: Any, api: Api, lines: Lines) -> None:
+    """The hot lane sits in front of Starlette's error layer: a fault there is answered by the edge
+    (api/common/edge.py) as JSON, with the request id, the security headers and its line; then raised on."""
+    token = await api.token_for("admin@example.com")
+
+    def broken() -> Any:
+        raise RuntimeError("the authenticator is gone")
+
+    api.container.services.authenticator.override(providers.Callable(broken))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                                     base_url="http://test") as client:
+            response = await client.post("/graphql", json={"query": "{ me { email } }"},
+                                         headers={"Authorization": f"Bearer {token}", "X-Request-Id": "edge-fault-1"})
+    finally:
+        api.container.services.authenticator.reset_override()
+    assert response.status_code == 500 and response.headers["x-request-id"] == "edge-fault-1"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.json()["errors"][0]["extensions"] == {"code": "INTERNAL_ERROR", "requestId": "edge-fault-1"}
+    line = requests(lines)[-1]
+    assert line["request_id"] == "edge-fault-1" and line["status"] == 500 and line["outcome"] == "failed"
 
 
 async def test_health_checks_are_not_logged_while_they_answer_200(api: Api, lines: Lines) -> None:

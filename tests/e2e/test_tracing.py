@@ -94,9 +94,9 @@ async def test_nothing_is_traced_without_an_exporter_or_an_endpoint(database: Da
     app = create_app(Settings.from_env({"CRM_ENV": "test", "CRM_DATABASE_URL": database.url}))
     try:
         stack = app.build_middleware_stack()
-        while type(stack).__name__ != "RequestLog":
+        while type(stack).__name__ != "Edge":
             stack = stack.app
-        assert stack._tracer is None
+        assert stack.log._tracer is None
         assert not SQLAlchemyInstrumentor().is_instrumented_by_opentelemetry
     finally:
         from infrastructure.container import dispose
