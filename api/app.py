@@ -198,6 +198,7 @@ class GraphQLApp(GraphQL):
             due_dates=services.due_dates(), field_access=services.field_access(),
             api_keys=services.api_key_registry(), webhooks=services.webhook_registry(),
             webhook_queries=services.webhook_queries(), profitability=services.profitability_queries(),
+            rollout=services.rollout_queries(),
             product_costs=services.product_costs(), receivables=services.receivables(),
             health_reporters=services.health_reporters(),
         )

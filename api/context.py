@@ -44,6 +44,7 @@ from application.queries.events import EventQueries
 from application.queries.integrations import HealthReporter
 from application.queries.orders import BoardPageRequest, OrderLineView, OrderQueries, OrderView
 from application.queries.pagination import Page
+from application.queries.rollout import PhaseChangeView, RolloutQueries, RolloutView, StaffCountsView
 from application.queries.profitability import ProfitabilityQueries
 from application.queries.views import (
     ActivityView,
@@ -131,6 +132,15 @@ class Loaders:
         lambda ls: ls.ctx.organisation.departments_by_ids)
     key_users_by_department: DataLoader[uuid.UUID, list[StaffView]] = batched(
         lambda ls: ls.ctx.organisation.key_users)
+
+    rollout_by_department: DataLoader[uuid.UUID, RolloutView | None] = batched(
+        lambda ls: ls.ctx.rollout.rollouts_by_department)
+    rollout_history_by_department: DataLoader[uuid.UUID, list[PhaseChangeView]] = batched(
+        lambda ls: ls.ctx.rollout.history)
+    checklist_counts_by_department: DataLoader[uuid.UUID, dict[str, int]] = batched(
+        lambda ls: ls.ctx.rollout.checklist_counts)
+    staff_counts_by_department: DataLoader[uuid.UUID, StaffCountsView] = batched(
+        lambda ls: ls.ctx.rollout.staff_counts)
 
     order_by_id: DataLoader[uuid.UUID, OrderView | None] = batched(lambda ls: ls.ctx.orders.by_ids)
     lines_by_order: DataLoader[uuid.UUID, list[OrderLineView]] = batched(lambda ls: ls.ctx.orders.lines)
@@ -238,6 +248,7 @@ class Context:
     webhooks: WebhookRegistry
     webhook_queries: WebhookQueries
     profitability: ProfitabilityQueries
+    rollout: RolloutQueries
     product_costs: ProductCosts
     receivables: Receivables
     health_reporters: Sequence[HealthReporter]

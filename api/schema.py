@@ -51,6 +51,8 @@ from api.orders.queries import OrderQuery
 from api.organisation.queries import OrganisationQuery
 from api.profitability.access import FieldAccessMutation, FieldAccessQuery
 from api.profitability.queries import ProfitabilityQuery
+from api.rollout.mutations import RolloutMutation
+from api.rollout.queries import RolloutQuery
 from api.workflows.mutations import WorkflowMutation
 from api.workflows.queries import WorkflowQuery
 from api.workflows.subscriptions import WorkflowSubscription
@@ -83,10 +85,10 @@ class NodeQuery:
 
 Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
                               ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery,
-                              ApiKeyQuery, AuditQuery, FieldAccessQuery))
+                              ApiKeyQuery, AuditQuery, FieldAccessQuery, RolloutQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
                                     WorkflowMutation, ComplaintMutation, WebhookMutation,
-                                    ApiKeyMutation, FieldAccessMutation))
+                                    ApiKeyMutation, FieldAccessMutation, RolloutMutation))
 Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription))
 
 

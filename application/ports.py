@@ -16,6 +16,7 @@ from domain.field_access import FieldAccessRule, GuardedField
 from domain.money import Money
 from domain.order import Order
 from domain.organisation import Department, Role, Staff
+from domain.rollout import DepartmentRollout
 from domain.shared import DomainEvent
 from domain.sla import SlaPolicy
 from domain.webhook import Webhook
@@ -107,6 +108,14 @@ class WorkflowRepository(Protocol):
         or a person holds are skipped, not waited for."""
 
 
+class RolloutRepository(Protocol):
+    async def get(self, department_id: uuid.UUID, *, for_update: bool = False) -> DepartmentRollout | None:
+        """The department's rollout (SURVEY at version 0 when never touched); None for no such department."""
+
+    async def save(self, rollout: DepartmentRollout) -> None:
+        """Persist the phase, checklist, new history entries and trainings; Conflict when the version moved on."""
+
+
 class DueDates(Protocol):
     """When a workflow step falls due: `minutes` of the department's working time after `start`
     (its business calendar, else the default; see `domain.workflow.business_due_at`)."""
@@ -196,6 +205,7 @@ class UnitOfWork(Protocol):
     calendars: CalendarRepository
     notifier: Notifier
     activity: ActivityFeed
+    rollouts: RolloutRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from application.queries.complaints import CategoryView, ComplaintView
 from application.queries.orders import OrderLineView, OrderView
+from application.queries.rollout import ChecklistTargetView, RolloutView
 from application.queries.views import CustomerView, DepartmentView, InteractionView, StaffView
 from application.queries.workflows import (
     ConditionView,
@@ -27,6 +28,7 @@ from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
 from domain.order import Order
 from domain.organisation import Department, Staff
+from domain.rollout import DepartmentRollout
 from domain.workflow import WorkflowDefinition, WorkflowInstance
 
 V = TypeVar("V")
@@ -84,3 +86,8 @@ def instance_view(i: WorkflowInstance) -> WorkflowInstanceView:
 
 def step_views(i: WorkflowInstance) -> list[WorkflowStepView]:
     return [by_name(WorkflowStepView, s, instance_id=i.id) for s in i.steps]
+
+
+def rollout_view(r: DepartmentRollout) -> RolloutView:
+    return RolloutView(id=r.id, department_code=r.department_code, phase=r.phase.value, version=r.version,
+                       checklist={key: ChecklistTargetView(target=c.target, done=c.done) for key, c in r.checklist.items()})

@@ -194,3 +194,9 @@ from infrastructure.db.relay_tables import (  # noqa: E402,F401
     webhooks,
 )
 from infrastructure.db.security_tables import api_keys, audit_log, field_access  # noqa: E402,F401
+from infrastructure.db.rollout_tables import (  # noqa: E402,F401
+    complaint_reads,
+    department_rollouts,
+    rollout_phase_changes,
+    staff_trainings,
+)

@@ -27,6 +27,7 @@ from infrastructure.db.repositories.complaints import (
 from infrastructure.db.repositories.customers import SqlCustomerRepository, SqlInteractionRepository
 from infrastructure.db.repositories.orders import SqlOrderRepository
 from infrastructure.db.repositories.organisation import SqlDepartmentRepository, SqlStaffRepository
+from infrastructure.db.repositories.rollout import SqlRolloutRepository
 from infrastructure.db.repositories.support import SqlIdempotencyStore, SqlSequences
 from infrastructure.pubsub_postgres import notify_committed
 from infrastructure.db.repositories.workflows import SqlWorkflowDefinitionRepository, SqlWorkflowRepository
@@ -80,6 +81,7 @@ class SqlUnitOfWork:
         self.calendars = SqlCalendarRepository(conn)
         self.notifier = SqlNotifier(conn)
         self.activity = SqlActivityFeed(conn)
+        self.rollouts = SqlRolloutRepository(conn, self)
         return self
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -35,11 +35,13 @@ def department_from_row(row: Any) -> Department:
     return Department(id=row.id, code=row.code, name=row.name, calendar_id=row.calendar_id)
 
 
-async def save_versioned(conn: AsyncConnection, table: Any, aggregate: AggregateRoot, values: dict[str, Any]) -> None:
-    """UPDATE guarded by the version read; bumps the version or raises Conflict."""
+async def save_versioned(conn: AsyncConnection, table: Any, aggregate: AggregateRoot, values: dict[str, Any], *,
+                         key: Any = None) -> None:
+    """UPDATE guarded by the version read; bumps the version or raises Conflict. `key`: the aggregate's id column
+    when it is not `id`."""
     result = await conn.execute(
         update(table)
-        .where(table.c.id == aggregate.id, table.c.version == aggregate.version)
+        .where((table.c.id if key is None else key) == aggregate.id, table.c.version == aggregate.version)
         .values(**values, version=aggregate.version + 1)
     )
     if result.rowcount != 1:
