@@ -278,6 +278,21 @@ PROBES: dict[str, list[Probe]] = {
             lambda p, d: {"i": {"field": "UNIT_COST", "roles": [], "owner": True,
                                 "departmentIds": ["RGVwYXJ0bWVudDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA"]}}),
     ],
+    "`rollout` (every department's phase, checklist, training)": [gql("{ rollout { phase checklist { key } } }")],
+    "`setRolloutPhase`, `setChecklistTarget`": [
+        *(gql("mutation($i: SetRolloutPhaseInput!) { setRolloutPhase(input: $i) { userErrors { code } } }",
+              lambda p, d, dept=dept: {"i": {"departmentId": d["dept"][dept], "phase": "DATA_COLLECTION",
+                                             "expectedVersion": STALE}},
+              lambda p, d, dept=dept: Target(dept=dept)) for dept in ("SALES", "FINANCE")),
+        *(gql("mutation($i: SetChecklistTargetInput!) { setChecklistTarget(input: $i) { userErrors { code } } }",
+              lambda p, d, dept=dept: {"i": {"departmentId": d["dept"][dept], "key": "no-such-item", "target": 1}},
+              lambda p, d, dept=dept: Target(dept=dept)) for dept in ("SALES", "FINANCE")),
+    ],
+    "`markTrained` (the staff member's department)": [
+        gql("mutation($i: MarkTrainedInput!) { markTrained(input: $i) { userErrors { code } } }",
+            lambda p, d, who=who: {"i": {"staffId": d["staff"][f"{who}.target"], "trainedAt": "2999-01-01T00:00:00Z"}},
+            lambda p, d, who=who: Target(dept=who.upper())) for who in ("sales", "finance")
+    ],
 }
 
 
