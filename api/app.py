@@ -198,7 +198,7 @@ class GraphQLApp(GraphQL):
             due_dates=services.due_dates(), field_access=services.field_access(),
             api_keys=services.api_key_registry(), webhooks=services.webhook_registry(),
             webhook_queries=services.webhook_queries(), profitability=services.profitability_queries(),
-            rollout=services.rollout_queries(),
+            rollout=services.rollout_queries(), complaint_reads=services.complaint_reads(),
             product_costs=services.product_costs(), receivables=services.receivables(),
             health_reporters=services.health_reporters(),
         )
@@ -349,6 +349,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             yield
         finally:
             await sampler.stop()
+            await container.services.complaint_reads().flush()  # the reads noted but not written yet
             if relay is not None:
                 await relay.stop()
             await dispose(container)

@@ -20,6 +20,7 @@ from api.complaints.loaders import scope_of
 from application.ports import (
     ApiKeyRegistry,
     Clock,
+    ComplaintReads,
     CustomerReceivables,
     DueDates,
     EventStream,
@@ -249,6 +250,7 @@ class Context:
     webhook_queries: WebhookQueries
     profitability: ProfitabilityQueries
     rollout: RolloutQueries
+    complaint_reads: ComplaintReads  # who read a complaint's timeline without handling it (written behind)
     product_costs: ProductCosts
     receivables: Receivables
     health_reporters: Sequence[HealthReporter]

@@ -174,6 +174,17 @@ class Notification:
     subject_id: uuid.UUID | None = None
 
 
+class ComplaintReads(Protocol):
+    """Who read a complaint's timeline without handling it (the maturity figures' "sales read the progress"): one
+    row per reader, complaint and UTC day. `record` only notes it, at once and without I/O; the rows are written
+    behind the read path, in batches (infrastructure/complaint_reads.py), so a read costs no statement."""
+
+    def record(self, complaint_id: uuid.UUID, staff_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def flush(self) -> None:
+        """Write what was noted so far (the background writer does this on its own, shortly after a read)."""
+
+
 class Notifier(Protocol):
     """Tells a person something. Part of the unit of work: the notification is recorded in the same
     transaction as the decision to send it, so it is sent exactly once or not at all."""

@@ -21,6 +21,9 @@ Who may do what (one place, used by use cases and read models alike):
 - RATING the resolution (on the customer's behalf): whoever may see the complaint.
 - CONFIGURING categories, SLA policies and business calendars: admins, and key users and
   managers of SERVICE.
+- A READ of its timeline by someone who does not handle it (neither its assignee nor of its handling
+  department: `read_by_outsider`) is recorded, once a day per person: how the maturity figures know that
+  sales read the progress in the system instead of phoning.
 Authority is checked before anything else and refused with `NotAuthorized`, which says nothing
 about the complaint.
 """
@@ -109,6 +112,12 @@ class Visibility(StrEnum):
 def sees_all_complaints(actor: Staff, department_code: str | None) -> bool:
     """Admins, managers of any department and everybody in SERVICE see every complaint."""
     return actor.is_admin or actor.role is Role.MANAGER or department_code == SERVICE_DEPARTMENT
+
+
+def read_by_outsider(reader: Staff, *, assignee_id: uuid.UUID | None, department_id: uuid.UUID) -> bool:
+    """Rule OutsidersReadsAreRecorded: a read of a complaint's timeline counts as a read by someone outside its
+    handling (sales, typically) unless the reader is its assignee or works in its handling department."""
+    return reader.id != assignee_id and reader.department_id != department_id
 
 
 def may_configure_complaints(actor: Staff, department_code: str | None) -> bool:

@@ -34,7 +34,7 @@ from application.queries.complaints import (
 )
 from application.queries.written import category_view, complaint_view
 from domain.calendar import BusinessCalendar as CalendarValue
-from domain.complaint import Channel, ComplaintStatus, Priority, TimelineKind, Visibility
+from domain.complaint import Channel, ComplaintStatus, Priority, TimelineKind, Visibility, read_by_outsider
 from domain.customer import CustomerTier
 from domain.sla import SlaPolicy as PolicyValue
 from domain.sla import SlaTarget as TargetValue
@@ -296,10 +296,14 @@ class Complaint(Node, Loaded, loader="complaint_by_id", view_of=complaint_view):
             next_update=SlaTarget.of(evaluation.next_update if evaluation else None),
             escalation_level=view.escalation_level, _policy_id=view.terms.id if view.terms else None)
 
-    @strawberry.field(description="Newest first")
+    @strawberry.field(description="Newest first. A read by someone who does not handle the complaint (neither its "
+                                  "assignee nor of its handling department) is recorded, once a day per person")
     async def timeline(self, info: Info[Context, None], first: int | None = None,
                        after: str | None = None) -> TimelineConnection:
-        complaints = info.context.complaints
+        ctx, view = info.context, self._view
+        if read_by_outsider(ctx.actor, assignee_id=view.assignee_id, department_id=view.department_id):
+            ctx.complaint_reads.record(view.id, ctx.actor.id, ctx.clock.now())  # noted; written behind the read
+        complaints = ctx.complaints
         return await nested_page(info, "Complaint.timeline", self._view.id, TimelineEntry.from_view,  # type: ignore[return-value]
                                  lambda request: lambda ids: complaints.timeline(ids, request), first, after,
                                  connection=TimelineConnection)
