@@ -198,7 +198,8 @@ class GraphQLApp(GraphQL):
             due_dates=services.due_dates(), field_access=services.field_access(),
             api_keys=services.api_key_registry(), webhooks=services.webhook_registry(),
             webhook_queries=services.webhook_queries(), profitability=services.profitability_queries(),
-            rollout=services.rollout_queries(), complaint_reads=services.complaint_reads(),
+            rollout=services.rollout_queries(), maturity=services.maturity_queries(),
+            complaint_reads=services.complaint_reads(),
             product_costs=services.product_costs(), receivables=services.receivables(),
             health_reporters=services.health_reporters(),
         )

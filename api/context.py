@@ -44,6 +44,7 @@ from application.queries.documents import DocumentReads
 from application.queries.events import EventQueries
 from application.queries.integrations import HealthReporter
 from application.queries.orders import BoardPageRequest, OrderLineView, OrderQueries, OrderView
+from application.queries.maturity import MaturityQueries
 from application.queries.pagination import Page
 from application.queries.rollout import PhaseChangeView, RolloutQueries, RolloutView, StaffCountsView
 from application.queries.profitability import ProfitabilityQueries
@@ -250,6 +251,7 @@ class Context:
     webhook_queries: WebhookQueries
     profitability: ProfitabilityQueries
     rollout: RolloutQueries
+    maturity: MaturityQueries
     complaint_reads: ComplaintReads  # who read a complaint's timeline without handling it (written behind)
     product_costs: ProductCosts
     receivables: Receivables

@@ -51,6 +51,7 @@ from api.orders.queries import OrderQuery
 from api.organisation.queries import OrganisationQuery
 from api.profitability.access import FieldAccessMutation, FieldAccessQuery
 from api.profitability.queries import ProfitabilityQuery
+from api.maturity.queries import MaturityQuery
 from api.rollout.mutations import RolloutMutation
 from api.rollout.queries import RolloutQuery
 from api.workflows.mutations import WorkflowMutation
@@ -85,7 +86,8 @@ class NodeQuery:
 
 Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
                               ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery,
-                              ApiKeyQuery, AuditQuery, FieldAccessQuery, RolloutQuery))
+                              ApiKeyQuery, AuditQuery, FieldAccessQuery, RolloutQuery,
+                              MaturityQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
                                     WorkflowMutation, ComplaintMutation, WebhookMutation,
                                     ApiKeyMutation, FieldAccessMutation, RolloutMutation))

@@ -1,12 +1,22 @@
-"""Data the e2e tests of lists share: a crowd of customers, each with something in every relation."""
+"""Data the e2e tests of lists share: a crowd of customers, each with something in every relation; and a database
+of a module's own (`own`), where a test may add departments."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import uuid
+from typing import Any, AsyncIterator
 
+import httpx
 import pytest
+from sqlalchemy import insert
 
-from tests.conftest import Api, unique
+from api.app import create_app
+from api.common.relay import to_global_id
+from application.demo import seed_demo
+from infrastructure.container import build_container, dispose
+from infrastructure.db import tables as t
+from infrastructure.db.migrate import upgrade
+from tests.conftest import BACKENDS, Api, fresh_database, lifespan, settings_for, unique
 from tests.e2e.test_import import run_import
 
 CROWD = 100
@@ -60,3 +70,38 @@ async def crowd(api: Api) -> dict[str, Any]:
 
     await gather_in_chunks([populate(c) for c in customers])
     return {"tag": tag, "customers": customers, "owner": owner["id"]}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+async def own(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
+    """A migrated database seeded with the demo data, as the session's, for one module's tests (each module asking
+    for it gets its own), with the app over it."""
+    db, cleanup = await fresh_database(request.param)
+    container = build_container(settings_for(db.url))
+    try:
+        await upgrade(container.core.engine())
+        await seed_demo(container.services.uow, container.gateways.clock())
+        application = create_app(container.core.settings(), container)
+        async with lifespan(application):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
+                                         base_url="http://test") as client:
+                yield Api(client, container)
+    finally:
+        await dispose(container)
+        await cleanup()
+
+
+async def new_department(api: Api, code: str | None = None) -> str:
+    """A department of this module's database (departments are made by migrations, not through the API)."""
+    department_id = uuid.uuid4()
+    async with api.container.core.engine().begin() as conn:
+        await conn.execute(insert(t.departments).values(id=department_id, code=code or unique("D").upper()[:20],
+                                                        name="Test department"))
+    return to_global_id("Department", department_id)
+
+
+async def staff_in(api: Api, department: str, role: str) -> str:
+    email = f"{unique(role.lower())}@rollout.example"
+    await api("mutation($s: CreateStaffInput!) { createStaff(input: $s) { staff { id } } }",
+              {"s": {"name": "Rollout Person", "email": email, "departmentId": department, "role": role}})
+    return email

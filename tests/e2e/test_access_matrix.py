@@ -293,6 +293,10 @@ PROBES: dict[str, list[Probe]] = {
             lambda p, d, who=who: {"i": {"staffId": d["staff"][f"{who}.target"], "trainedAt": "2999-01-01T00:00:00Z"}},
             lambda p, d, who=who: Target(dept=who.upper())) for who in ("sales", "finance")
     ],
+    "`maturity` (the figures of every department, or a MANAGER's own)": [
+        gql('{ maturity(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { departments { level } } }',
+            target=lambda p, d: Target(dept=p.dept)),
+    ],
 }
 
 

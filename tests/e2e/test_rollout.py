@@ -2,25 +2,20 @@
 counts computed from the data with targets and done marks, staff marked trained, who may do it, the outbox event,
 and the statement count of `rollout` whatever the number of departments.
 
-On a database of this module's own (migrated and seeded with the demo data, as the session's), so it may add
-departments and move phases without disturbing the tests that expect the five standard departments as they are."""
+On a database of this module's own (`own`, tests/e2e/conftest.py), so it may add departments and move phases
+without disturbing the tests that expect the five standard departments as they are."""
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, AsyncIterator
+from typing import Any
 
-import httpx
-import pytest
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
-from api.app import create_app
 from api.common.relay import parse_global_id, to_global_id
-from application.demo import seed_demo
-from infrastructure.container import build_container, dispose
 from infrastructure.db import tables as t
-from infrastructure.db.migrate import upgrade
-from tests.conftest import BACKENDS, Api, fresh_database, lifespan, settings_for, statements, unique
+from tests.conftest import Api, statements, unique
+from tests.e2e.conftest import new_department, staff_in
 
 ROLLOUT = """{ rollout { department { id code } phase version history { from to at note by { email } }
     keyUsers { email } checklist { key label current target done } trainedStaff activeStaff } }"""
@@ -30,39 +25,6 @@ TARGET = """mutation($i: SetChecklistTargetInput!) { setChecklistTarget(input: $
     rollout { version checklist { key current target done } } userErrors { field code message } } }"""
 TRAINED = """mutation($i: MarkTrainedInput!) { markTrained(input: $i) {
     rollout { department { code } trainedStaff activeStaff } userErrors { field code message } } }"""
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-async def own(request: pytest.FixtureRequest) -> AsyncIterator[Api]:
-    db, cleanup = await fresh_database(request.param)
-    container = build_container(settings_for(db.url))
-    try:
-        await upgrade(container.core.engine())
-        await seed_demo(container.services.uow, container.gateways.clock())
-        application = create_app(container.core.settings(), container)
-        async with lifespan(application):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                         base_url="http://test") as client:
-                yield Api(client, container)
-    finally:
-        await dispose(container)
-        await cleanup()
-
-
-async def new_department(api: Api, code: str | None = None) -> str:
-    """A department of this module's database (departments are made by migrations, not through the API)."""
-    department_id = uuid.uuid4()
-    async with api.container.core.engine().begin() as conn:
-        await conn.execute(insert(t.departments).values(id=department_id, code=code or unique("D").upper()[:20],
-                                                        name="Test department"))
-    return to_global_id("Department", department_id)
-
-
-async def staff_in(api: Api, department: str, role: str) -> str:
-    email = f"{unique(role.lower())}@rollout.example"
-    await api("mutation($s: CreateStaffInput!) { createStaff(input: $s) { staff { id } } }",
-              {"s": {"name": "Rollout Person", "email": email, "departmentId": department, "role": role}})
-    return email
 
 
 async def rollout_of(api: Api, department: str, as_: str = "admin@example.com") -> dict[str, Any]:

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.common.errors import read
+from api.context import Context
+from api.maturity.types import DepartmentMaturity, Maturity
+from domain.maturity import MaturityLevel, check_period, departmental_figures, maturity_scope
+
+
+@strawberry.type
+class MaturityQuery:
+    @strawberry.field(description="Each department's maturity figures over [from, to): ADMINs every department's, "
+                                  "MANAGERs their own department's; others FORBIDDEN")
+    async def maturity(self, info: Info[Context, None], from_: Annotated[datetime, strawberry.argument(name="from")],
+                       to: datetime) -> Maturity:
+        ctx = info.context
+
+        async def run() -> Maturity:
+            only = maturity_scope(ctx.actor)
+            check_period(from_, to)
+            departments = [d for d in await ctx.organisation.departments() if only is None or d.id == only]
+            for department in departments:  # what DepartmentMaturity.department loads: read already
+                ctx.loaders.department_by_id.prime(department.id, department)
+            counts = await ctx.maturity.departmental([d.id for d in departments], from_, to)
+            return Maturity(from_=from_, to=to, company=MaturityLevel.DEPARTMENTAL, company_gaps=[], departments=[
+                DepartmentMaturity.of(d.id, departmental_figures(c)) for d, c in zip(departments, counts)])
+
+        return await read(run)

@@ -1,0 +1,15 @@
+"""Read model of the maturity figures: what each department's figures are counted from, in SQL."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Protocol
+
+from domain.maturity import DepartmentalCounts
+
+
+class MaturityQueries(Protocol):
+    async def departmental(self, department_ids: list[uuid.UUID], start: datetime,
+                           end: datetime) -> list[DepartmentalCounts]:
+        """Each department's counts for the period [start, end), in a constant number of statements whatever the
+        number of departments and records (domain/maturity.py defines each figure)."""

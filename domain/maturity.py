@@ -1,0 +1,138 @@
+"""How far each department has come with the CRM, measured from what the service records: the figures' stable
+keys, what each one means, and who may read them.
+
+This first increment has the DEPARTMENTAL figures only (`DEPARTMENTAL`); the collaborative and enterprise figures,
+the levels' thresholds, the gaps and the weekly trend are still to come, and until the levels are assessed every
+department (and the company) stands at `MaturityLevel.DEPARTMENTAL`, the first level.
+
+Rule TheMaturityReportIsForAdminsAndManagers: an active ADMIN reads every department's figures, an active MANAGER
+their own department's; nobody else reads them.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from domain.organisation import Role, Staff
+from domain.shared import InvalidInput, NotAuthorized
+
+
+class MaturityLevel(StrEnum):
+    DEPARTMENTAL = "DEPARTMENTAL"
+    COLLABORATIVE = "COLLABORATIVE"
+    ENTERPRISE = "ENTERPRISE"
+
+
+COUNT, SHARE, MINUTES = "count", "share", "minutes"
+
+
+@dataclass(frozen=True)
+class FigureDefinition:
+    key: str
+    label: str
+    unit: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    threshold: float | None = None
+    meets: bool | None = None
+
+
+RECORD_MODULES = ("customer", "interaction", "complaint", "order")  # the audit log's aggregate types
+
+DEPARTMENTAL: tuple[FigureDefinition, ...] = (
+    FigureDefinition("key_users", "Key users named", COUNT,
+                     "the department's active staff with the role KEY_USER"),
+    FigureDefinition("active_staff", "Active staff", COUNT, "the department's active staff (as they are now)"),
+    FigureDefinition("trained_staff_share", "Trained staff", SHARE,
+                     "of the department's active staff, the share marked trained (markTrained) before the period's "
+                     "end; null without active staff"),
+    FigureDefinition("active_staff_share", "Staff who recorded anything", SHARE,
+                     "of the department's active staff, the share who wrote anything in the period (a row of the "
+                     "audit log as its actor); null without active staff"),
+    FigureDefinition("records_created", "Records created", COUNT,
+                     "customers, interactions, complaints and orders created in the period by the department's staff "
+                     "(the audit log's creations)"),
+    *(FigureDefinition(f"records_created_{module}s", f"{module.title()}s created", COUNT,
+                       f"{module}s created in the period by the department's staff") for module in RECORD_MODULES),
+    FigureDefinition("customers", "The department's customers", COUNT,
+                     "customers created by the department's staff before the period's end (those created before "
+                     "the audit log: by their owner's department); the base of the data-quality figures"),
+    FigureDefinition("customers_without_owner", "Customers without an owner", COUNT,
+                     "of the department's customers, those without an owner"),
+    FigureDefinition("customers_without_primary_contact", "Customers without a primary contact", COUNT,
+                     "of the department's customers, those without a contact marked primary"),
+    FigureDefinition("customers_without_code", "Customers without a code of their own", COUNT,
+                     "of the department's customers, those with the CRM's generated code (C-nnnnnn) rather than the "
+                     "company's customer number"),
+    FigureDefinition("likely_duplicate_customers", "Likely duplicate customers", COUNT,
+                     "of the department's customers, those whose name (trimmed, case ignored) another customer has "
+                     "too, or with a contact e-mail address (case ignored) a contact of another customer has too"),
+)
+
+
+def describe(definitions: tuple[FigureDefinition, ...]) -> str:
+    return "; ".join(f"`{d.key}` ({d.unit}): {d.definition}" for d in definitions)
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def maturity_scope(actor: Staff) -> uuid.UUID | None:
+    """Rule TheMaturityReportIsForAdminsAndManagers: None for every department (an ADMIN), a MANAGER's own
+    department; NotAuthorized for anyone else."""
+    if actor.active and actor.is_admin:
+        return None
+    if actor.active and actor.role is Role.MANAGER:
+        return actor.department_id
+    raise NotAuthorized("Only administrators and managers read the maturity figures.")
+
+
+def check_period(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("from and to need a time-zone offset.", field=("from" if start.tzinfo is None else "to",))
+    if start >= end:
+        raise InvalidInput("from must lie before to.", field=("to",))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepartmentalCounts:
+    """What the departmental figures are computed from (the read model counts it in SQL)."""
+
+    active_staff: int
+    key_users: int
+    trained_staff: int
+    recording_staff: int  # active staff who wrote anything in the period
+    created: dict[str, int]  # by module (RECORD_MODULES)
+    customers: int
+    without_owner: int
+    without_primary_contact: int
+    without_code: int
+    likely_duplicates: int
+
+
+def departmental_figures(counts: DepartmentalCounts) -> list[Figure]:
+    """The DEPARTMENTAL figures in their declared order (no thresholds yet: the levels are still to come)."""
+    values: dict[str, float | None] = {
+        "key_users": counts.key_users,
+        "active_staff": counts.active_staff,
+        "trained_staff_share": share(counts.trained_staff, counts.active_staff),
+        "active_staff_share": share(counts.recording_staff, counts.active_staff),
+        "records_created": sum(counts.created.get(m, 0) for m in RECORD_MODULES),
+        **{f"records_created_{m}s": counts.created.get(m, 0) for m in RECORD_MODULES},
+        "customers": counts.customers,
+        "customers_without_owner": counts.without_owner,
+        "customers_without_primary_contact": counts.without_primary_contact,
+        "customers_without_code": counts.without_code,
+        "likely_duplicate_customers": counts.likely_duplicates,
+    }
+    return [Figure(d.key, d.label, values[d.key], d.unit) for d in DEPARTMENTAL]
