@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from application.ports import Clock, UnitOfWork
 from domain.organisation import Role, Staff
@@ -42,32 +43,33 @@ async def _rollout(uow: UnitOfWork, department_id: uuid.UUID) -> DepartmentRollo
     return rollout
 
 
+async def _change(uow: UnitOfWork, actor: Staff, department_id: uuid.UUID,
+                  change: Callable[[DepartmentRollout], bool]) -> DepartmentRollout:
+    """The department's rollout after `change` (authority checked before the department is looked up); saved and
+    committed if it changed anything."""
+    require_rollout_runner(actor, department_id)
+    async with uow:
+        rollout = await _rollout(uow, department_id)
+        if change(rollout):
+            await uow.rollouts.save(rollout)
+            await uow.commit()
+    return rollout
+
+
 async def set_rollout_phase(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: SetRolloutPhase) -> DepartmentRollout:
     """Move a department's rollout one phase on (or back, with a note). Raises NotAuthorized (checked before the
     department is looked up), NotFound (departmentId), Conflict (stale expectedVersion), ForbiddenTransition
     (skipping a phase), InvalidInput (a step back without a note)."""
-    require_rollout_runner(actor, cmd.department_id)
-    async with uow:
-        rollout = await _rollout(uow, cmd.department_id)
-        if rollout.move_to(cmd.phase, by=actor, at=clock.now(), note=cmd.note,
-                           expected_version=cmd.expected_version):
-            await uow.rollouts.save(rollout)
-            await uow.commit()
-    return rollout
+    return await _change(uow, actor, cmd.department_id, lambda rollout: rollout.move_to(
+        cmd.phase, by=actor, at=clock.now(), note=cmd.note, expected_version=cmd.expected_version))
 
 
 async def set_checklist_target(uow: UnitOfWork, clock: Clock, actor: Staff,
                                cmd: SetChecklistTarget) -> DepartmentRollout:
     """Set the target count of an item of a department's checklist, or mark it done. Raises NotAuthorized (first),
     NotFound (departmentId), Conflict, InvalidInput (key not on the checklist, target out of range)."""
-    require_rollout_runner(actor, cmd.department_id)
-    async with uow:
-        rollout = await _rollout(uow, cmd.department_id)
-        if rollout.set_target(cmd.key, target=cmd.target, done=cmd.done, by=actor, at=clock.now(),
-                              expected_version=cmd.expected_version):
-            await uow.rollouts.save(rollout)
-            await uow.commit()
-    return rollout
+    return await _change(uow, actor, cmd.department_id, lambda rollout: rollout.set_target(
+        cmd.key, target=cmd.target, done=cmd.done, by=actor, at=clock.now(), expected_version=cmd.expected_version))
 
 
 async def mark_trained(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: MarkTrained) -> DepartmentRollout:

@@ -88,3 +88,16 @@ async def test_recording_a_read_adds_no_statement_to_the_request(api: Api) -> No
             event.remove(engine, "before_cursor_execute", record)
     assert counts[0] == counts[1] == counts[2], counts
     assert [who for who, _ in await reads_of(api, raw)] == ["sales.key@example.com"]
+
+
+async def test_a_read_through_a_hot_list_is_recorded_too(api: Api) -> None:
+    """The complaints list and a customer are compiled read paths (api/fast_path.py, the hot lane): a selection
+    with the timeline stays with the resolvers, asked however often, so the read is never lost."""
+    complaint, raw = await a_complaint(api)
+    number = (await api(TIMELINE, {"id": complaint}, as_="service.member@example.com"))["node"]["number"]
+    listed = """query($n: String) { complaints(first: 5, filter: {search: $n}) { edges { node { number
+        timeline(first: 3) { totalCount } } } } }"""
+    for _ in range(3):
+        edges = (await api(listed, {"n": number}, as_="sales.key@example.com"))["complaints"]["edges"]
+        assert [e["node"]["number"] for e in edges] == [number]
+    assert [who for who, _ in await reads_of(api, raw)] == ["sales.key@example.com"]
