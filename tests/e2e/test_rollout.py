@@ -6,6 +6,7 @@ On a database of this module's own (`own`, tests/e2e/conftest.py), so it may add
 without disturbing the tests that expect the five standard departments as they are."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -231,3 +232,19 @@ async def test_the_demo_shows_a_staggered_rollout(own: Api) -> None:
     assert rollouts["SALES"]["keyUsers"] == [{"email": "sales.key@example.com"}]
     sales = {i["key"]: i for i in rollouts["SALES"]["checklist"]}
     assert sales["customers"]["target"] == 20 and sales["workflow_definitions"]["done"] is True
+
+
+async def test_concurrent_writers_of_one_department_take_turns(own: Api) -> None:
+    """Marking six people trained at once in a department never touched (its rollout's first row written by one of
+    them): all six recorded; five moves from version 0 at once: one made, four told CONFLICT."""
+    department = await new_department(own)
+    members = [await staff_in(own, department, "MEMBER") for _ in range(6)]
+    ids = [(await own("{ me { id } }", as_=m))["me"]["id"] for m in members]
+    marked = await asyncio.gather(*(own(TRAINED, {"i": {"staffId": i}}) for i in ids))
+    assert all(m["markTrained"]["userErrors"] == [] for m in marked), marked
+    assert (await rollout_of(own, department))["trainedStaff"] == 6
+    version = (await rollout_of(own, department))["version"]
+    moves = await asyncio.gather(*(phase(own, department, "DATA_COLLECTION", expectedVersion=version)
+                                   for _ in range(5)))
+    codes = sorted(tuple(e["code"] for e in m["userErrors"]) for m in moves)
+    assert codes == [(), ("CONFLICT",), ("CONFLICT",), ("CONFLICT",), ("CONFLICT",)], moves

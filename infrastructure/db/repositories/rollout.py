@@ -30,12 +30,13 @@ class SqlRolloutRepository:
         self._tracker = tracker
 
     async def get(self, department_id: uuid.UUID, *, for_update: bool = False) -> DepartmentRollout | None:
-        """None when there is no such department. `for_update` (PostgreSQL): the department's row stays locked
-        until the transaction ends, so writers of one department's rollout take turns."""
+        """None when there is no such department. `for_update` (PostgreSQL): the department's row is locked first,
+        until the transaction ends, so writers of one department's rollout take turns; the rollout is read after
+        the lock (a statement of its own: its snapshot has what the writer before committed, its first row too)."""
+        if for_update and self._conn.dialect.name == "postgresql":
+            await self._conn.execute(select(d.c.id).where(d.c.id == department_id).with_for_update())
         stmt = (select(d.c.id, d.c.code, r.c.phase, r.c.checklist, r.c.version)
                 .select_from(d.outerjoin(r, r.c.department_id == d.c.id)).where(d.c.id == department_id))
-        if for_update and self._conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(of=d)
         row = (await self._conn.execute(stmt)).first()
         if row is None:
             return None
