@@ -194,3 +194,4 @@ from infrastructure.db.relay_tables import (  # noqa: E402,F401
     webhooks,
 )
 from infrastructure.db.security_tables import api_keys, audit_log, field_access  # noqa: E402,F401
+from infrastructure.db.campaign_tables import campaign_members, campaigns  # noqa: E402,F401
