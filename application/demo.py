@@ -1,7 +1,7 @@
 """Idempotent demo data: the five departments' people, a few dozen customers with history, the
 departments' business calendar (office hours with a lunch break), the advance-payment workflow, a few
-orders with advance-payment approvals in different states, and complaints with their configuration
-(application/complaint_demo.py).
+orders with advance-payment approvals in different states, complaints with their configuration
+(application/complaint_demo.py) and two marketing campaigns with members at every status (application/campaign_demo.py).
 
 Runs through the use cases, so demo data obeys the same rules (and emits the same events)
 as real work. Running it again adds nothing.
@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from application import customers as cu
+from application.campaign_demo import seed_campaigns
 from application import complaints
 from application.complaint_demo import CALENDAR as DEMO_CALENDAR, HOLIDAYS, OFFICE_HOURS, seed_complaints
 from application import orders as ord_
@@ -75,6 +76,7 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: Due
     await _ensure_advance_payment(uow_factory, clock, admin[0])
     added["orders"] = await _seed_orders(uow_factory, clock, due_dates or _ClockMinutes(), staff_by_email)
     added["complaints"] = await seed_complaints(uow_factory, clock, staff_by_email)
+    added["campaigns"] = await seed_campaigns(uow_factory, clock, staff_by_email)
     return added
 
 
