@@ -312,3 +312,22 @@ async def test_campaigns_list_newest_first_filtered_by_status(api: Api) -> None:
     assert {e["node"]["status"] for e in data["campaigns"]["edges"]} == {"PLANNED"}
     completed = await api("""{ campaigns(first: 100, status: COMPLETED) { edges { node { id } } } }""")
     assert not {c["id"] for c in made} & {e["node"]["id"] for e in completed["campaigns"]["edges"]}
+
+
+async def test_the_demo_has_two_campaigns_with_members_at_every_status(api: Api) -> None:
+    demo, after = {}, None
+    while True:  # every campaign, whatever other tests made before
+        page = (await api("""query($after: String) { campaigns(first: 100, after: $after) { edges { node {
+            name status budget { amount currency } owner { email } funnel { status count } } }
+            pageInfo { hasNextPage endCursor } } }""", {"after": after}))["campaigns"]
+        demo.update({e["node"]["name"]: e["node"] for e in page["edges"]
+                     if e["node"]["name"] in ("Spring catalogue mailing", "Trade fair Hanover")})
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert set(demo) == {"Spring catalogue mailing", "Trade fair Hanover"}
+    assert (demo["Spring catalogue mailing"]["status"], demo["Trade fair Hanover"]["status"]) == ("ACTIVE", "COMPLETED")
+    assert demo["Trade fair Hanover"]["budget"] == {"amount": "12500.50", "currency": "USD"}
+    for one in demo.values():
+        assert one["owner"]["email"] == "marketing.manager@example.com"
+        assert all(step["count"] > 0 for step in one["funnel"]), one["funnel"]
