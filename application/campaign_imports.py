@@ -9,18 +9,25 @@ that very opt-out. Importing the same file again changes nothing."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from application.campaigns import runnable_campaign
-from application.imports import DEFAULT_BATCH_SIZE, ImportReport, SourceRow, batches, choice_field, text_field
+from application.imports import (
+    DEFAULT_BATCH_SIZE,
+    ImportReport,
+    SourceRow,
+    choice_field,
+    row_fields,
+    run_import,
+    text_field,
+)
 from application.ports import Clock, ImportTarget, UnitOfWork
 from domain.campaign import Campaign, CampaignMember, CampaignMemberStatus, OptedOut
 from domain.customer import normalise_code
 from domain.organisation import Staff, normalise_email
 from domain.shared import DomainError, Duplicate, InvalidInput, NotFound
-from domain.storable import unstorable
 
 MEMBER_FIELDS = ("customerCode", "customerId", "contactEmail", "status")
 
@@ -53,14 +60,8 @@ async def import_campaign_members(uow: UnitOfWork, clock: Clock, actor: Staff, c
     ADMINs), InvalidInput with field ("file",) (the reader could not read the file)."""
     async with uow:
         await runnable_campaign(uow, actor, cmd.campaign_id)
-        importer = _MemberImporter(uow, cmd.campaign_id, actor, clock.now(), cmd.dry_run)
-        async for batch in batches(cmd.rows, max(1, cmd.batch_size)):
-            await importer.run(batch)
-            if progress is not None:
-                progress(importer.report.rows)
-        if importer.report.written:
-            await uow.commit()
-    return importer.report
+        return await run_import(uow, _MemberImporter(uow, cmd.campaign_id, actor, clock.now(), cmd.dry_run),
+                                cmd.rows, cmd.batch_size, progress)
 
 
 class _MemberImporter:
@@ -116,15 +117,7 @@ class _MemberImporter:
         number, data = source
         self.report.rows += 1
         try:
-            if not isinstance(data, Mapping):
-                raise InvalidInput("A row must be an object holding the member's fields.")
-            flaw = unstorable(data)
-            if flaw:
-                raise InvalidInput(flaw[1], field=flaw[0])
-            unknown = [key for key in data if key not in MEMBER_FIELDS]
-            if unknown:
-                raise InvalidInput(f"Unknown field {unknown[0]!r}; the fields are {', '.join(MEMBER_FIELDS)}.",
-                                   field=(str(unknown[0]),))
+            data = row_fields(data, "member", MEMBER_FIELDS)
             code = text_field(data, "customerCode")
             raw_id = text_field(data, "customerId")
             if code is None and raw_id is None:

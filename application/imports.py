@@ -6,7 +6,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Ma
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from application.customers import ContactData, build_contacts, sales_department_id
 from application.ports import Clock, UnitOfWork
@@ -132,15 +132,44 @@ async def import_customers(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Imp
     """
     if not may_import(actor):
         raise NotAuthorized("Only key users, managers and administrators import customers.")
-    importer = _Importer(uow, actor, clock.now(), cmd.dry_run)
     async with uow:
-        async for batch in batches(cmd.rows, max(1, cmd.batch_size)):
-            await importer.run(batch)
-            if progress is not None:
-                progress(importer.report.rows)
-        if importer.report.written:
-            await uow.commit()
+        return await run_import(uow, _Importer(uow, actor, clock.now(), cmd.dry_run), cmd.rows, cmd.batch_size,
+                                progress)
+
+
+class BatchImporter(Protocol):
+    report: ImportReport
+
+    async def run(self, batch: list[SourceRow]) -> None:
+        """Check a batch of rows, count them in `report`, and write them unless the report says not to."""
+
+
+async def run_import(uow: UnitOfWork, importer: BatchImporter, rows: Iterable[SourceRow] | AsyncIterable[SourceRow],
+                     batch_size: int, progress: Callable[[int], object] | None) -> ImportReport:
+    """Feed the rows to `importer` batch by batch inside `uow` (open), telling `progress` the rows read after each;
+    commit only when the whole import was written (no row error, no dry run)."""
+    async for batch in batches(rows, max(1, batch_size)):
+        await importer.run(batch)
+        if progress is not None:
+            progress(importer.report.rows)
+    if importer.report.written:
+        await uow.commit()
     return importer.report
+
+
+def row_fields(data: Any, what: str, known: tuple[str, ...]) -> Mapping[str, Any]:
+    """A row's fields, or InvalidInput: not an object, not storable (InputTheStoreCanHold, as for every GraphQL
+    request: api/common/limits.py), or a field that is none of `known`."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"A row must be an object holding the {what}'s fields.")
+    flaw = unstorable(data)
+    if flaw:
+        raise InvalidInput(flaw[1], field=flaw[0])
+    unknown = [key for key in data if key not in known]
+    if unknown:
+        raise InvalidInput(f"Unknown field {unknown[0]!r}; the fields are {', '.join(known)}.",
+                           field=(str(unknown[0]),))
+    return data
 
 
 class _Importer:
@@ -185,11 +214,7 @@ class _Importer:
         number, data = source
         self.report.rows += 1
         try:
-            if not isinstance(data, Mapping):
-                raise InvalidInput("A row must be an object holding the customer's fields.")
-            flaw = unstorable(data)  # InputTheStoreCanHold, as for every GraphQL request (api/common/limits.py)
-            if flaw:
-                raise InvalidInput(flaw[1], field=flaw[0])
+            data = row_fields(data, "customer", FIELDS)
             code = text_field(data, "code")
             if code is None:
                 raise InvalidInput("code is required.", field=("code",))
@@ -291,10 +316,6 @@ def _match(contacts: list[Contact], contact: Contact) -> int | None:
 
 
 def _parse_fields(number: int, code: str, data: Mapping[str, Any]) -> CustomerRow:
-    unknown = [key for key in data if key not in FIELDS]
-    if unknown:
-        raise InvalidInput(f"Unknown field {unknown[0]!r}; the fields are {', '.join(FIELDS)}.",
-                           field=(str(unknown[0]),))
     owner_email = text_field(data, "ownerEmail")
     return CustomerRow(
         number=number, code=code, name=text_field(data, "name"),

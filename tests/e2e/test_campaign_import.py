@@ -7,7 +7,6 @@ import io
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from infrastructure.importing import CAMPAIGN_MEMBERS, FileFormat, read_rows
 from tests.conftest import Api, unique
 from tests.e2e.test_campaigns import MARKETER, MEMBERS, campaign, customers, respond
 from tests.e2e.test_import_cli import Crm
+from tests.e2e.test_import_cli import crm as cli  # noqa: F401 (the fixture: a migrated, seeded SQLite)
 
 Q = """query($id: ID!) { campaign(id: $id) { funnel { status count } } }"""
 
@@ -122,16 +122,6 @@ async def test_a_dry_run_reports_and_writes_nothing_and_only_runners_import(api:
 
 
 # ------------------------------------------------------------------------------------------ the command itself
-
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
-    folder = tmp_path_factory.mktemp("crm-campaign-cli")
-    crm = Crm(folder, {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'crm.db'}", "CRM_ENV": "test"})
-    for command in ("migrate", "seed-demo"):
-        result = crm(command)
-        assert result.exit_code == 0, result.output
-    yield crm
-
 
 def _query(cli: Crm, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     with sqlite3.connect(cli.folder / "crm.db") as db:
