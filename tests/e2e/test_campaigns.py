@@ -331,3 +331,17 @@ async def test_the_demo_has_two_campaigns_with_members_at_every_status(api: Api)
     for one in demo.values():
         assert one["owner"]["email"] == "marketing.manager@example.com"
         assert all(step["count"] > 0 for step in one["funnel"]), one["funnel"]
+
+
+async def test_two_marketers_adding_the_same_segment_at_once_add_everybody_once(api: Api) -> None:
+    import asyncio
+
+    tag = unique("race").lower()
+    made = await customers(api, tag, [{} for _ in range(6)])
+    target = await campaign(api)
+    results = await asyncio.gather(*(add(api, target["id"], as_=who, segment={"tags": [tag]})
+                                     for who in (MARKETER, "marketing.manager@example.com")))
+    assert all(r["userErrors"] == [] for r in results), results
+    assert sum(r["added"] for r in results) == len(made)
+    page = (await api(MEMBERS, {"id": target["id"], "first": 10}))["campaign"]["members"]
+    assert page["totalCount"] == len(made)

@@ -194,3 +194,10 @@ def test_adding_nobody_records_nothing() -> None:
     assert campaign.pending_events == []
     campaign.members_added(3, segment=None, customer_ids=(uuid.uuid4(),), at=T0, by=None)
     assert campaign.pending_events[0].payload["added"] == 3
+
+
+def test_webhooks_may_subscribe_to_campaign_events() -> None:
+    from domain.webhook import check_event_types
+
+    assert check_event_types(["campaign.created", "campaign.response_recorded"]) == ("campaign.created",
+                                                                                      "campaign.response_recorded")

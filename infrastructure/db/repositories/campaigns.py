@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, false, func, insert, literal, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from application.ports import ImportTarget
@@ -111,8 +112,10 @@ class SqlCampaignRepository:
             literal(campaign_id, m.c.campaign_id.type).label("campaign_id"), t.customers.c.id,
             literal(CampaignMemberStatus.TARGETED.value, m.c.status.type).label("status"),
             literal(at, m.c.added_at.type).label("added_at"), literal(at, m.c.updated_at.type).label("updated_at"))
-        result = await self._conn.execute(insert(m).from_select(
-            ["campaign_id", "customer_id", "status", "added_at", "updated_at"], rows))
+        # a concurrent add of the same customers: theirs stand, this one adds the rest (not a Conflict)
+        dialect_insert = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
+        result = await self._conn.execute(dialect_insert(m).from_select(
+            ["campaign_id", "customer_id", "status", "added_at", "updated_at"], rows).on_conflict_do_nothing())
         return int(result.rowcount)
 
     async def members(self, campaign_id: uuid.UUID, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, CampaignMember]:
