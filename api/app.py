@@ -192,7 +192,7 @@ class GraphQLApp(GraphQL):
             actor=request.scope.get("state", {}).get("actor"),
             settings=self.container.core.settings(), clock=self.container.gateways.clock(), uow=services.uow,
             customers=services.customer_queries(), organisation=services.organisation_queries(),
-            orders=services.order_queries(), workflows=services.workflow_queries(),
+            orders=services.order_queries(), campaigns=services.campaign_queries(), workflows=services.workflow_queries(),
             complaints=services.complaint_queries(), documents=services.document_reads(),
             events=services.events(), event_queries=services.event_queries(), audit=services.audit_queries(),
             due_dates=services.due_dates(), field_access=services.field_access(),

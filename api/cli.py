@@ -6,20 +6,23 @@ import logging
 import os
 import re
 import sys
+import uuid
 from datetime import timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 import typer
 
+from api.common.relay import parse_global_id
 from api.graphiql import sign_in_link
 from application.audit import AUDIT, AuditContext
 from application.imports import ImportCustomers, ImportReport, import_customers
+from domain.organisation import Staff
 from domain.shared import DomainError, NotAuthorized
 from infrastructure.auth import LifetimeTooLong
 from infrastructure.container import Container, build_container, dispose
-from infrastructure.importing import FileFormat, read_rows
+from infrastructure.importing import CAMPAIGN_MEMBERS, CUSTOMERS, FileFormat, FileShape, read_rows
 from infrastructure.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -97,8 +100,13 @@ class ImportFormatOption(str, Enum):
     json = "json"
 
 
-async def _import_customers(container: Container, path: Path, file_format: FileFormat, dry_run: bool,
-                            actor_email: str) -> ImportReport:
+ImportRun = Callable[[Container, Staff, Iterator[Any], Callable[[int], object]], Awaitable[ImportReport]]
+"""An import's use case over the rows read, with its progress callback."""
+
+
+async def _import_file(container: Container, path: Path, file_format: FileFormat, actor_email: str, operation: str,
+                       run: ImportRun, shape: FileShape = CUSTOMERS) -> ImportReport:
+    """Read `path` streamed, as `actor_email`, and run the import over its rows with a progress bar."""
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -112,17 +120,14 @@ async def _import_customers(container: Container, path: Path, file_format: FileF
     if actor is None:
         typer.secho(f"error: no active staff member with e-mail {actor_email}", fg="red", err=True)
         raise typer.Exit(1)
-    AUDIT.set(AuditContext(actor_id=actor.id, operation="crm import customers"))  # for the audit log
+    AUDIT.set(AuditContext(actor_id=actor.id, operation=operation))  # for the audit log
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
                TextColumn("{task.fields[rows]:,} rows"), TimeElapsedColumn())
     with path.open("rb") as stream, Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task(f"importing {path.name}", total=path.stat().st_size, rows=0)
-        cmd = ImportCustomers(rows=read_rows(stream, file_format), dry_run=dry_run,
-                              batch_size=container.core.settings().import_batch_size)
         try:
-            report = await import_customers(
-                container.services.uow(), container.gateways.clock(), actor, cmd,
-                progress=lambda rows: progress.update(task, completed=stream.tell(), rows=rows))
+            report = await run(container, actor, read_rows(stream, file_format, shape),
+                               lambda rows: progress.update(task, completed=stream.tell(), rows=rows))
         except (DomainError, NotAuthorized) as err:
             progress.stop()
             typer.secho(f"error: {err.message}", fg="red", err=True)
@@ -167,7 +172,7 @@ def seed_demo() -> None:
     """Load the demo departments' staff and customers; running it again adds nothing."""
     added = _with_container(_seed)
     typer.echo(f"demo data: {added['staff']} staff and {added['customers']} customers added; {added['orders']} orders"
-               f", {added.get('complaints', 0)} complaints")
+               f", {added.get('complaints', 0)} complaints, {added.get('campaigns', 0)} campaigns")
 
 
 @app.command()
@@ -224,14 +229,75 @@ def import_customers_command(
     as_: str = typer.Option("admin@example.com", "--as", help="E-mail of the staff member who imports"),
 ) -> None:
     """Create or update customers by code from a CSV or JSON file; all or nothing."""
+    chosen = _format_of(file, file_format)
+    async def run(container: Container, actor: Staff, rows: Iterator[Any], progress: Callable[[int], object]) -> Any:
+        return await import_customers(container.services.uow(), container.gateways.clock(), actor, ImportCustomers(
+            rows=rows, dry_run=dry_run, batch_size=container.core.settings().import_batch_size), progress=progress)
+
+    _finish_import(_with_container(lambda c: _import_file(c, file, chosen, as_, "crm import customers", run)))
+
+
+def _format_of(file: Path, file_format: "ImportFormatOption | None") -> FileFormat:
     chosen = FileFormat(file_format.value.upper()) if file_format else FileFormat.for_path(file)
     if chosen is None:
         raise typer.BadParameter("cannot tell the format from the file name; pass --format csv or json",
                                  param_hint="--format")
-    report = _with_container(lambda c: _import_customers(c, file, chosen, dry_run, as_))
+    return chosen
+
+
+def _finish_import(report: ImportReport) -> None:
     _print_import_summary(report)
     if report.error_count:
         raise typer.Exit(1)
+
+
+def _raw_id(value: str, type_name: str) -> uuid.UUID | None:
+    """The uuid of `type_name`'s global ID (as the API hands them out) or of a bare uuid; None for anything else."""
+    try:
+        found, raw_id = parse_global_id(value.strip())
+        return raw_id if found == type_name else None
+    except ValueError:
+        try:
+            return uuid.UUID(value.strip())
+        except ValueError:
+            return None
+
+
+def _with_raw_customer_ids(rows: Iterator[Any]) -> Iterator[Any]:
+    """Rows whose customerId is the API's global ID carry its uuid instead (what the use case reads)."""
+    for number, data in rows:
+        if isinstance(data, dict) and isinstance(data.get("customerId"), str):
+            raw_id = _raw_id(data["customerId"], "Customer")
+            if raw_id is not None:
+                data = {**data, "customerId": str(raw_id)}
+        yield number, data
+
+
+@import_app.command("campaign-members")
+def import_campaign_members_command(
+    campaign: str = typer.Argument(..., help="The campaign's ID"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A .csv or .json file"),
+    file_format: ImportFormatOption | None = typer.Option(None, "--format", help="Default: from the file extension"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report, writing nothing"),
+    as_: str = typer.Option("admin@example.com", "--as", help="E-mail of the staff member who imports"),
+) -> None:
+    """Add or update a campaign's members by customer (customerCode or customerId, contactEmail, status) from a
+    CSV or JSON file; all or nothing."""
+    from application.campaign_imports import ImportCampaignMembers, import_campaign_members
+
+    chosen = _format_of(file, file_format)
+    campaign_id = _raw_id(campaign, "Campaign")
+    if campaign_id is None:
+        raise typer.BadParameter("not a campaign's ID", param_hint="CAMPAIGN")
+
+    async def run(container: Container, actor: Staff, rows: Iterator[Any], progress: Callable[[int], object]) -> Any:
+        return await import_campaign_members(
+            container.services.uow(), container.gateways.clock(), actor, ImportCampaignMembers(
+                campaign_id=campaign_id, rows=_with_raw_customer_ids(rows), dry_run=dry_run,
+                batch_size=container.core.settings().import_batch_size), progress=progress)
+
+    _finish_import(_with_container(lambda c: _import_file(c, file, chosen, as_, "crm import campaign-members", run,
+                                                          CAMPAIGN_MEMBERS)))
 
 
 def _reporter(worker: str, says: Callable[[Any], Any]) -> Callable[[Any], None]:

@@ -32,6 +32,7 @@ from application.ports import (
     WebhookRegistry,
 )
 from application.queries.audit import AuditQueries
+from application.queries.campaigns import CampaignMemberView, CampaignQueries, CampaignView
 from application.queries.complaints import (
     CategoryView,
     ComplaintQueries,
@@ -149,6 +150,13 @@ class Loaders:
     # the Kanban's column pages: all columns asked for in one request are fetched in one statement
     board_page: DataLoader[BoardPageRequest, Page[OrderView]] = batched(lambda ls: ls.ctx.orders.board_pages)
 
+    campaign_by_id: DataLoader[uuid.UUID, CampaignView | None] = batched(lambda ls: ls.ctx.campaigns.by_ids)
+    member_by_key: DataLoader[tuple[uuid.UUID, uuid.UUID], CampaignMemberView | None] = batched(
+        lambda ls: ls.ctx.campaigns.members_by_keys)  # (campaign, customer)
+    funnel_by_campaign: DataLoader[uuid.UUID, dict[str, int]] = batched(lambda ls: ls.ctx.campaigns.funnels)
+    campaigns_by_customer: DataLoader[uuid.UUID, list[CampaignView]] = batched(
+        lambda ls: ls.ctx.campaigns.for_customers)
+
     workflow_definition_by_id: DataLoader[uuid.UUID, WorkflowDefinitionView | None] = batched(
         lambda ls: ls.ctx.workflows.definitions_by_ids)
     workflow_instance_by_id: DataLoader[uuid.UUID, WorkflowInstanceView | None] = batched(
@@ -238,6 +246,7 @@ class Context:
     customers: CustomerQueries
     organisation: OrganisationQueries
     orders: OrderQueries
+    campaigns: CampaignQueries
     workflows: WorkflowQueries
     complaints: ComplaintQueries
     documents: DocumentReads  # whole selections answered as JSON by one statement (hot read paths)

@@ -2,9 +2,9 @@
 
 Each Node type registers how it is loaded by its id (`register`, at the end of its module; api/schema.py imports
 every area), so `resolve_node(info, "Order", id)` answers `node(id:)` and lets `Complaint.order` or
-`Activity.subject` name a type of another area instead of importing it; nested connections of another area
-(`Customer.complaints`, `Order.complaints`, `Customer.orders`) go through `children` the same way. This module
-imports no type, so the only cycles left in the type graph are strawberry.lazy annotations (tests/
+`Activity.subject` name a type of another area instead of importing it; nested connections and lists of another
+area (`Customer.complaints`, `Order.complaints`, `Customer.orders`, `Customer.campaigns`) go through `children` the
+same way. This module imports no type, so the only cycles left in the type graph are strawberry.lazy annotations (tests/
 test_architecture.py fails on any other). Every lookup is batched through the request's loaders and as visible
 as the type's own queries."""
 from __future__ import annotations

@@ -31,6 +31,8 @@ from api.common.money import MoneyInput
 from api.common.relay import Node, parse_global_id
 from api.common.scalars import DecimalDefinition
 from api.common.trusted_documents import TrustedDocumentsOnly
+from api.campaigns.mutations import CampaignMutation
+from api.campaigns.queries import CampaignQuery
 from api.complaints.mutations import ComplaintMutation
 from api.complaints.queries import ComplaintQuery
 from api.complaints.subscriptions import ComplaintSubscription
@@ -84,11 +86,11 @@ class NodeQuery:
         return list(await asyncio.gather(*(resolve_node(info, type_name, raw_id) for type_name, raw_id in parsed)))
 
 
-Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, WorkflowQuery,
+Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, CampaignQuery, WorkflowQuery,
                               ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery,
                               ApiKeyQuery, AuditQuery, FieldAccessQuery, RolloutQuery,
                               MaturityQuery))
-Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation,
+Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation, CampaignMutation,
                                     WorkflowMutation, ComplaintMutation, WebhookMutation,
                                     ApiKeyMutation, FieldAccessMutation, RolloutMutation))
 Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription))

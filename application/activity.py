@@ -115,6 +115,10 @@ def activity_for(event: DomainEvent, customers: Mapping[Subject, uuid.UUID] | No
         return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "COMPLAINT", event.actor_id,
                               uuid.UUID(department) if department else None,
                               _short(COMPLAINT_SUMMARIES[event.type](p)), "Complaint", event.aggregate_id, event.id)
+    if event.type == "campaign.response_recorded":
+        return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "CAMPAIGN", event.actor_id, None,
+                              _short(f"Campaign {p['name']} ({p['channel']}): {p['from']} → {p['to']}"
+                                     f"{_comment(p.get('note'))}"), "Campaign", event.aggregate_id, event.id)
     if event.type == "customer.created":
         return ActivityRecord(event.aggregate_id, event.occurred_at, "STAGE_CHANGE", event.actor_id, None,
                               f"Registered as {p['lifecycleStage']}", None, None, event.id)

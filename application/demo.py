@@ -1,7 +1,8 @@
 """Idempotent demo data: the five departments' people, a few dozen customers with history, the
 departments' business calendar (office hours with a lunch break), the advance-payment workflow, a few
 orders with advance-payment approvals in different states, complaints with their configuration
-(application/complaint_demo.py), and the departments' staggered rollout (application/rollout_demo.py).
+(application/complaint_demo.py), two marketing campaigns with members at every status (application/campaign_demo.py),
+and the departments' staggered rollout (application/rollout_demo.py).
 
 Runs through the use cases, so demo data obeys the same rules (and emits the same events)
 as real work. Running it again adds nothing.
@@ -13,6 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from application import customers as cu
+from application.campaign_demo import seed_campaigns
 from application import complaints
 from application.rollout_demo import seed_rollout
 from application.complaint_demo import CALENDAR as DEMO_CALENDAR, HOLIDAYS, OFFICE_HOURS, seed_complaints
@@ -76,6 +78,7 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: Due
     await _ensure_advance_payment(uow_factory, clock, admin[0])
     added["orders"] = await _seed_orders(uow_factory, clock, due_dates or _ClockMinutes(), staff_by_email)
     added["complaints"] = await seed_complaints(uow_factory, clock, staff_by_email)
+    added["campaigns"] = await seed_campaigns(uow_factory, clock, staff_by_email)
     added["rollouts"] = await seed_rollout(uow_factory, clock, admin[0], staff_by_email)
     return added
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Ma
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from application.customers import ContactData, build_contacts, sales_department_id
 from application.ports import Clock, UnitOfWork
@@ -132,15 +132,44 @@ async def import_customers(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: Imp
     """
     if not may_import(actor):
         raise NotAuthorized("Only key users, managers and administrators import customers.")
-    importer = _Importer(uow, actor, clock.now(), cmd.dry_run)
     async with uow:
-        async for batch in _batches(cmd.rows, max(1, cmd.batch_size)):
-            await importer.run(batch)
-            if progress is not None:
-                progress(importer.report.rows)
-        if importer.report.written:
-            await uow.commit()
+        return await run_import(uow, _Importer(uow, actor, clock.now(), cmd.dry_run), cmd.rows, cmd.batch_size,
+                                progress)
+
+
+class BatchImporter(Protocol):
+    report: ImportReport
+
+    async def run(self, batch: list[SourceRow]) -> None:
+        """Check a batch of rows, count them in `report`, and write them unless the report says not to."""
+
+
+async def run_import(uow: UnitOfWork, importer: BatchImporter, rows: Iterable[SourceRow] | AsyncIterable[SourceRow],
+                     batch_size: int, progress: Callable[[int], object] | None) -> ImportReport:
+    """Feed the rows to `importer` batch by batch inside `uow` (open), telling `progress` the rows read after each;
+    commit only when the whole import was written (no row error, no dry run)."""
+    async for batch in batches(rows, max(1, batch_size)):
+        await importer.run(batch)
+        if progress is not None:
+            progress(importer.report.rows)
+    if importer.report.written:
+        await uow.commit()
     return importer.report
+
+
+def row_fields(data: Any, what: str, known: tuple[str, ...]) -> Mapping[str, Any]:
+    """A row's fields, or InvalidInput: not an object, not storable (InputTheStoreCanHold, as for every GraphQL
+    request: api/common/limits.py), or a field that is none of `known`."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"A row must be an object holding the {what}'s fields.")
+    flaw = unstorable(data)
+    if flaw:
+        raise InvalidInput(flaw[1], field=flaw[0])
+    unknown = [key for key in data if key not in known]
+    if unknown:
+        raise InvalidInput(f"Unknown field {unknown[0]!r}; the fields are {', '.join(known)}.",
+                           field=(str(unknown[0]),))
+    return data
 
 
 class _Importer:
@@ -185,12 +214,8 @@ class _Importer:
         number, data = source
         self.report.rows += 1
         try:
-            if not isinstance(data, Mapping):
-                raise InvalidInput("A row must be an object holding the customer's fields.")
-            flaw = unstorable(data)  # InputTheStoreCanHold, as for every GraphQL request (api/common/limits.py)
-            if flaw:
-                raise InvalidInput(flaw[1], field=flaw[0])
-            code = _text(data, "code")
+            data = row_fields(data, "customer", FIELDS)
+            code = text_field(data, "code")
             if code is None:
                 raise InvalidInput("code is required.", field=("code",))
             code = normalise_code(code)
@@ -291,29 +316,25 @@ def _match(contacts: list[Contact], contact: Contact) -> int | None:
 
 
 def _parse_fields(number: int, code: str, data: Mapping[str, Any]) -> CustomerRow:
-    unknown = [key for key in data if key not in FIELDS]
-    if unknown:
-        raise InvalidInput(f"Unknown field {unknown[0]!r}; the fields are {', '.join(FIELDS)}.",
-                           field=(str(unknown[0]),))
-    owner_email = _text(data, "ownerEmail")
+    owner_email = text_field(data, "ownerEmail")
     return CustomerRow(
-        number=number, code=code, name=_text(data, "name"),
-        kind=_choice(data, "kind", CustomerKind), tier=_choice(data, "tier", CustomerTier),
-        stage=_choice(data, "lifecycleStage", LifecycleStage),
+        number=number, code=code, name=text_field(data, "name"),
+        kind=choice_field(data, "kind", CustomerKind), tier=choice_field(data, "tier", CustomerTier),
+        stage=choice_field(data, "lifecycleStage", LifecycleStage),
         owner_email=normalise_email(owner_email, "ownerEmail") if owner_email is not None else None,
         tags=_tags(data.get("tags")), attributes=data.get("attributes"), contacts=_contacts(data.get("contacts")),
     )
 
 
-def _text(data: Mapping[str, Any], key: str, where: tuple[str, ...] = ()) -> str | None:
+def text_field(data: Mapping[str, Any], key: str, where: tuple[str, ...] = ()) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise InvalidInput(f"{key} must be text.", field=(*where, key))
     return value
 
 
-def _choice(data: Mapping[str, Any], key: str, choices: type[E]) -> E | None:
-    text = _text(data, key)
+def choice_field(data: Mapping[str, Any], key: str, choices: type[E]) -> E | None:
+    text = text_field(data, key)
     if text is None:
         return None
     try:
@@ -347,19 +368,19 @@ def _contacts(value: Any) -> tuple[ContactData, ...] | None:
         if unknown:
             raise InvalidInput(f"Unknown contact field {unknown[0]!r}; the fields are {', '.join(CONTACT_FIELDS)}.",
                                field=(*where, str(unknown[0])))
-        name = _text(item, "name", where)
+        name = text_field(item, "name", where)
         if name is None:
             raise InvalidInput("name is required.", field=(*where, "name"))
         primary = item.get("primary")
         if primary is not None and not isinstance(primary, bool):
             raise InvalidInput("primary must be true or false.", field=(*where, "primary"))
-        contacts.append(ContactData(name=name, email=_text(item, "email", where), phone=_text(item, "phone", where),
-                                    title=_text(item, "title", where), primary=primary))
+        contacts.append(ContactData(name=name, email=text_field(item, "email", where), phone=text_field(item, "phone", where),
+                                    title=text_field(item, "title", where), primary=primary))
     return tuple(contacts)
 
 
 
-async def _batches(rows: Iterable[T] | AsyncIterable[T], size: int) -> AsyncIterator[list[T]]:
+async def batches(rows: Iterable[T] | AsyncIterable[T], size: int) -> AsyncIterator[list[T]]:
     batch: list[T] = []
     if isinstance(rows, AsyncIterable):
         async for row in rows:

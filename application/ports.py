@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator, Protocol, Self, Sequence
 from application.activity import ActivityFeed
 from domain.api_key import ApiKey
 from domain.calendar import BusinessCalendar
+from domain.campaign import Campaign, CampaignMember, Segment
 from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
 from domain.field_access import FieldAccessRule, GuardedField
@@ -82,6 +83,48 @@ class OrderRepository(Protocol):
     async def add(self, order: Order) -> None: ...
     async def save(self, order: Order) -> None:
         """Persist changes; raises Conflict when the stored version moved on."""
+
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """A customer a campaign-member import names: its code, its contacts' ids by e-mail, whether it opted out of
+    any campaign."""
+
+    customer_id: uuid.UUID
+    code: str
+    contacts: dict[str, uuid.UUID]
+    opted_out: bool
+
+
+class CampaignRepository(Protocol):
+    """Campaigns and their members. Members are rows, not loaded with the campaign: a segment adds thousands at
+    once, set-based in the database."""
+
+    async def get(self, campaign_id: uuid.UUID) -> Campaign | None: ...
+    async def add(self, campaign: Campaign) -> None: ...
+    async def save(self, campaign: Campaign) -> None:
+        """Persist a status change; raises Conflict when the stored version moved on."""
+
+    async def named_customers(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
+        """Of the given ids, those that are customers, each with whether it opted out of any campaign."""
+
+    async def add_matching(self, campaign_id: uuid.UUID, segment: Segment | None, customer_ids: list[uuid.UUID],
+                           at: datetime, *, dry_run: bool = False) -> int:
+        """Make every customer the segment matches, or that is named, a TARGETED member, unless they are one
+        already or opted out of any campaign: one INSERT ... SELECT (with `dry_run`, one count of the same
+        rows, nothing written). Returns how many were (or would be) added."""
+
+    async def members(self, campaign_id: uuid.UUID, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, CampaignMember]:
+        """The campaign's members among these customers, locked for this transaction (on PostgreSQL)."""
+
+    async def add_members(self, members: list[CampaignMember]) -> None:
+        """Insert new members (an import's batch) in one multi-row statement."""
+
+    async def save_member(self, member: CampaignMember) -> None:
+        """Persist a member's move or contact; raises Conflict when it changed since it was read."""
+
+    async def import_targets(self, codes: list[str], ids: list[uuid.UUID]) -> list[ImportTarget]:
+        """The customers with these codes or ids, with their contacts and opt-out (two statements)."""
 
 
 class WorkflowDefinitionRepository(Protocol):
@@ -208,6 +251,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyStore
     sequences: Sequences
     orders: OrderRepository
+    campaigns: CampaignRepository
     workflow_definitions: WorkflowDefinitionRepository
     workflows: WorkflowRepository
     complaints: ComplaintRepository

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from domain.campaign import Campaign
 from domain.complaint import Complaint
 from domain.customer import Customer, Interaction
 from domain.order import Order
@@ -39,7 +40,7 @@ MAX_URL_LENGTH = 2000
 MAX_EVENT_TYPES = 50
 EVENT_TYPE = re.compile(r"^([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*$")
 AGGREGATE_TYPES = frozenset(cls.aggregate_type for cls in (Customer, Interaction, Staff, Order, WorkflowInstance,
-                                                            Complaint))
+                                                            Complaint, Campaign))
 
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

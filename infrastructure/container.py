@@ -21,6 +21,7 @@ from infrastructure.complaint_reads import BufferedComplaintReads
 from infrastructure.db.queries.customers import SqlCustomerQueries
 from infrastructure.db.queries.documents import SqlDocumentReads
 from infrastructure.db.queries.events import SqlEventQueries
+from infrastructure.db.queries.campaigns import SqlCampaignQueries
 from infrastructure.db.queries.orders import SqlOrderQueries
 from infrastructure.db.queries.organisation import SqlOrganisationQueries
 from infrastructure.db.queries.workflows import SqlWorkflowQueries
@@ -92,6 +93,7 @@ class Services(containers.DeclarativeContainer):
     customer_queries = providers.Singleton(SqlCustomerQueries, core.read_engine)
     organisation_queries = providers.Singleton(SqlOrganisationQueries, core.read_engine)
     order_queries = providers.Singleton(SqlOrderQueries, core.read_engine)
+    campaign_queries = providers.Singleton(SqlCampaignQueries, core.read_engine)
     workflow_queries = providers.Singleton(SqlWorkflowQueries, core.read_engine)
     complaint_queries = providers.Singleton(SqlComplaintQueries, core.read_engine)
     document_reads = providers.Singleton(SqlDocumentReads, core.read_engine, gateways.clock.provider)  # JSON built by the database

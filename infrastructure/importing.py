@@ -1,4 +1,4 @@
-"""Streaming readers for customer import files (CSV and JSON).
+"""Streaming readers for import files (CSV and JSON): customers, and a campaign's members.
 
 A reader turns a binary stream into `(row number, fields)` pairs without holding the file
 in memory. It owns everything about the file format: CSV's column names, its ';'-separated
@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
@@ -34,6 +35,22 @@ CONTACT_COLUMNS = {"contactName": "name", "contactEmail": "email", "contactPhone
 TAG_SEPARATOR = ";"
 
 
+@dataclass(frozen=True)
+class FileShape:
+    """What one kind of import file holds: its CSV columns, those the header must have (one of each group), and
+    what its JSON array holds (for the messages)."""
+
+    columns: tuple[str, ...]
+    required: tuple[tuple[str, ...], ...]
+    items: str
+    nested: bool = False  # CSV's tags, attributes and contact columns become the JSON shape's lists and objects
+
+
+CUSTOMERS = FileShape(CSV_COLUMNS, tuple((c,) for c in REQUIRED_COLUMNS), "customer objects", nested=True)
+CAMPAIGN_MEMBERS = FileShape(("customerCode", "customerId", "contactEmail", "status"),
+                             (("customerCode", "customerId"),), "member objects")
+
+
 class FileFormat(StrEnum):
     CSV = "CSV"
     JSON = "JSON"
@@ -44,15 +61,15 @@ class FileFormat(StrEnum):
         return {".csv": cls.CSV, ".json": cls.JSON}.get(Path(path).suffix.lower())
 
 
-def read_rows(stream: BinaryIO, file_format: FileFormat) -> Iterator[Row]:
-    return read_csv(stream) if file_format is FileFormat.CSV else read_json(stream)
+def read_rows(stream: BinaryIO, file_format: FileFormat, shape: FileShape = CUSTOMERS) -> Iterator[Row]:
+    return read_csv(stream, shape) if file_format is FileFormat.CSV else read_json(stream, shape)
 
 
 def _broken(message: str) -> InvalidInput:
     return InvalidInput(message, field=FILE_FIELD)
 
 
-def read_csv(stream: BinaryIO) -> Iterator[Row]:
+def read_csv(stream: BinaryIO, shape: FileShape = CUSTOMERS) -> Iterator[Row]:
     """Rows of a UTF-8 CSV file (a BOM is allowed) whose first line names the columns.
 
     Row 1 is the first record after the header; blank records are skipped but still counted,
@@ -62,11 +79,11 @@ def read_csv(stream: BinaryIO) -> Iterator[Row]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
         records = csv.reader(text, strict=True)
-        header = _csv_header(next(records, None))
+        header = _csv_header(next(records, None), shape)
         for number, cells in enumerate(records, start=1):
             if not any(cell.strip() for cell in cells):
                 continue
-            yield number, _csv_row(number, header, cells)
+            yield number, _csv_row(number, header, cells) if shape.nested else _flat_row(number, header, cells)
     except UnicodeDecodeError:
         raise _broken("The file is not UTF-8 text.") from None
     except csv.Error as err:
@@ -75,10 +92,10 @@ def read_csv(stream: BinaryIO) -> Iterator[Row]:
         text.detach()  # leave the caller's stream open
 
 
-def _csv_header(cells: list[str] | None) -> list[str]:
+def _csv_header(cells: list[str] | None, shape: FileShape) -> list[str]:
     if cells is None:
         raise _broken("The file is empty; expected a header line naming the columns.")
-    known = {c.lower(): c for c in CSV_COLUMNS}
+    known = {c.lower(): c for c in shape.columns}
     header: list[str] = []
     unknown: list[str] = []
     for cell in cells:
@@ -87,19 +104,29 @@ def _csv_header(cells: list[str] | None) -> list[str]:
             unknown.append(cell.strip())
         header.append(name or "")
     if unknown:
-        raise _broken(f"Unknown column(s) {', '.join(map(repr, unknown))}; the columns are {', '.join(CSV_COLUMNS)}.")
+        raise _broken(f"Unknown column(s) {', '.join(map(repr, unknown))}; the columns are {', '.join(shape.columns)}.")
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if duplicated:
         raise _broken(f"Column(s) {', '.join(duplicated)} appear more than once in the header.")
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    missing = [" or ".join(group) for group in shape.required if not set(group) & set(header)]
     if missing:
         raise _broken(f"The header lacks the required column(s) {', '.join(missing)}.")
     return header
 
 
-def _csv_row(number: int, header: list[str], cells: list[str]) -> dict[str, Any]:
+def _flat_row(number: int, header: list[str], cells: list[str]) -> dict[str, Any]:
+    """Every non-empty cell under its column's name."""
+    _check_width(number, header, cells)
+    return {column: cell.strip() for column, cell in zip(header, cells) if cell.strip()}
+
+
+def _check_width(number: int, header: list[str], cells: list[str]) -> None:
     if any(cell.strip() for cell in cells[len(header):]):
         raise _broken(f"Row {number} has {len(cells)} cells but the header names {len(header)} columns.")
+
+
+def _csv_row(number: int, header: list[str], cells: list[str]) -> dict[str, Any]:
+    _check_width(number, header, cells)
     row: dict[str, Any] = {}
     contact: dict[str, str] = {}
     for column, cell in zip(header, cells):
@@ -133,7 +160,7 @@ MAX_ROW_SIZE = 1_000_000
 """A bound on one row's size: characters of its keys and strings plus one per value."""
 
 
-def read_json(stream: BinaryIO) -> Iterator[Row]:
+def read_json(stream: BinaryIO, shape: FileShape = CUSTOMERS) -> Iterator[Row]:
     """Items of a top-level JSON array; row n is the item at index n - 1.
 
     Items are yielded as decoded (an item that is not an object is the use case's row error).
@@ -147,7 +174,7 @@ def read_json(stream: BinaryIO) -> Iterator[Row]:
     try:
         first = next(events, None)
         if first is None or first[0] != "start_array":
-            raise _broken("The file must hold a JSON array of customer objects.")
+            raise _broken(f"The file must hold a JSON array of {shape.items}.")
         for count, item in enumerate(_json_items(events), start=1):
             yield count, item
     except ijson.JSONError as err:

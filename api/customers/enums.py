@@ -19,3 +19,4 @@ class ActivityKind(Enum):
     COMPLAINT = "COMPLAINT"
     ORDER = "ORDER"
     WORKFLOW = "WORKFLOW"
+    CAMPAIGN = "CAMPAIGN"  # a response to a campaign (recordCampaignResponse, the member import)

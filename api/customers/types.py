@@ -24,6 +24,7 @@ from application.queries.written import customer_view, interaction_view
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
 
 if TYPE_CHECKING:
+    from api.campaigns.types import Campaign
     from api.complaints.inputs import ComplaintFilter
     from api.complaints.types import Complaint
     from api.orders.inputs import OrderFilter
@@ -191,13 +192,18 @@ class Customer(Node, Loaded, loader="customer_by_id", view_of=customer_view):
                                                           filter=filter, first=first, after=after, last=last,
                                                           before=before))
 
+    @strawberry.field(description="The campaigns the customer is a member of, newest first")
+    async def campaigns(self, info: Info[Context, None]) -> list[Annotated["Campaign",
+                                                                       strawberry.lazy("api.campaigns.types")]]:
+        return await children(info, "Campaign", Children(parent="customer", parent_id=self._view.id))
+
     @strawberry.field(description="From the finance system; null (with an entry in the response's errors) when it "
                                   "cannot be reached, null alone when it does not know the customer")
     async def receivables(self, info: Info[Context, None]) -> Receivables | None:
         return await external.receivables(info, self._view.code, self._view.owner_id)
 
     @strawberry.field(description="Everything every department did with this customer, newest first: "
-                                  "interactions, complaint progress, orders, workflow decisions, stage changes")
+                                  "interactions, complaint progress, orders, workflow decisions, stage changes, campaign responses")
     async def activity(self, info: Info[Context, None], first: int | None = None,
                        after: str | None = None) -> Connection[Activity]:
         loaders, customers = info.context.loaders, info.context.customers

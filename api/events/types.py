@@ -18,6 +18,7 @@ NODE_TYPES = {
     "order": "Order",
     "complaint": "Complaint",
     "workflow": "WorkflowInstance",
+    "campaign": "Campaign",
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import fields
 from enum import Enum
 from typing import Any, TypeVar
 
+from application.queries.campaigns import CampaignView
 from application.queries.complaints import CategoryView, ComplaintView
 from application.queries.orders import OrderLineView, OrderView
 from application.queries.rollout import ChecklistTargetView, RolloutView
@@ -24,6 +25,7 @@ from application.queries.workflows import (
     WorkflowInstanceView,
     WorkflowStepView,
 )
+from domain.campaign import Campaign
 from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
 from domain.order import Order
@@ -72,6 +74,11 @@ def order_view(o: Order) -> OrderView:
 def order_line_views(o: Order) -> list[OrderLineView]:
     return [by_name(OrderLineView, line, unit_price=line.unit_price.amount, line_total=line.line_total.amount,
                     currency=o.currency) for line in o.lines]
+
+
+def campaign_view(c: Campaign) -> CampaignView:
+    return by_name(CampaignView, c, budget_amount=c.budget.amount if c.budget else None,
+                   budget_currency=c.budget.currency if c.budget else None)
 
 
 def definition_view(d: WorkflowDefinition) -> WorkflowDefinitionView:

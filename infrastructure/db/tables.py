@@ -194,6 +194,7 @@ from infrastructure.db.relay_tables import (  # noqa: E402,F401
     webhooks,
 )
 from infrastructure.db.security_tables import api_keys, audit_log, field_access  # noqa: E402,F401
+from infrastructure.db.campaign_tables import campaign_members, campaigns  # noqa: E402,F401
 from infrastructure.db.rollout_tables import (  # noqa: E402,F401
     complaint_reads,
     department_rollouts,

@@ -17,6 +17,7 @@ from infrastructure.db import tables as t
 from infrastructure.db.reads import in_transaction, release_request_connection
 from infrastructure.db.security_tables import audit_log, audit_row
 from infrastructure.db.repositories.activity import SqlActivityFeed
+from infrastructure.db.repositories.campaigns import SqlCampaignRepository
 from infrastructure.db.repositories.complaints import (
     SqlCalendarRepository,
     SqlComplaintCategoryRepository,
@@ -73,6 +74,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyStore(conn)
         self.sequences = SqlSequences(conn)
         self.orders = SqlOrderRepository(conn, self)
+        self.campaigns = SqlCampaignRepository(conn, self)
         self.workflow_definitions = SqlWorkflowDefinitionRepository(conn)
         self.workflows = SqlWorkflowRepository(conn, self)
         self.complaints = SqlComplaintRepository(conn, self)

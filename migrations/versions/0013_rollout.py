@@ -2,7 +2,7 @@
 and complaint_reads (who read a complaint's timeline without handling it, one row per person, complaint and day).
 
 Revision ID: 0013
-Revises: 0010 (re-chained after 0011/0012 when merged)
+Revises: 0012
 Create Date: 2026-12-01 17:20:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import infrastructure.db.types
 
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
