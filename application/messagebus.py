@@ -16,6 +16,7 @@ import uuid
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from application.activity import project_activity
+from application.opportunities import OPPORTUNITY_HANDLERS
 from application.ports import UnitOfWork
 from application.sla_worker import SLA_HANDLERS
 from application.workflow_worker import WORKFLOW_WORKER_HANDLERS
@@ -53,6 +54,6 @@ class MessageBus:
         raise RuntimeError(f"event handlers still recording events after {MAX_ROUNDS} rounds")
 
 
-BUS = MessageBus({**ADVANCE_PAYMENT_HANDLERS, **SLA_HANDLERS, **WORKFLOW_WORKER_HANDLERS},
+BUS = MessageBus({**ADVANCE_PAYMENT_HANDLERS, **SLA_HANDLERS, **WORKFLOW_WORKER_HANDLERS, **OPPORTUNITY_HANDLERS},
                  every_event=[project_activity])
 """The service's handlers (the use-case modules define them; the units of work dispatch to this bus)."""

@@ -15,6 +15,7 @@ from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
 from domain.field_access import FieldAccessRule, GuardedField
 from domain.money import Money
+from domain.opportunity import Opportunity, OpportunityStage
 from domain.order import Order
 from domain.organisation import Department, Role, Staff
 from domain.rollout import DepartmentRollout
@@ -125,6 +126,24 @@ class CampaignRepository(Protocol):
 
     async def import_targets(self, codes: list[str], ids: list[uuid.UUID]) -> list[ImportTarget]:
         """The customers with these codes or ids, with their contacts and opt-out (two statements)."""
+
+
+class OpportunityStageRepository(Protocol):
+    async def get(self, stage_id: uuid.UUID) -> OpportunityStage | None: ...
+    async def get_by_name(self, name: str) -> OpportunityStage | None: ...
+    async def all(self) -> list[OpportunityStage]:
+        """By position (then name)."""
+    async def add(self, stage: OpportunityStage, *, at: datetime) -> None: ...
+
+
+class OpportunityRepository(Protocol):
+    async def get(self, opportunity_id: uuid.UUID) -> Opportunity | None:
+        """Locked for the write (FOR UPDATE on PostgreSQL), with its stage and stage history."""
+    async def get_many_by_number(self, numbers: list[str]) -> dict[str, Opportunity]: ...
+    async def add(self, opportunity: Opportunity) -> None: ...
+    async def add_many(self, batch: list[Opportunity]) -> None: ...
+    async def save(self, opportunity: Opportunity) -> None:
+        """Guarded by the version read: Conflict when another writer came first."""
 
 
 class WorkflowDefinitionRepository(Protocol):
@@ -252,6 +271,8 @@ class UnitOfWork(Protocol):
     sequences: Sequences
     orders: OrderRepository
     campaigns: CampaignRepository
+    opportunities: OpportunityRepository
+    opportunity_stages: OpportunityStageRepository
     workflow_definitions: WorkflowDefinitionRepository
     workflows: WorkflowRepository
     complaints: ComplaintRepository

@@ -217,9 +217,11 @@ class Order(AggregateRoot):
 
     @classmethod
     def create(cls, *, number: str, customer_id: uuid.UUID, owner_id: uuid.UUID | None, currency: str,
-               lines: list[dict[str, Any]], at: datetime, by: uuid.UUID | None) -> "Order":
+               lines: list[dict[str, Any]], at: datetime, by: uuid.UUID | None,
+               id: uuid.UUID | None = None) -> "Order":
         """A DRAFT order. `lines` are dicts of OrderLine.create's keyword arguments (sku, description,
-        quantity, unit_price, discount_percent).
+        quantity, unit_price, discount_percent). `id`: fixed beforehand by whoever links to it (a won
+        opportunity, domain/opportunity.py); a new one otherwise.
 
         Rules: AnOrderHasAtLeastOneLine (and at most 500); OneCurrencyPerOrder (ISO 4217); the line rules.
         """
@@ -229,7 +231,7 @@ class Order(AggregateRoot):
         if len(lines) > MAX_LINES:
             raise InvalidInput(f"An order has at most {MAX_LINES} lines.", field=("lines",))
         built = [OrderLine.create(i, currency=currency, **line) for i, line in enumerate(lines)]
-        order = cls(id=uuid.uuid4(), number=number, customer_id=customer_id, owner_id=owner_id, currency=currency,
+        order = cls(id=id or uuid.uuid4(), number=number, customer_id=customer_id, owner_id=owner_id, currency=currency,
                     lines=built, created_at=at, updated_at=at)
         if abs(order.total.amount) >= LIMIT:
             raise InvalidInput("The order total is too large.", field=("lines",))

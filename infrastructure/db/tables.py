@@ -201,3 +201,8 @@ from infrastructure.db.rollout_tables import (  # noqa: E402,F401
     rollout_phase_changes,
     staff_trainings,
 )
+from infrastructure.db.opportunity_tables import (  # noqa: E402,F401
+    opportunities,
+    opportunity_stage_changes,
+    opportunity_stages,
+)

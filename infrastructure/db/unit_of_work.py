@@ -26,6 +26,7 @@ from infrastructure.db.repositories.complaints import (
     SqlSlaPolicyRepository,
 )
 from infrastructure.db.repositories.customers import SqlCustomerRepository, SqlInteractionRepository
+from infrastructure.db.repositories.opportunities import SqlOpportunityRepository, SqlOpportunityStageRepository
 from infrastructure.db.repositories.orders import SqlOrderRepository
 from infrastructure.db.repositories.organisation import SqlDepartmentRepository, SqlStaffRepository
 from infrastructure.db.repositories.rollout import SqlRolloutRepository
@@ -75,6 +76,8 @@ class SqlUnitOfWork:
         self.sequences = SqlSequences(conn)
         self.orders = SqlOrderRepository(conn, self)
         self.campaigns = SqlCampaignRepository(conn, self)
+        self.opportunities = SqlOpportunityRepository(conn, self)
+        self.opportunity_stages = SqlOpportunityStageRepository(conn)
         self.workflow_definitions = SqlWorkflowDefinitionRepository(conn)
         self.workflows = SqlWorkflowRepository(conn, self)
         self.complaints = SqlComplaintRepository(conn, self)

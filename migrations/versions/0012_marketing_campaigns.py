@@ -1,8 +1,8 @@
-"""Marketing campaigns and their members (issue 16). On the campaigns branch it follows 0010; the sales
-pipeline's 0011 goes between them when the two halves are merged, and this revision needs nothing of it.
+"""Marketing campaigns and their members (issue 16). It follows the sales pipeline's 0011
+(on the campaigns branch it followed 0010) and needs nothing of it.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01 17:00:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import infrastructure.db.types
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
