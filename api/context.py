@@ -44,6 +44,13 @@ from application.queries.complaints import (
 from application.queries.documents import DocumentReads
 from application.queries.events import EventQueries
 from application.queries.integrations import HealthReporter
+from application.queries.opportunities import (
+    OpportunityQueries,
+    OpportunityStageChangeView,
+    OpportunityStageView,
+    OpportunityView,
+    PipelinePageRequest,
+)
 from application.queries.orders import BoardPageRequest, OrderLineView, OrderQueries, OrderView
 from application.queries.maturity import MaturityQueries
 from application.queries.pagination import Page
@@ -156,6 +163,14 @@ class Loaders:
     funnel_by_campaign: DataLoader[uuid.UUID, dict[str, int]] = batched(lambda ls: ls.ctx.campaigns.funnels)
     campaigns_by_customer: DataLoader[uuid.UUID, list[CampaignView]] = batched(
         lambda ls: ls.ctx.campaigns.for_customers)
+    opportunity_by_id: DataLoader[uuid.UUID, OpportunityView | None] = batched(lambda ls: ls.ctx.opportunities.by_ids)
+    opportunity_stage_by_id: DataLoader[uuid.UUID, OpportunityStageView | None] = batched(
+        lambda ls: ls.ctx.opportunities.stages_by_ids)
+    stage_history_by_opportunity: DataLoader[uuid.UUID, list[OpportunityStageChangeView]] = batched(
+        lambda ls: ls.ctx.opportunities.history)
+    # the pipeline board's column pages: every column asked for in one request in one statement
+    pipeline_page: DataLoader[PipelinePageRequest, Page[OpportunityView]] = batched(
+        lambda ls: ls.ctx.opportunities.pipeline_pages)
 
     workflow_definition_by_id: DataLoader[uuid.UUID, WorkflowDefinitionView | None] = batched(
         lambda ls: ls.ctx.workflows.definitions_by_ids)
@@ -247,6 +262,7 @@ class Context:
     organisation: OrganisationQueries
     orders: OrderQueries
     campaigns: CampaignQueries
+    opportunities: OpportunityQueries
     workflows: WorkflowQueries
     complaints: ComplaintQueries
     documents: DocumentReads  # whole selections answered as JSON by one statement (hot read paths)

@@ -38,6 +38,9 @@ from api.complaints.queries import ComplaintQuery
 from api.complaints.subscriptions import ComplaintSubscription
 from api.context import Context
 from api.orders.subscriptions import OrderSubscription
+from api.opportunities.mutations import OpportunityMutation
+from api.opportunities.queries import OpportunityQuery
+from api.opportunities.subscriptions import OpportunitySubscription
 from api.events.queries import EventQuery
 from api.audit.queries import AuditedWrites, AuditQuery
 from api.integrations.api_keys import ApiKeyMutation, ApiKeyQuery, ScopedKeys
@@ -86,14 +89,15 @@ class NodeQuery:
         return list(await asyncio.gather(*(resolve_node(info, type_name, raw_id) for type_name, raw_id in parsed)))
 
 
-Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, CampaignQuery, WorkflowQuery,
-                              ComplaintQuery, EventQuery, WebhookQuery, ProfitabilityQuery,
-                              ApiKeyQuery, AuditQuery, FieldAccessQuery, RolloutQuery,
+Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, CustomerQuery, OrderQuery, CampaignQuery,
+                              OpportunityQuery, WorkflowQuery, ComplaintQuery, EventQuery, WebhookQuery,
+                              ProfitabilityQuery, ApiKeyQuery, AuditQuery, FieldAccessQuery, RolloutQuery,
                               MaturityQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation, CampaignMutation,
-                                    WorkflowMutation, ComplaintMutation, WebhookMutation,
+                                    OpportunityMutation, WorkflowMutation, ComplaintMutation, WebhookMutation,
                                     ApiKeyMutation, FieldAccessMutation, RolloutMutation))
-Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription))
+Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription,
+                                            OpportunitySubscription))
 
 
 def _coded(error: GraphQLError) -> GraphQLError:

@@ -22,6 +22,7 @@ from infrastructure.db.queries.customers import SqlCustomerQueries
 from infrastructure.db.queries.documents import SqlDocumentReads
 from infrastructure.db.queries.events import SqlEventQueries
 from infrastructure.db.queries.campaigns import SqlCampaignQueries
+from infrastructure.db.queries.opportunities import SqlOpportunityQueries
 from infrastructure.db.queries.orders import SqlOrderQueries
 from infrastructure.db.queries.organisation import SqlOrganisationQueries
 from infrastructure.db.queries.workflows import SqlWorkflowQueries
@@ -94,6 +95,7 @@ class Services(containers.DeclarativeContainer):
     organisation_queries = providers.Singleton(SqlOrganisationQueries, core.read_engine)
     order_queries = providers.Singleton(SqlOrderQueries, core.read_engine)
     campaign_queries = providers.Singleton(SqlCampaignQueries, core.read_engine)
+    opportunity_queries = providers.Singleton(SqlOpportunityQueries, core.read_engine)
     workflow_queries = providers.Singleton(SqlWorkflowQueries, core.read_engine)
     complaint_queries = providers.Singleton(SqlComplaintQueries, core.read_engine)
     document_reads = providers.Singleton(SqlDocumentReads, core.read_engine, gateways.clock.provider)  # JSON built by the database

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from api.campaigns.types import Campaign
     from api.complaints.inputs import ComplaintFilter
     from api.complaints.types import Complaint
+    from api.opportunities.inputs import OpportunityFilter
+    from api.opportunities.types import Opportunity
     from api.orders.inputs import OrderFilter
     from api.orders.types import Order
 
@@ -180,6 +182,16 @@ class Customer(Node, Loaded, loader="customer_by_id", view_of=customer_view):
     ) -> Connection[Annotated["Order", strawberry.lazy("api.orders.types")]]:
         return await children(info, "Order", Children(parent="customer", parent_id=self._view.id, filter=filter,
                                                       first=first, after=after, last=last, before=before))
+
+    @strawberry.field(description="The customer's opportunities, newest first (a customerId in the filter is ignored)")
+    async def opportunities(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None, last: int | None = None,
+        before: str | None = None,
+        filter: Annotated["OpportunityFilter", strawberry.lazy("api.opportunities.inputs")] | None = None,
+    ) -> Connection[Annotated["Opportunity", strawberry.lazy("api.opportunities.types")]]:
+        return await children(info, "Opportunity", Children(parent="customer", parent_id=self._view.id,
+                                                            filter=filter, first=first, after=after, last=last,
+                                                            before=before))
 
     @strawberry.field(description="The customer's complaints the caller may see, newest first "
                                   "(a customerId in the filter is ignored)")

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from application.queries.campaigns import CampaignView
 from application.queries.complaints import CategoryView, ComplaintView
+from application.queries.opportunities import OpportunityStageChangeView, OpportunityStageView, OpportunityView
 from application.queries.orders import OrderLineView, OrderView
 from application.queries.rollout import ChecklistTargetView, RolloutView
 from application.queries.views import CustomerView, DepartmentView, InteractionView, StaffView
@@ -28,6 +29,7 @@ from application.queries.workflows import (
 from domain.campaign import Campaign
 from domain.complaint import Complaint, ComplaintCategory
 from domain.customer import Customer, Interaction
+from domain.opportunity import Opportunity, OpportunityStage
 from domain.order import Order
 from domain.organisation import Department, Staff
 from domain.rollout import DepartmentRollout
@@ -79,6 +81,17 @@ def order_line_views(o: Order) -> list[OrderLineView]:
 def campaign_view(c: Campaign) -> CampaignView:
     return by_name(CampaignView, c, budget_amount=c.budget.amount if c.budget else None,
                    budget_currency=c.budget.currency if c.budget else None)
+def opportunity_view(o: Opportunity) -> OpportunityView:
+    return by_name(OpportunityView, o, stage_id=o.stage.id, currency=o.amount.currency, amount=o.amount.amount,
+                   weighted_amount=o.weighted_amount.amount)
+
+
+def opportunity_history_views(o: Opportunity) -> list[OpportunityStageChangeView]:
+    return [by_name(OpportunityStageChangeView, change) for change in o.history]
+
+
+def opportunity_stage_view(s: OpportunityStage) -> OpportunityStageView:
+    return by_name(OpportunityStageView, s)
 
 
 def definition_view(d: WorkflowDefinition) -> WorkflowDefinitionView:

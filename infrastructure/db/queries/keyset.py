@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Awaitable, Callable, TypeVar
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, func, literal, select, tuple_, union_all
 
 from application.queries.pagination import Page, PageRequest
 from domain.shared import InvalidInput
@@ -128,6 +128,30 @@ def _label(key: SortKey) -> str:
 
 
 PARENT, RANK = "page_parent", "page_rank"  # the columns paginate_each adds
+
+
+R = TypeVar("R")
+
+
+async def union_pages(reads: Reads, requests: list[R], select_for: Callable[[R], Select[Any]], keys: list[SortKey],
+                      *, descending: bool, page_of: Callable[[R], PageRequest], to_item: Callable[[Any], T],
+                      count_for: Callable[[R], Callable[[], Awaitable[int]]]) -> list[Page[T]]:
+    """A page for each request (a board's columns: each its own filter, e.g. the column's status), all in one
+    statement: one UNION ALL of per-request keyset selects (each an index range scan with LIMIT), rows tagged
+    with the request they answer. Pages go forward only (first/after)."""
+    if not requests:
+        return []
+    parts = [keyset_select(select_for(r).add_columns(literal(n).label("request")), keys, descending=descending,
+                           page=page_of(r)).subquery() for n, r in enumerate(requests)]
+    stmt: Any = select(parts[0]) if len(parts) == 1 else union_all(*[select(part) for part in parts])
+    found: dict[int, list[Any]] = defaultdict(list)
+    for row in await reads.all(stmt):
+        found[row.request].append(row)
+    pages = []
+    for n, r in enumerate(requests):
+        ordered = sorted(found[n], key=lambda row: tuple(getattr(row, _label(k)) for k in keys), reverse=descending)
+        pages.append(page_from_rows(ordered, keys, page_of(r), to_item, count_for(r)))
+    return pages
 
 
 async def paginate_each(

@@ -7,14 +7,14 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any, Awaitable, Callable
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import func, select
 
 from application.queries.orders import BoardCell, BoardPageRequest, OrderFilter, OrderLineView, OrderView
 from application.queries.pagination import Page, PageRequest
 from infrastructure.db.exact_sum import exact_sum, exact_sum_value
 from infrastructure.db.order_tables import MONEY, order_lines, orders
 from infrastructure.db.queries.rows import in_order
-from infrastructure.db.queries.keyset import SortKey, keyset_select, page_from_rows, paginate, paginate_each
+from infrastructure.db.queries.keyset import SortKey, paginate, paginate_each, union_pages
 from infrastructure.db.reads import SqlReadModel
 
 o = orders
@@ -73,25 +73,12 @@ class SqlOrderQueries(SqlReadModel):
         return [BoardCell(r.status, r.currency, r.n, exact_sum_value(r, "total", MONEY[1], dialect)) for r in rows]
 
     async def board_pages(self, requests: list[BoardPageRequest]) -> list[Page[OrderView]]:
-        """One UNION ALL of per-column keyset selects (each an index range scan with LIMIT), rows tagged
-        with the request they answer. Columns page forward only (first/after), newest first."""
-        if not requests:
-            return []
-        parts = [
-            keyset_select(filtered(select(*ORDER_COLUMNS, literal(n).label("request")), r.filter)
-                          .where(o.c.status == r.status), NEWEST_FIRST, descending=True, page=r.page).subquery()
-            for n, r in enumerate(requests)
-        ]
-        stmt: Any = select(parts[0]) if len(parts) == 1 else union_all(*[select(part) for part in parts])
-        rows = await self._all(stmt)
-        found: dict[int, list[Any]] = defaultdict(list)
-        for row in rows:
-            found[row.request].append(row)
-        pages = []
-        for n, r in enumerate(requests):
-            ordered = sorted(found[n], key=lambda row: (row.created_at, row.id), reverse=True)
-            pages.append(page_from_rows(ordered, NEWEST_FIRST, r.page, order_view, self._counter(r)))
-        return pages
+        """Every column's page in one statement (infrastructure/db/queries/keyset.py `union_pages`), newest
+        first."""
+        return await union_pages(self._reads, requests,
+                                 lambda r: filtered(select(*ORDER_COLUMNS), r.filter).where(o.c.status == r.status),
+                                 NEWEST_FIRST, descending=True, page_of=lambda r: r.page, to_item=order_view,
+                                 count_for=self._counter)
 
     def _counter(self, request: BoardPageRequest) -> Callable[[], Awaitable[int]]:
         async def count() -> int:

@@ -1,0 +1,1 @@
+"""The sales pipeline's GraphQL area: opportunities, stages, the pipeline board, the forecast."""
