@@ -74,6 +74,17 @@ COMPLAINT_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+# Opportunity events in the feed: its opening and every stage change (edits of its details stay out).
+OPPORTUNITY_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "opportunity.created": lambda p: f"{p['number']} opened in {p['stage']}: {p['amount']} {p['currency']}",
+    "opportunity.stage_changed": lambda p: f"{p['number']} {p['fromStage']} → {p['stage']}: {p['amount']} "
+                                           f"{p['currency']}",
+    "opportunity.won": lambda p: f"{p['number']} {p['fromStage']} → {p['stage']}: {p['amount']} {p['currency']}",
+    "opportunity.lost": lambda p: f"{p['number']} {p['fromStage']} → {p['stage']}: {p['amount']} {p['currency']}"
+                                  f"{_comment(p.get('lostReason'))}",
+}
+
+
 def subject_needing_customer(event: DomainEvent) -> Subject | None:
     """Workflow events name their subject, not its customer; for an ORDER (or COMPLAINT) subject the
     projection must look the customer up and pass it to `activity_for`. A CUSTOMER is its own."""
@@ -101,6 +112,10 @@ def activity_for(event: DomainEvent, customers: Mapping[Subject, uuid.UUID] | No
         return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "ORDER", event.actor_id, None,
                               f"Order {p['number']}: advance payment {p['from']} → {p['to']}", "Order",
                               event.aggregate_id, event.id)
+    if event.type in OPPORTUNITY_SUMMARIES:
+        return ActivityRecord(uuid.UUID(p["customerId"]), event.occurred_at, "OPPORTUNITY", event.actor_id, None,
+                              _short(OPPORTUNITY_SUMMARIES[event.type](p)), "Opportunity", event.aggregate_id,
+                              event.id)
     if event.type in WORKFLOW_SUMMARIES:
         subject_type, subject_id = p["subjectType"], uuid.UUID(p["subjectId"])
         customer_id = subject_id if subject_type == "CUSTOMER" else (customers or {}).get((subject_type, subject_id))

@@ -2,7 +2,8 @@
 departments' business calendar (office hours with a lunch break), the advance-payment workflow, a few
 orders with advance-payment approvals in different states, complaints with their configuration
 (application/complaint_demo.py), two marketing campaigns with members at every status (application/campaign_demo.py),
-and the departments' staggered rollout (application/rollout_demo.py).
+the sales pipeline with deals in every stage (application/pipeline_demo.py), and the departments' staggered rollout
+(application/rollout_demo.py).
 
 Runs through the use cases, so demo data obeys the same rules (and emits the same events)
 as real work. Running it again adds nothing.
@@ -19,6 +20,7 @@ from application import complaints
 from application.rollout_demo import seed_rollout
 from application.complaint_demo import CALENDAR as DEMO_CALENDAR, HOLIDAYS, OFFICE_HOURS, seed_complaints
 from application import orders as ord_
+from application.pipeline_demo import seed_pipeline
 from application import organisation as org
 from application import workflows as wf
 from application.ports import Clock, DueDates, UnitOfWorkFactory
@@ -80,6 +82,7 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: Due
     added["complaints"] = await seed_complaints(uow_factory, clock, staff_by_email)
     added["campaigns"] = await seed_campaigns(uow_factory, clock, staff_by_email)
     added["rollouts"] = await seed_rollout(uow_factory, clock, admin[0], staff_by_email)
+    added["opportunities"] = await seed_pipeline(uow_factory, clock, staff_by_email, admin[0])
     return added
 
 

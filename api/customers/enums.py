@@ -20,3 +20,4 @@ class ActivityKind(Enum):
     ORDER = "ORDER"
     WORKFLOW = "WORKFLOW"
     CAMPAIGN = "CAMPAIGN"  # a response to a campaign (recordCampaignResponse, the member import)
+    OPPORTUNITY = "OPPORTUNITY"

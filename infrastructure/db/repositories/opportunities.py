@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.money import Money
 from domain.opportunity import Opportunity, OpportunityStage, OpportunityStageKind, StageChange
 from infrastructure.db.opportunity_tables import opportunities, opportunity_stage_changes, opportunity_stages
-from infrastructure.db.repositories.organisation import Tracker, save_versioned
+from infrastructure.db.repositories.organisation import Tracker, locked, save_versioned
 
 op, sc, st = opportunities, opportunity_stage_changes, opportunity_stages
 
@@ -67,12 +67,13 @@ class SqlOpportunityRepository:
         return {o.number: o for o in await self._load(op.c.number.in_(numbers))}
 
     async def _load(self, where: Any) -> list[Opportunity]:
-        stmt = select(op, *[c.label(f"stage_{c.name}") for c in st.c]).join(st, st.c.id == op.c.stage_id).where(where)
-        # FOR UPDATE of the opportunity's row only, not of the stage every deal in it shares
-        rows = (await self._conn.execute(stmt.with_for_update(of=op) if self._conn.dialect.name == "postgresql"
-                                         else stmt)).all()
+        # the row alone FOR UPDATE: joined to its stage, PostgreSQL would re-check the join against the row a
+        # concurrent move committed (another stage) and find nothing; the stages are read after the lock
+        rows = (await self._conn.execute(locked(self._conn, select(op).where(where)))).all()
         if not rows:
             return []
+        stages = {row.id: stage_from_row(row) for row in await self._conn.execute(
+            select(st).where(st.c.id.in_({r.stage_id for r in rows})))}
         history: dict[uuid.UUID, list[StageChange]] = defaultdict(list)
         for h in await self._conn.execute(select(sc).where(sc.c.opportunity_id.in_([r.id for r in rows]))
                                           .order_by(sc.c.opportunity_id, sc.c.position)):
@@ -80,8 +81,7 @@ class SqlOpportunityRepository:
                                                          at=h.at, by=h.by))
         found = []
         for row in rows:
-            stage = OpportunityStage(id=row.stage_id, name=row.stage_name, position=row.stage_position,
-                                     probability=row.stage_probability, kind=OpportunityStageKind(row.stage_kind))
+            stage = stages[row.stage_id]
             o = Opportunity(id=row.id, version=row.version, number=row.number, name=row.name,
                             customer_id=row.customer_id, owner_id=row.owner_id, department_id=row.department_id,
                             stage=stage, amount=Money(row.amount, row.currency), probability=row.probability,
