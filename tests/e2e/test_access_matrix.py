@@ -83,6 +83,10 @@ CELLS: dict[str, Callable[[Person, Target], bool]] = {
     "MARKETING": lambda p, t: p.dept == "MARKETING",
     "the campaign's owner": lambda p, t: p.email == t.owner,
     "MARKETING, or the campaign's owner": lambda p, t: p.dept == "MARKETING" or p.email == t.owner,
+    "SALES": lambda p, t: p.dept == "SALES",
+    "its owner": lambda p, t: p.email == t.owner,
+    "SALES, or its owner": lambda p, t: p.dept == "SALES" or p.email == t.owner,
+    "own deals": lambda p, t: p.email == t.owner,
 }
 
 
@@ -173,6 +177,8 @@ COMPLAINT = lambda p, d: Target(dept="SERVICE", filer="sales.member@example.com"
 ORDER_OWNER = lambda p, d: Target(owner="sales.member@example.com")  # noqa: E731
 CUSTOMER_OWNER = lambda p, d: Target(owner="sales.key@example.com")  # noqa: E731
 CAMPAIGN_OWNER = lambda p, d: Target(owner="marketing.member@example.com")  # noqa: E731
+DEAL_OWNER_EMAIL = "sales.member@example.com"
+DEAL_OWNER = lambda p, d: Target(owner=DEAL_OWNER_EMAIL)  # noqa: E731
 REPORT = '{ profitability(from: "2020-01-01T00:00:00Z", to: "2040-01-01T00:00:00Z", groupBy: PRODUCT) { key } }'
 NO_ID = "QXBpS2V5OjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMA"
 
@@ -338,6 +344,32 @@ PROBES: dict[str, list[Probe]] = {
         gql('{ maturity(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { departments { level } } }',
             target=lambda p, d: Target(dept=p.dept)),
     ],
+    "read opportunities, their stages and the pipeline board": [
+        gql("query($id: ID!) { opportunity(id: $id) { id stage { name } } }", lambda p, d: {"id": d["deal"]},
+            hidden=lambda b: b["data"]["opportunity"] is None),
+        gql("{ opportunityStages { id } pipeline { columns { count } } }"),
+    ],
+    "create opportunities (`createOpportunity`, `crm import opportunities`)": [
+        gql("mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) { userErrors { code } } }",
+            lambda p, d: {"i": {"customerId": d["customer"]["id"], "name": " ",
+                                "amount": {"amount": "1", "currency": "EUR"}}}),
+    ],
+    "edit and move an opportunity": [
+        gql("mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { userErrors { code } } }",
+            lambda p, d: {"i": {"opportunityId": d["deal"], "name": "Matrix", "expectedVersion": STALE}}, DEAL_OWNER),
+        gql("mutation($i: MoveOpportunityInput!) { moveOpportunity(input: $i) { userErrors { code } } }",
+            lambda p, d: {"i": {"opportunityId": d["deal"], "stageId": d["proposal"], "expectedVersion": STALE}},
+            DEAL_OWNER),
+    ],
+    "define opportunity stages": [
+        gql("mutation($i: DefineOpportunityStageInput!) { defineOpportunityStage(input: $i) { userErrors { code } } }",
+            lambda p, d: {"i": {"name": " ", "position": 999, "probability": 10, "kind": "OPEN"}}),
+    ],
+    "`forecast` (scoped: others' deals left out, never refused)": [
+        gql("query($f: Date!, $t: Date!) { forecast(from: $f, to: $t, groupBy: OWNER) { key } }",
+            lambda p, d: {"f": d["closing"], "t": d["closing"]}, lambda p, d: Target(dept="SALES", owner=DEAL_OWNER_EMAIL),
+            hidden=lambda b: b["data"]["forecast"] == []),
+    ],
 }
 
 
@@ -392,8 +424,16 @@ async def matrix_data(api: Api) -> dict[str, Any]:
     campaign = (await api("""mutation($i: CreateCampaignInput!) { createCampaign(input: $i) { campaign { id } } }""",
                           {"i": {"name": "Matrix campaign", "channel": "EMAIL"}},
                           as_="marketing.member@example.com"))["createCampaign"]["campaign"]["id"]
-    return {"dept": dept, "calendars": calendars, "staff": staff, "customer": customer, "order": the_order,
-            "campaign": campaign,
+    closing = f"{2040 + int(unique('')[2:], 16) % 50}-{1 + int(unique('')[2:], 16) % 12:02d}-15"  # its own day
+    deal = (await api("""mutation($i: CreateOpportunityInput!) { createOpportunity(input: $i) {
+        opportunity { id } userErrors { code } } }""", {"i": {"customerId": customer["id"], "name": "Matrix deal",
+                                                             "amount": {"amount": "10", "currency": "EUR"},
+                                                             "expectedCloseDate": closing}},
+                      as_=DEAL_OWNER_EMAIL))["createOpportunity"]["opportunity"]["id"]
+    proposal = next(s["id"] for s in (await api("{ opportunityStages { id name } }"))["opportunityStages"]
+                    if s["name"] == "Proposal")
+    return {"deal": deal, "proposal": proposal, "closing": closing, "dept": dept, "calendars": calendars,
+            "staff": staff, "customer": customer, "order": the_order, "campaign": campaign,
             "category": category, "complaint": complaint, "instance": await started(), "delegated": delegated,
             "orders": {p.email: await order() for p in PEOPLE}}
 
