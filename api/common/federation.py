@@ -1,6 +1,6 @@
 """Apollo Federation: the entities a partner subgraph may extend, each keyed by its global ID.
 
-`Customer`, `Order`, `Complaint` and `Staff` carry `@key(fields: "id")` (ENTITY_KEY) and a
+`Customer`, `Order`, `Complaint`, `Opportunity` and `Staff` carry `@key(fields: "id")` (ENTITY_KEY) and a
 `resolve_reference` that goes through the request's DataLoaders, so `_entities` with many
 representations of one type is one batch (one SQL statement) and sees exactly what `node` sees."""
 from __future__ import annotations

@@ -88,3 +88,17 @@ async def test_entities_are_capped_like_nodes(api: Api) -> None:
     assert not touching(seen, "customers")
     few = representations("Customer", [to_global_id("Customer", uuid.uuid4()) for _ in range(100)])
     assert (await api(ENTITIES, {"representations": few}))["_entities"] == [None] * 100
+
+
+async def test_opportunities_are_entities_in_one_statement(api: Api) -> None:
+    deals = [e["node"] for e in (await api("{ opportunities(first: 50) { edges { node { id number } } } }"))[
+        "opportunities"]["edges"]]
+    assert len(deals) >= 8  # the demo pipeline
+    missing = [to_global_id("Opportunity", uuid.uuid4()) for _ in range(3)]
+    query = """query($representations: [_Any!]!) { _entities(representations: $representations) {
+      __typename ... on Opportunity { id number } } }"""
+    with statements(api) as seen:
+        found = (await api(query, {"representations": representations("Opportunity", [d["id"] for d in deals]
+                                                                        + missing)}))["_entities"]
+    assert found == [{"__typename": "Opportunity", **d} for d in deals] + [None] * 3
+    assert len(touching(seen, "opportunities")) == 1, seen

@@ -14,7 +14,7 @@ from api.common.relay import parse_global_id
 from tests.conftest import Api
 from tests.federation.conftest import HERE, ROOT, Federation, _tool
 
-ENTITIES = ("Complaint", "Customer", "Order", "Staff")
+ENTITIES = ("Complaint", "Customer", "Opportunity", "Order", "Staff")
 SPANNING = """query($code: String!) {
   customer(code: $code) { id code name billingAccount }
   customers(first: 3) { edges { node { id code billingAccount } } }
@@ -48,7 +48,7 @@ async def test_service_sdl_is_crm_schema_federation_and_the_api_schema_has_no_fe
     for name in ENTITIES:
         assert f'type {name} implements Node @key(fields: "id") {{' in federation
     assert "_entities(representations: [_Any!]!): [_Entity]!" in federation
-    assert "union _Entity = Complaint | Customer | Order | Staff" in federation
+    assert "union _Entity = Complaint | Customer | Opportunity | Order | Staff" in federation
     plain = crm_schema()
     assert "@key" not in plain and "_service" not in plain and "_entities" not in plain and "@link" not in plain
 
