@@ -22,7 +22,7 @@ from domain.organisation import Staff
 from domain.shared import DomainError, NotAuthorized
 from infrastructure.auth import LifetimeTooLong
 from infrastructure.container import Container, build_container, dispose
-from infrastructure.importing import CAMPAIGN_MEMBERS, CUSTOMERS, FileFormat, FileShape, read_rows
+from infrastructure.importing import CAMPAIGN_MEMBERS, CUSTOMERS, OPPORTUNITIES, FileFormat, FileShape, read_rows
 from infrastructure.settings import Settings, SettingsError
 
 T = TypeVar("T")
@@ -235,6 +235,29 @@ def import_customers_command(
             rows=rows, dry_run=dry_run, batch_size=container.core.settings().import_batch_size), progress=progress)
 
     _finish_import(_with_container(lambda c: _import_file(c, file, chosen, as_, "crm import customers", run)))
+
+
+@import_app.command("opportunities")
+def import_opportunities_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="A .csv or .json file"),
+    file_format: ImportFormatOption | None = typer.Option(None, "--format", help="Default: from the file extension"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report, writing nothing"),
+    as_: str = typer.Option("admin@example.com", "--as", help="E-mail of the staff member who imports"),
+) -> None:
+    """Create or update opportunities by number from a CSV or JSON file (fields: number, customerCode, name,
+    amount, currency, stage, probability, expectedCloseDate, ownerEmail, lostReason); all or nothing."""
+    from application.opportunity_imports import ImportOpportunities, import_opportunities
+
+    chosen = _format_of(file, file_format)
+
+    async def run(container: Container, actor: Staff, rows: Iterator[Any], progress: Callable[[int], object]) -> Any:
+        return await import_opportunities(container.services.uow(), container.gateways.clock(), actor,
+                                          ImportOpportunities(rows=rows, dry_run=dry_run,
+                                                              batch_size=container.core.settings().import_batch_size),
+                                          progress=progress)
+
+    _finish_import(_with_container(lambda c: _import_file(c, file, chosen, as_, "crm import opportunities", run,
+                                                          OPPORTUNITIES)))
 
 
 def _format_of(file: Path, file_format: "ImportFormatOption | None") -> FileFormat:

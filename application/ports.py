@@ -75,6 +75,9 @@ class IdempotencyStore(Protocol):
 
 
 class Sequences(Protocol):
+    async def advance_past(self, name: str, value: int) -> None:
+        """Values drawn later are above `value` (a number an import gave)."""
+
     async def next_value(self, name: str) -> int:
         """A unique, increasing number (gaps allowed) for business keys such as C-000123."""
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from domain.campaign import Campaign
 from domain.complaint import Complaint
 from domain.customer import Customer, Interaction
+from domain.opportunity import Opportunity
 from domain.order import Order
 from domain.organisation import Staff
 from domain.shared import InvalidInput, NotAuthorized
@@ -40,7 +41,7 @@ MAX_URL_LENGTH = 2000
 MAX_EVENT_TYPES = 50
 EVENT_TYPE = re.compile(r"^([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*$")
 AGGREGATE_TYPES = frozenset(cls.aggregate_type for cls in (Customer, Interaction, Staff, Order, WorkflowInstance,
-                                                            Complaint, Campaign))
+                                                            Complaint, Campaign, Opportunity))
 
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -442,6 +442,11 @@ class FakeIdempotencyStore(_Repository):
 
 
 class FakeSequences(_Repository):
+    async def advance_past(self, name: str, value: int) -> None:
+        self._uow.require_active()
+        current = self._uow._staged_sequences.get(name, self._uow.store.sequences.get(name, 0))
+        self._uow._staged_sequences[name] = max(current, value)
+
     async def next_value(self, name: str) -> int:
         self._uow.require_active()
         value = self._uow._staged_sequences.get(name, self._uow.store.sequences.get(name, 0)) + 1

@@ -39,6 +39,18 @@ class SqlSequences:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
+    async def advance_past(self, name: str, value: int) -> None:
+        if self._conn.dialect.name == "postgresql":
+            seq = _seq(name)
+            await self._conn.execute(text(
+                f"SELECT setval('{seq}', GREATEST(:value, (SELECT last_value FROM {seq})), true)"), {"value": value})
+            return
+        result = await self._conn.execute(update(t.sequences).where(t.sequences.c.name == name, t.sequences.c.value < value)
+                                          .values(value=value))
+        if result.rowcount == 0 and (await self._conn.execute(
+                select(t.sequences.c.value).where(t.sequences.c.name == name))).first() is None:
+            await self._conn.execute(insert(t.sequences).values(name=name, value=value))
+
     async def next_value(self, name: str) -> int:
         if self._conn.dialect.name == "postgresql":
             return int((await self._conn.execute(text(f"SELECT nextval('{_seq(name)}')"))).scalar_one())
