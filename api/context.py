@@ -164,8 +164,9 @@ class Loaders:
     campaigns_by_customer: DataLoader[uuid.UUID, list[CampaignView]] = batched(
         lambda ls: ls.ctx.campaigns.for_customers)
     opportunity_by_id: DataLoader[uuid.UUID, OpportunityView | None] = batched(lambda ls: ls.ctx.opportunities.by_ids)
+    # stages are a handful of rows: the first batch reads them all, so a later one (a history's stages) costs nothing
     opportunity_stage_by_id: DataLoader[uuid.UUID, OpportunityStageView | None] = batched(
-        lambda ls: ls.ctx.opportunities.stages_by_ids)
+        lambda ls: ls._opportunity_stages)
     stage_history_by_opportunity: DataLoader[uuid.UUID, list[OpportunityStageChangeView]] = batched(
         lambda ls: ls.ctx.opportunities.history)
     # the pipeline board's column pages: every column asked for in one request in one statement
@@ -234,6 +235,12 @@ class Loaders:
 
     async def _activity(self, ids: list[uuid.UUID]) -> list[ActivityView | None]:
         return await self.ctx.customers.activity_by_ids(ids, complaint_scope=await self.complaint_scope())
+
+    async def _opportunity_stages(self, ids: list[uuid.UUID]) -> list[OpportunityStageView | None]:
+        found = {stage.id: stage for stage in await self.ctx.opportunities.stages()}
+        for stage_id, stage in found.items():
+            self.opportunity_stage_by_id.prime(stage_id, stage)
+        return [found.get(i) for i in ids]
 
     async def _unit_costs(self, keys: list[tuple[str, str]]) -> list[UnitCost | None]:
         found = await self.ctx.product_costs.unit_costs(keys)

@@ -116,7 +116,6 @@ class OpportunityQueries(Protocol):
     async def by_number(self, number: str) -> OpportunityView | None: ...
     async def stages(self) -> list[OpportunityStageView]:
         """Every stage, by position."""
-    async def stages_by_ids(self, ids: list[uuid.UUID]) -> list[OpportunityStageView | None]: ...
     async def history(self, ids: list[uuid.UUID]) -> list[list[OpportunityStageChangeView]]:
         """Each opportunity's stage changes, oldest first (the first is its creation, from nowhere)."""
     async def pipeline(self, filter: OpportunityFilter) -> list[PipelineCell]:

@@ -98,10 +98,6 @@ class SqlOpportunityQueries(SqlReadModel):
     async def stages(self) -> list[OpportunityStageView]:
         return [stage_view(r) for r in await self._all(select(st).order_by(st.c.position, st.c.name))]
 
-    async def stages_by_ids(self, ids: list[uuid.UUID]) -> list[OpportunityStageView | None]:
-        rows = await self._all(select(st).where(st.c.id.in_(ids)))
-        return in_order(ids, {r.id: stage_view(r) for r in rows})
-
     async def history(self, ids: list[uuid.UUID]) -> list[list[OpportunityStageChangeView]]:
         found: dict[uuid.UUID, list[OpportunityStageChangeView]] = defaultdict(list)
         for r in await self._all(select(sc).where(sc.c.opportunity_id.in_(ids))
