@@ -74,14 +74,16 @@ COMPLAINT_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+def _deal_moved(p: dict[str, Any]) -> str:
+    return f"{p['number']} {p['fromStage']} → {p['stage']}: {p['amount']} {p['currency']}{_comment(p.get('lostReason'))}"
+
+
 # Opportunity events in the feed: its opening and every stage change (edits of its details stay out).
 OPPORTUNITY_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "opportunity.created": lambda p: f"{p['number']} opened in {p['stage']}: {p['amount']} {p['currency']}",
-    "opportunity.stage_changed": lambda p: f"{p['number']} {p['fromStage']} → {p['stage']}: {p['amount']} "
-                                           f"{p['currency']}",
-    "opportunity.won": lambda p: f"{p['number']} {p['fromStage']} → {p['stage']}: {p['amount']} {p['currency']}",
-    "opportunity.lost": lambda p: f"{p['number']} {p['fromStage']} → {p['stage']}: {p['amount']} {p['currency']}"
-                                  f"{_comment(p.get('lostReason'))}",
+    "opportunity.stage_changed": _deal_moved,
+    "opportunity.won": _deal_moved,
+    "opportunity.lost": _deal_moved,
 }
 
 

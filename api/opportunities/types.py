@@ -1,7 +1,6 @@
 """Opportunity, its stages and history, the pipeline board and the forecast as the API shows them."""
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,14 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import read
+from api.common.pages import column_page
 from api.common.federation import ENTITY_KEY
 from api.common.money import Money
-from api.common.relay import Connection, Node, page_request, to_global_id
+from api.common.relay import Connection, Node, to_global_id
 from api.context import Context, Loaders
 from api.customers.types import Customer, load_customer
 from api.nodes import Loaded, load_node, resolve_node
-from api.opportunities.enums import ForecastGroupEnum, OpportunityStageKindEnum
+from api.opportunities.enums import ForecastGroupEnum, OpportunityStageKindEnum  # noqa: F401 (re-exported)
 from api.organisation.types import Department, Staff, load_department, load_staff
 from application.queries.opportunities import (
     OpportunityFilter as OpportunityFilterQuery,
@@ -26,7 +25,6 @@ from application.queries.opportunities import (
     OpportunityView,
     PipelinePageRequest,
 )
-from application.queries.pagination import Page
 from application.queries.written import opportunity_history_views, opportunity_stage_view, opportunity_view
 from domain.opportunity import OpportunityStageKind
 
@@ -155,18 +153,8 @@ class PipelineColumn:
     @strawberry.field(description="The column's opportunities, newest first")
     async def opportunities(self, info: Info[Context, None], first: int | None = None,
                             after: str | None = None) -> Connection[Opportunity]:
-        count = self.count
-
-        async def known_count() -> int:  # the board's GROUP BY counted the column already
-            return count
-
-        async def run():  # type: ignore[no-untyped-def]
-            request = PipelinePageRequest(self._filter, self._stage_id, page_request(first, after))
-            if count == 0 and after is None:  # nothing to page through: spare the column's index scan
-                return Page(items=[], cursors=[], has_next=False, has_previous=False, count=known_count)
-            return await info.context.loaders.pipeline_page.load(request)
-
-        return Connection.from_page(dataclasses.replace(await read(run), count=known_count), Opportunity.from_view)
+        return await column_page(self.count, after, lambda request: info.context.loaders.pipeline_page.load(
+            PipelinePageRequest(self._filter, self._stage_id, request)), Opportunity.from_view, first)
 
 
 @strawberry.type

@@ -1,7 +1,6 @@
 """Order and OrderLine as the API shows them."""
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -10,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import read
+from api.common.pages import column_page
 from api.common.federation import ENTITY_KEY
 from api.common.money import Money
-from api.common.relay import Connection, Node, page_request, to_global_id
+from api.common.relay import Connection, Node, to_global_id
 from api.context import Context, Loaders
 from api.customers.types import Customer, load_customer
 from api.nodes import Children, Loaded, children, register_part
@@ -24,7 +23,6 @@ from api.profitability.types import Profitability
 from api.workflows.types import WorkflowInstance
 from application.queries.orders import BoardPageRequest, OrderLineView, OrderView
 from application.queries.orders import OrderFilter as OrderFilterQuery
-from application.queries.pagination import Page
 from application.queries.written import order_line_views, order_view
 from domain.order import AdvancePaymentStatus, OrderStatus
 
@@ -134,18 +132,8 @@ class OrderBoardColumn:
     @strawberry.field(description="The column's orders, newest first")
     async def orders(self, info: Info[Context, None], first: int | None = None,
                      after: str | None = None) -> Connection[Order]:
-        count = self.count
-
-        async def known_count() -> int:  # the board's GROUP BY counted the column already
-            return count
-
-        async def run():  # type: ignore[no-untyped-def]
-            request = BoardPageRequest(self._filter, self.status.value, page_request(first, after))
-            if count == 0 and after is None:  # nothing to page through: spare the column's index scan
-                return Page(items=[], cursors=[], has_next=False, has_previous=False, count=known_count)
-            return await info.context.loaders.board_page.load(request)
-
-        return Connection.from_page(dataclasses.replace(await read(run), count=known_count), Order.from_view)
+        return await column_page(self.count, after, lambda request: info.context.loaders.board_page.load(
+            BoardPageRequest(self._filter, self.status.value, request)), Order.from_view, first)
 
 
 @strawberry.type(description="Kanban of sales orders by status, as office-automation boards show it")

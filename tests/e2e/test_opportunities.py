@@ -106,7 +106,8 @@ async def test_create_with_exact_money_the_stage_default_probability_and_a_numbe
     closing = (date.today() + timedelta(days=30)).isoformat()
     deal = await create(api, customerId=customer["id"], name="Pilot", amount={"amount": "10.05", "currency": "eur"},
                         expectedCloseDate=closing)
-    assert deal["number"].startswith("OPP-") and len(deal["number"]) == 10 and deal["number"][4:].isdigit()
+    # six digits at least (an import elsewhere in the run may have moved the sequence past a longer number)
+    assert deal["number"].startswith("OPP-") and len(deal["number"]) >= 10 and deal["number"][4:].isdigit()
     assert deal["stage"] == {"name": "Qualification", "kind": "OPEN", "probability": 10}
     assert (deal["probability"], deal["amount"], deal["weightedAmount"]) == (
         10, {"amount": "10.05", "currency": "EUR"}, {"amount": "1.00", "currency": "EUR"})  # 1.005 -> 1.00 half-even

@@ -11,6 +11,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 
 from tests.conftest import Api, subscribers_settled, wait_for_subscribers
 from tests.e2e.test_opportunities import create, move, stages, staff_id
+from tests.e2e import test_order_events as order_events
 from tests.e2e.test_order_events import held_back
 
 SUBSCRIBE = ("subscription($o: ID, $s: [ID!]) { opportunityEvents(ownerId: $o, stageIds: $s) { "
@@ -18,15 +19,11 @@ SUBSCRIBE = ("subscription($o: ID, $s: [ID!]) { opportunityEvents(ownerId: $o, s
 
 
 async def subscribe(ws: Any, api: Api, email: str, **variables: Any) -> None:
-    await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {await api.token_for(email)}"}})
-    assert (await ws.receive_json())["type"] == "connection_ack"
-    await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": variables}})
+    await order_events.subscribe(ws, api, email, SUBSCRIBE, **variables)
 
 
 async def next_event(ws: Any) -> dict:
-    message = await asyncio.wait_for(ws.receive_json(), 10)
-    assert message["type"] == "next", message
-    return message["payload"]["data"]["opportunityEvents"]
+    return await order_events.next_event(ws, "opportunityEvents")
 
 
 async def test_opportunity_events_follow_a_deal_as_of_each_event_and_respect_filters(api: Api, app: Any) -> None:

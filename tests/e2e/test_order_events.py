@@ -42,16 +42,16 @@ def held_back(api: Api) -> Iterator[HeldBack]:
         api.container.services.events.reset_override()
 
 
-async def subscribe(ws: Any, api: Api, email: str, **variables: Any) -> None:
+async def subscribe(ws: Any, api: Api, email: str, query: str = SUBSCRIBE, **variables: Any) -> None:
     await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {await api.token_for(email)}"}})
     assert (await ws.receive_json())["type"] == "connection_ack"
-    await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": variables}})
+    await ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
 
 
-async def next_event(ws: Any) -> dict:
+async def next_event(ws: Any, field: str = "orderEvents") -> dict:
     message = await asyncio.wait_for(ws.receive_json(), 10)
     assert message["type"] == "next", message
-    return message["payload"]["data"]["orderEvents"]
+    return message["payload"]["data"][field]
 
 
 async def test_order_events_follow_an_order_and_respect_filters(api: Api, app: Any) -> None:
