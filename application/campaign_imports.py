@@ -101,10 +101,7 @@ class _MemberImporter:
                     self.report.unchanged += 1
             except DomainError as err:
                 failures.append((row.number, err))
-        self.report.created += len(new)
-        self.report.updated += len(changed)
-        for number, error in sorted(failures, key=lambda failure: failure[0]):
-            self.report.fail(number, error)
+        self.report.tally(len(new), len(changed), failures)
         if self.report.written:
             await self.uow.campaigns.add_members(new)
             for member in changed:

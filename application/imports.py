@@ -92,6 +92,13 @@ class ImportReport:
             return f"{self.rows:,} rows read, nothing imported; the rows without errors would have given {counts}"
         return f"{self.rows:,} rows read (dry run): {counts}"
 
+    def tally(self, created: int, updated: int, failures: list[tuple[int, DomainError]]) -> None:
+        """A batch's outcome (every import's): what it created and updated, and its failures in row order."""
+        self.created += created
+        self.updated += updated
+        for number, error in sorted(failures, key=lambda failure: failure[0]):
+            self.fail(number, error)
+
     def fail(self, row: int, err: DomainError) -> None:
         self.error_count += 1
         if len(self.row_errors) < MAX_ROW_ERRORS:
@@ -200,10 +207,7 @@ class _Importer:
                     self.report.unchanged += 1
             except DomainError as err:
                 failures.append((row.number, err))
-        self.report.created += len(new)
-        self.report.updated += len(changed)
-        for number, error in sorted(failures, key=lambda failure: failure[0]):
-            self.report.fail(number, error)
+        self.report.tally(len(new), len(changed), failures)
         if self.report.written:  # once a row failed, the rest is only checked
             await self.uow.customers.add_many(new)
             for customer in changed:

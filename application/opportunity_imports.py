@@ -98,10 +98,7 @@ class _Importer:
                 failures.append((row.number, err))
             except NotAuthorized as err:
                 failures.append((row.number, InvalidInput(err.message, field=("ownerEmail",))))
-        self.report.created += len(new)
-        self.report.updated += len(changed)
-        for number, error in sorted(failures, key=lambda failure: failure[0]):
-            self.report.fail(number, error)
+        self.report.tally(len(new), len(changed), failures)
         if self.report.written:
             await self.uow.opportunities.add_many(new)
             for opportunity in changed:
