@@ -50,6 +50,7 @@ from application.queries.opportunities import (
     OpportunityStageView,
     OpportunityView,
     PipelinePageRequest,
+    SourcedView,
 )
 from application.queries.orders import BoardPageRequest, OrderLineView, OrderQueries, OrderView
 from application.queries.maturity import MaturityQueries
@@ -163,6 +164,7 @@ class Loaders:
     funnel_by_campaign: DataLoader[uuid.UUID, dict[str, int]] = batched(lambda ls: ls.ctx.campaigns.funnels)
     campaigns_by_customer: DataLoader[uuid.UUID, list[CampaignView]] = batched(
         lambda ls: ls.ctx.campaigns.for_customers)
+    sourced_by_campaign: DataLoader[uuid.UUID, SourcedView] = batched(lambda ls: ls.ctx.opportunities.sourced)
     opportunity_by_id: DataLoader[uuid.UUID, OpportunityView | None] = batched(lambda ls: ls.ctx.opportunities.by_ids)
     # stages are a handful of rows: the first batch reads them all, so a later one (a history's stages) costs nothing
     opportunity_stage_by_id: DataLoader[uuid.UUID, OpportunityStageView | None] = batched(

@@ -29,6 +29,7 @@ class DemoCampaign:
     reaches: tuple[CampaignStatus, ...]  # the campaign's own moves once its members are in
 
 
+CAMPAIGN_OWNER = "marketing.manager@example.com"  # who creates the demo's campaigns
 DEMO_CAMPAIGNS = (
     DemoCampaign("demo-campaign-spring", "Spring catalogue mailing", "EMAIL", date(2026, 3, 2), date(2026, 4, 30),
                  ("5000.00", "EUR"), ca.SegmentData(tags=("newsletter",)), (CampaignStatus.ACTIVE,)),
@@ -40,7 +41,7 @@ DEMO_CAMPAIGNS = (
 
 async def seed_campaigns(uow_factory: UnitOfWorkFactory, clock: Clock, staff: dict[str, Staff]) -> int:
     """Returns how many campaigns it added."""
-    owner = staff.get("marketing.manager@example.com")
+    owner = staff.get(CAMPAIGN_OWNER)
     if owner is None:
         return 0
     added = 0

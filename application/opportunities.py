@@ -79,7 +79,7 @@ class CreateOpportunity:
     stage_id: uuid.UUID | None = None
     probability: int | None = None
     expected_close_date: date | None = None
-    campaign_id: uuid.UUID | None = None  # a well-formed id; checked against campaigns once they exist
+    campaign_id: uuid.UUID | None = None  # the campaign that sourced it
     owner_id: uuid.UUID | None = None
     idempotency_key: str | None = None
 
@@ -87,7 +87,7 @@ class CreateOpportunity:
 async def create_opportunity(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: CreateOpportunity) -> Opportunity:
     """Open a deal for a customer, numbered OPP-000042, in the given stage (default: the first OPEN one); its owner
     is the given staff member, else whoever opens it. Raises NotAuthorized (not SALES), NotFound (customer, stage,
-    owner), InvalidInput, Conflict."""
+    owner, campaign), InvalidInput, Conflict."""
 
     async def create() -> uuid.UUID:
         code = await department_code(uow, actor)
@@ -95,9 +95,8 @@ async def create_opportunity(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: C
             raise NotFound("No such customer.", field=("customerId",))
         owner = actor if cmd.owner_id is None or cmd.owner_id == actor.id else await active_staff(uow, cmd.owner_id)
         stage = await stage_of(uow, cmd.stage_id)
-        # campaignId is only well-formed so far (api/opportunities/inputs.py); once campaigns exist, here:
-        # `if cmd.campaign_id is not None and await uow.campaigns.get(cmd.campaign_id) is None: raise NotFound(...,
-        # field=("campaignId",))`, with the foreign key on opportunities.campaign_id in the merge's migration
+        if cmd.campaign_id is not None and await uow.campaigns.get(cmd.campaign_id) is None:
+            raise NotFound("No such campaign.", field=("campaignId",))
 
         def opened(number: str) -> Opportunity:
             return Opportunity.open(number=number, name=cmd.name, customer_id=cmd.customer_id, owner=owner,

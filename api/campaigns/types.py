@@ -95,20 +95,21 @@ class Campaign(Node, Loaded, loader="campaign_by_id", view_of=campaign_view):
         counts = await info.context.loaders.funnel_by_campaign.load(self._view.id)
         return [CampaignFunnelStep(status=s, count=counts.get(s.value, 0)) for s in CampaignMemberStatus]
 
-    # TODO(issue 16 merge): the three sourced figures count the opportunities whose campaign this is; the
-    # opportunities table is the pipeline half's (branch `pipeline`). Until the halves merge they are placeholders:
-    # 0 and empty lists, never a guess. Wire them to a grouped read of opportunities by campaign at the merge.
-    @strawberry.field(description="Opportunities it sourced")
-    def sourced_opportunities(self) -> int:
-        return 0  # placeholder until the merge with the pipeline half (TODO above)
+    @strawberry.field(description="Opportunities it sourced (in any stage); with `pipelineAmounts` and "
+                                  "`wonAmounts` one grouped statement for every campaign asked")
+    async def sourced_opportunities(self, info: Info[Context, None]) -> int:
+        return (await info.context.loaders.sourced_by_campaign.load(self._view.id)).count
 
-    @strawberry.field(description="Amounts of the opportunities it sourced, per currency")
-    def pipeline_amounts(self) -> list[Money]:
-        return []  # placeholder until the merge with the pipeline half (TODO above)
+    @strawberry.field(description="Amounts of the open opportunities it sourced, per currency (never added across "
+                                  "currencies)")
+    async def pipeline_amounts(self, info: Info[Context, None]) -> list[Money]:
+        sourced = await info.context.loaders.sourced_by_campaign.load(self._view.id)
+        return [Money.of(amount, currency) for currency, amount in sorted(sourced.pipeline.items())]
 
-    @strawberry.field(description="Amounts of the won opportunities it sourced, per currency")
-    def won_amounts(self) -> list[Money]:
-        return []  # placeholder until the merge with the pipeline half (TODO above)
+    @strawberry.field(description="Amounts of the won opportunities it sourced, per currency (against its budget)")
+    async def won_amounts(self, info: Info[Context, None]) -> list[Money]:
+        sourced = await info.context.loaders.sourced_by_campaign.load(self._view.id)
+        return [Money.of(amount, currency) for currency, amount in sorted(sourced.won.items())]
 
 
 async def _member(info: Info[Context, None], campaign_id: uuid.UUID, part: str) -> CampaignMember | None:

@@ -13,8 +13,7 @@ from application.queries.opportunities import OpportunityFilter as OpportunityFi
 
 
 def campaign_id(value: strawberry.ID | None) -> uuid.UUID | None:
-    """A campaign's id, checked only for being a well-formed Campaign ID until campaigns exist on this side
-    (then: NotFound for one that names none, in application/opportunities.py create_opportunity)."""
+    """A campaign's id, well-formed here; one that names no campaign is NotFound in create_opportunity."""
     return decode_optional_id(value, "Campaign", "campaignId")
 
 

@@ -29,6 +29,7 @@ from application.queries.written import opportunity_history_views, opportunity_s
 from domain.opportunity import OpportunityStageKind
 
 if TYPE_CHECKING:
+    from api.campaigns.types import Campaign
     from api.orders.types import Order
 
 __all__ = ["ForecastGroupEnum", "ForecastRow", "Opportunity", "OpportunityStage", "OpportunityStageChange",
@@ -133,6 +134,13 @@ class Opportunity(Node, Loaded, loader="opportunity_by_id", view_of=opportunity_
         if self._view.order_id is None:
             return None
         return await resolve_node(info, "Order", self._view.order_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Where it came from: the campaign that sourced it")
+    async def campaign(self, info: Info[Context, None]
+                       ) -> Annotated["Campaign", strawberry.lazy("api.campaigns.types")] | None:
+        if self._view.campaign_id is None:
+            return None
+        return await resolve_node(info, "Campaign", self._view.campaign_id)  # type: ignore[return-value]
 
     @strawberry.field(description="Every stage it was in, oldest first (the first: where it was created)")
     async def stage_history(self, info: Info[Context, None]) -> list[OpportunityStageChange]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -104,6 +104,16 @@ class ForecastRowView:
     count: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class SourcedView:
+    """What a campaign brought in: the opportunities it sourced, the open ones' amounts (its pipeline) and the
+    won ones' amounts, per currency (never added across currencies)."""
+
+    count: int = 0
+    pipeline: dict[str, Decimal] = field(default_factory=dict)
+    won: dict[str, Decimal] = field(default_factory=dict)
+
+
 class OpportunityQueries(Protocol):
     async def list(self, filter: OpportunityFilter, page: PageRequest) -> Page[OpportunityView]:
         """Newest first (created_at, id), keyset-paginated both ways."""
@@ -127,3 +137,5 @@ class OpportunityQueries(Protocol):
         """Per group and currency, over the deals in `scope` closing from `closing_from` to `closing_to`
         (inclusive): the open deals' amounts and weighted amounts, the won deals' amounts, and how many of
         both. Lost deals do not count. One GROUP BY in SQL, sums exact."""
+    async def sourced(self, campaign_ids: list[uuid.UUID]) -> list[SourcedView]:
+        """What each campaign sourced (every stage counts; lost deals add to neither sum): one GROUP BY in SQL."""

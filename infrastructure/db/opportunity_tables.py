@@ -1,7 +1,7 @@
 """The sales pipeline: stages, opportunities and their stage history (SQLAlchemy Core, on the shared `metadata`).
 
-`campaign_id` is indexed but has no foreign key yet: the campaigns table comes with the marketing half of the
-departmental level, which adds the key when both halves meet."""
+`campaign_id` (the campaign that sourced a deal) gets its foreign key in migration 0012, which brings the campaigns
+table."""
 from __future__ import annotations
 
 from sqlalchemy import Column, Date, ForeignKey, Index, Integer, SmallInteger, String, Table, Uuid
@@ -37,7 +37,7 @@ opportunities = Table(
     # amount x probability rounded as the domain rounds it: the board and the forecast sum these exactly
     Column("weighted_amount", ExactDecimal(*MONEY), nullable=False),
     Column("expected_close_date", Date, nullable=True),
-    Column("campaign_id", Uuid, nullable=True),
+    Column("campaign_id", Uuid, ForeignKey("campaigns.id"), nullable=True),  # the campaign that sourced it
     Column("lost_reason", String(1000), nullable=True),
     # written before the order row in the same transaction (the won deal's handler adds the order at commit)
     Column("order_id", Uuid, ForeignKey("orders.id", deferrable=True, initially="DEFERRED"), nullable=True,

@@ -57,9 +57,14 @@ def upgrade() -> None:
                     ['campaign_id', 'status', 'added_at', 'customer_id'], unique=False)
     op.create_index('ix_campaign_members_customer_id_status', 'campaign_members', ['customer_id', 'status'],
                     unique=False)
+    # the campaign that sourced an opportunity (0011 kept the column without a key: campaigns come here)
+    with op.batch_alter_table('opportunities') as batch:
+        batch.create_foreign_key(op.f('fk_opportunities_campaign_id_campaigns'), 'campaigns', ['campaign_id'], ['id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('opportunities') as batch:
+        batch.drop_constraint(op.f('fk_opportunities_campaign_id_campaigns'), type_='foreignkey')
     op.drop_index('ix_campaign_members_customer_id_status', table_name='campaign_members')
     op.drop_index('ix_campaign_members_campaign_id_status_added_at_customer_id', table_name='campaign_members')
     op.drop_index('ix_campaign_members_campaign_id_added_at_customer_id', table_name='campaign_members')

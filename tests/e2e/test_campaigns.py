@@ -318,7 +318,8 @@ async def test_the_demo_has_two_campaigns_with_members_at_every_status(api: Api)
     demo, after = {}, None
     while True:  # every campaign, whatever other tests made before
         page = (await api("""query($after: String) { campaigns(first: 100, after: $after) { edges { node {
-            name status budget { amount currency } owner { email } funnel { status count } } }
+            name status budget { amount currency } owner { email } funnel { status count } sourcedOpportunities
+            pipelineAmounts { amount currency } wonAmounts { amount currency } } }
             pageInfo { hasNextPage endCursor } } }""", {"after": after}))["campaigns"]
         demo.update({e["node"]["name"]: e["node"] for e in page["edges"]
                      if e["node"]["name"] in ("Spring catalogue mailing", "Trade fair Hanover")})
@@ -331,6 +332,11 @@ async def test_the_demo_has_two_campaigns_with_members_at_every_status(api: Api)
     for one in demo.values():
         assert one["owner"]["email"] == "marketing.manager@example.com"
         assert all(step["count"] > 0 for step in one["funnel"]), one["funnel"]
+    spring, fair = demo["Spring catalogue mailing"], demo["Trade fair Hanover"]  # application/pipeline_demo.py
+    assert (spring["sourcedOpportunities"], spring["pipelineAmounts"], spring["wonAmounts"]) == (
+        2, [{"amount": "12000.00", "currency": "EUR"}], [{"amount": "8750.00", "currency": "EUR"}])
+    assert (fair["sourcedOpportunities"], fair["pipelineAmounts"], fair["wonAmounts"]) == (
+        2, [{"amount": "185000.00", "currency": "EUR"}, {"amount": "48500.00", "currency": "USD"}], [])
 
 
 async def test_two_marketers_adding_the_same_segment_at_once_add_everybody_once(api: Api) -> None:

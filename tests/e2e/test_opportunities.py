@@ -317,16 +317,6 @@ async def test_lists_filter_and_page_both_ways_and_customer_opportunities(api: A
     assert [e["node"]["number"] for e in nested["customer"]["opportunities"]["edges"]] == numbers[:2]
 
 
-async def test_filter_by_campaign_id(api: Api) -> None:
-    import base64
-    import uuid
-    campaign = base64.b64encode(f"Campaign:{uuid.uuid4()}".encode()).decode()
-    deal = await create(api, campaignId=campaign)
-    other = await create(api)
-    found = (await api(LIST, {"f": {"campaignId": campaign}}))["opportunities"]
-    assert [e["node"]["number"] for e in found["edges"]] == [deal["number"]] and other["number"] != deal["number"]
-
-
 async def test_the_pipeline_sums_per_stage_and_currency_match_the_deals(api: Api) -> None:
     customer = await new_customer(api)
     plan = [("Qualification", "100.05", "EUR"), ("Qualification", "0.25", "EUR"), ("Qualification", "33", "USD"),

@@ -19,6 +19,7 @@ from application.queries.opportunities import (
     OpportunityView,
     PipelineCell,
     PipelinePageRequest,
+    SourcedView,
 )
 from application.queries.pagination import Page, PageRequest
 from domain.opportunity import OpportunityStageKind
@@ -158,6 +159,29 @@ class SqlOpportunityQueries(SqlReadModel):
                                 open=exact_sum_value(r, "open", SCALE, dialect),
                                 weighted=exact_sum_value(r, "weighted", SCALE, dialect),
                                 won=exact_sum_value(r, "won", SCALE, dialect)) for r in await self._all(stmt)]
+
+
+    async def sourced(self, campaign_ids: list[uuid.UUID]) -> list[SourcedView]:
+        """One GROUP BY campaign, currency over the campaigns' deals joined to their stage's kind."""
+        dialect = self._reads.dialect
+        stmt = select(op.c.campaign_id, op.c.currency, func.count().label("n"),
+                      *exact_sum(case((st.c.kind == OpportunityStageKind.OPEN.value, op.c.amount)), "open", SCALE,
+                                 dialect),
+                      *exact_sum(case((st.c.kind == OpportunityStageKind.WON.value, op.c.amount)), "won", SCALE,
+                                 dialect)) \
+            .select_from(op.join(st, st.c.id == op.c.stage_id)) \
+            .where(op.c.campaign_id.in_(campaign_ids)).group_by(op.c.campaign_id, op.c.currency)
+        found: dict[uuid.UUID, list[Any]] = defaultdict(list)
+        for row in await self._all(stmt):
+            found[row.campaign_id].append(row)
+
+        def view(rows: list[Any]) -> SourcedView:
+            def sums(name: str) -> dict[str, Decimal]:
+                return {r.currency: amount for r in rows
+                        if (amount := exact_sum_value(r, name, SCALE, dialect)) is not None and amount != 0}
+            return SourcedView(count=sum(r.n for r in rows), pipeline=sums("open"), won=sums("won"))
+
+        return [view(found.get(i, [])) for i in campaign_ids]
 
 
 def _key(value: Any) -> str:
