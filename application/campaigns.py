@@ -13,6 +13,7 @@ from domain.campaign import (
     MAX_NAMED_CUSTOMERS,
     Campaign,
     CampaignMemberStatus,
+    CampaignStatus,
     OptedOut,
     Segment,
 )
@@ -136,6 +137,27 @@ async def _check_named(uow: UnitOfWork, customer_ids: tuple[uuid.UUID, ...]) -> 
             more = f" ({opted_out} of the named customers did)" if opted_out > 1 else ""
             raise OptedOut(f"This customer opted out of a campaign and is not targeted again{more}; leave them "
                            "out.", field=("customerIds", str(i)))
+
+
+@dataclass(frozen=True)
+class SetCampaignStatus:
+    campaign_id: uuid.UUID
+    status: CampaignStatus
+    expected_version: int | None = None
+
+
+async def set_campaign_status(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: SetCampaignStatus) -> Campaign:
+    """Start, complete or cancel a campaign (PLANNED -> ACTIVE -> COMPLETED; CANCELLED from PLANNED or ACTIVE); the
+    status it has already changes nothing. Raises NotFound (campaign), NotAuthorized (not its runner), Conflict
+    (expectedVersion), ForbiddenTransition (field ("status",))."""
+    async with uow:
+        campaign = await runnable_campaign(uow, actor, cmd.campaign_id)
+        campaign.check_version(cmd.expected_version)
+        if campaign.status is not cmd.status:
+            campaign.transition(cmd.status, at=clock.now(), by=actor.id)
+            await uow.campaigns.save(campaign)
+        await uow.commit()
+    return campaign
 
 
 @dataclass(frozen=True)

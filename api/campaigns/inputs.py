@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import strawberry
 
-from api.campaigns.enums import CampaignMemberStatusEnum
+from api.campaigns.enums import CampaignMemberStatusEnum, CampaignStatusEnum
 from api.common.money import MoneyInput
 from api.common.relay import ids
 from api.customers.enums import CustomerTierEnum, LifecycleStageEnum
@@ -46,6 +46,13 @@ class AddCampaignMembersInput:
     segment: CustomerSegmentInput | None = None
     customer_ids: list[strawberry.ID] | None = None
     dry_run: bool | None = strawberry.field(default=None, description="Preview only: report how many would be added")
+
+
+@strawberry.input
+class SetCampaignStatusInput:
+    campaign_id: strawberry.ID
+    status: CampaignStatusEnum  # type: ignore[valid-type]
+    expected_version: int | None = None
 
 
 @strawberry.input

@@ -5,14 +5,15 @@ from typing import Any, Awaitable, Callable
 import strawberry
 from strawberry.types import Info
 
-from api.campaigns.inputs import AddCampaignMembersInput, CreateCampaignInput, RecordCampaignResponseInput
+from api.campaigns.inputs import (AddCampaignMembersInput, CreateCampaignInput, RecordCampaignResponseInput,
+                                  SetCampaignStatusInput)
 from api.campaigns.types import Campaign
 from api.common.errors import UserError
 from api.common.payloads import Payload, write, written
 from api.common.relay import decode_id, ids
 from api.context import Context
 from application import campaigns as use_cases
-from domain.campaign import CampaignMemberStatus
+from domain.campaign import CampaignMemberStatus, CampaignStatus
 
 
 @strawberry.type
@@ -58,6 +59,15 @@ class CampaignMutation:
                 campaign_id=decode_id(input.campaign_id, "Campaign", "campaignId"), segment=_segment(input),
                 customer_ids=tuple(ids(input.customer_ids or [], "Customer", "customerIds")),
                 dry_run=bool(input.dry_run))))
+
+    @strawberry.mutation(description="Start, complete or cancel a campaign: PLANNED -> ACTIVE -> COMPLETED, "
+                                     "CANCELLED from PLANNED or ACTIVE (members join PLANNED or ACTIVE campaigns "
+                                     "only); the status it has changes nothing. Its runners, as for members")
+    async def set_campaign_status(self, info: Info[Context, None], input: SetCampaignStatusInput) -> CampaignPayload:
+        return await CampaignPayload.write(info, lambda ctx: use_cases.set_campaign_status(
+            ctx.uow(), ctx.clock, ctx.actor, use_cases.SetCampaignStatus(
+                campaign_id=decode_id(input.campaign_id, "Campaign", "campaignId"),
+                status=CampaignStatus(input.status.value), expected_version=input.expected_version)))
 
     @strawberry.mutation(description="Move a member TARGETED -> SENT -> RESPONDED -> CONVERTED (forward jumps "
                                      "allowed, never back) or to OPTED_OUT (final); the same status again changes "

@@ -305,13 +305,16 @@ PROBES: dict[str, list[Probe]] = {
         gql("mutation($i: CreateCampaignInput!) { createCampaign(input: $i) { userErrors { code } } }",
             lambda p, d: {"i": {"name": " ", "channel": "EMAIL"}}),
     ],
-    "add members, record responses, import members (`crm import campaign-members`)": [
+    "add members, record responses, start, complete or cancel it (`setCampaignStatus`), import members (`crm import campaign-members`)": [
         gql("mutation($i: AddCampaignMembersInput!) { addCampaignMembers(input: $i) { added userErrors { code } } }",
             lambda p, d: {"i": {"campaignId": d["campaign"], "customerIds": [d["customer"]["id"]], "dryRun": True}},
             CAMPAIGN_OWNER),
         gql("mutation($i: RecordCampaignResponseInput!) { recordCampaignResponse(input: $i) { userErrors { code } } }",
             lambda p, d: {"i": {"campaignId": d["campaign"], "customerId": d["customer"]["id"], "status": "SENT"}},
             CAMPAIGN_OWNER),  # no member: NOT_FOUND once the authority check let one through
+        gql("mutation($i: SetCampaignStatusInput!) { setCampaignStatus(input: $i) { userErrors { code } } }",
+            lambda p, d: {"i": {"campaignId": d["campaign"], "status": "PLANNED"}},
+            CAMPAIGN_OWNER),  # the status it has: nothing changes once the authority check let one through
         _import_members,
     ],
     "read campaigns, their members and funnels": [

@@ -26,6 +26,8 @@ MEMBERS = """query($id: ID!, $first: Int, $after: String, $status: CampaignMembe
   members(first: $first, after: $after, status: $status) { totalCount
     edges { cursor node { id status respondedAt customer { id code } contact { email } } }
     pageInfo { hasNextPage endCursor } } } }"""
+SET_STATUS = """mutation($i: SetCampaignStatusInput!) { setCampaignStatus(input: $i) {
+  campaign { id status version } userErrors { field message code } } }"""
 CREATE_CUSTOMER = """mutation($i: CreateCustomerInput!) { createCustomer(input: $i) {
   customer { id code contacts { id email } } userErrors { code } } }"""
 
@@ -312,6 +314,34 @@ async def test_campaigns_list_newest_first_filtered_by_status(api: Api) -> None:
     assert {e["node"]["status"] for e in data["campaigns"]["edges"]} == {"PLANNED"}
     completed = await api("""{ campaigns(first: 100, status: COMPLETED) { edges { node { id } } } }""")
     assert not {c["id"] for c in made} & {e["node"]["id"] for e in completed["campaigns"]["edges"]}
+
+
+async def test_a_campaign_is_started_and_completed_by_whoever_runs_it_and_then_takes_no_members(api: Api) -> None:
+    made = await campaign(api)
+
+    async def set_status(status: str, as_: str = MARKETER, **more: Any) -> dict[str, Any]:
+        return (await api(SET_STATUS, {"i": {"campaignId": made["id"], "status": status, **more}},
+                          as_=as_))["setCampaignStatus"]
+
+    def errors(payload: dict[str, Any]) -> list[tuple[Any, str]]:
+        return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+    refused = (await api.post(SET_STATUS, {"i": {"campaignId": made["id"], "status": "ACTIVE"}},
+                              as_="sales.member@example.com")).json()
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert errors(await set_status("COMPLETED")) == [(["input", "status"], "FORBIDDEN_TRANSITION")]
+    assert errors(await set_status("ACTIVE", expectedVersion=made["version"] + 5))[0][1] == "CONFLICT"
+    started = await set_status("ACTIVE", expectedVersion=made["version"])
+    assert started["userErrors"] == [] and started["campaign"]["status"] == "ACTIVE"
+    again = await set_status("ACTIVE")
+    assert again["campaign"] == started["campaign"]  # the status it has: nothing changes, not even the version
+    done = await set_status("COMPLETED")
+    assert done["userErrors"] == [] and done["campaign"]["status"] == "COMPLETED"
+    assert errors(await set_status("CANCELLED")) == [(["input", "status"], "FORBIDDEN_TRANSITION")]
+    [customer] = await customers(api, unique("late").lower(), [{}])
+    late = (await api(ADD, {"i": {"campaignId": made["id"], "customerIds": [customer["id"]]}},
+                      as_=MARKETER))["addCampaignMembers"]
+    assert [(e["field"], e["code"]) for e in late["userErrors"]] == [(["input", "campaignId"], "INVALID")]
 
 
 async def test_the_demo_has_two_campaigns_with_members_at_every_status(api: Api) -> None:
