@@ -164,6 +164,23 @@ async def run_import(uow: UnitOfWork, importer: BatchImporter, rows: Iterable[So
     return importer.report
 
 
+class BatchStore(Protocol):
+    async def add_many(self, items: list[Any]) -> None: ...
+    async def save(self, item: Any) -> None: ...
+
+
+async def write_batch(uow: UnitOfWork, report: ImportReport, store: BatchStore, new: list[Any], changed: list[Any],
+                      failures: list[tuple[int, DomainError]]) -> None:
+    """A checked batch: tallied, and written (new ones added, changed ones saved, their events with them) unless a
+    row of the import failed or it is a dry run; once a row failed, the rest is only checked."""
+    report.tally(len(new), len(changed), failures)
+    if report.written:
+        await store.add_many(new)
+        for item in changed:
+            await store.save(item)
+    await uow.flush(write_events=report.written)
+
+
 def row_fields(data: Any, what: str, known: tuple[str, ...]) -> Mapping[str, Any]:
     """A row's fields, or InvalidInput: not an object, not storable (InputTheStoreCanHold, as for every GraphQL
     request: api/common/limits.py), or a field that is none of `known`."""
@@ -207,12 +224,7 @@ class _Importer:
                     self.report.unchanged += 1
             except DomainError as err:
                 failures.append((row.number, err))
-        self.report.tally(len(new), len(changed), failures)
-        if self.report.written:  # once a row failed, the rest is only checked
-            await self.uow.customers.add_many(new)
-            for customer in changed:
-                await self.uow.customers.save(customer)
-        await self.uow.flush(write_events=self.report.written)
+        await write_batch(self.uow, self.report, self.uow.customers, new, changed, failures)
 
     def _parse(self, source: SourceRow, failures: list[tuple[int, DomainError]]) -> CustomerRow | None:
         number, data = source

@@ -17,7 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from application.complaints import department_code
-from application.imports import DEFAULT_BATCH_SIZE, ImportReport, SourceRow, row_fields, run_import, text_field as _text
+from application.imports import (DEFAULT_BATCH_SIZE, ImportReport, SourceRow, row_fields, run_import,
+                                 text_field as _text, write_batch)
 from application.opportunities import OPPORTUNITY_NUMBER_SEQUENCE, first_open_stage
 from application.ports import Clock, UnitOfWork
 from domain.opportunity import NUMBER_PREFIX, Opportunity, OpportunityStage, may_sell, opportunity_number
@@ -98,12 +99,7 @@ class _Importer:
                 failures.append((row.number, err))
             except NotAuthorized as err:
                 failures.append((row.number, InvalidInput(err.message, field=("ownerEmail",))))
-        self.report.tally(len(new), len(changed), failures)
-        if self.report.written:
-            await self.uow.opportunities.add_many(new)
-            for opportunity in changed:
-                await self.uow.opportunities.save(opportunity)
-        await self.uow.flush(write_events=self.report.written)
+        await write_batch(self.uow, self.report, self.uow.opportunities, new, changed, failures)
 
     def _parse(self, source: SourceRow, failures: list[tuple[int, DomainError]]) -> OpportunityRow | None:
         number, data = source
