@@ -245,14 +245,16 @@ def import_opportunities_command(
     as_: str = typer.Option("admin@example.com", "--as", help="E-mail of the staff member who imports"),
 ) -> None:
     """Create or update opportunities by number from a CSV or JSON file (fields: number, customerCode, name,
-    amount, currency, stage, probability, expectedCloseDate, ownerEmail, lostReason); all or nothing."""
+    amount, currency, stage, probability, expectedCloseDate, ownerEmail, lostReason, campaignId: the sourcing
+    campaign's ID); all or nothing."""
     from application.opportunity_imports import ImportOpportunities, import_opportunities
 
     chosen = _format_of(file, file_format)
 
     async def run(container: Container, actor: Staff, rows: Iterator[Any], progress: Callable[[int], object]) -> Any:
         return await import_opportunities(container.services.uow(), container.gateways.clock(), actor,
-                                          ImportOpportunities(rows=rows, dry_run=dry_run,
+                                          ImportOpportunities(rows=_with_raw_ids(rows, "campaignId", "Campaign"),
+                                                              dry_run=dry_run,
                                                               batch_size=container.core.settings().import_batch_size),
                                           progress=progress)
 
@@ -286,13 +288,13 @@ def _raw_id(value: str, type_name: str) -> uuid.UUID | None:
             return None
 
 
-def _with_raw_customer_ids(rows: Iterator[Any]) -> Iterator[Any]:
-    """Rows whose customerId is the API's global ID carry its uuid instead (what the use case reads)."""
+def _with_raw_ids(rows: Iterator[Any], field: str, type_name: str) -> Iterator[Any]:
+    """Rows whose `field` is the API's global ID of a `type_name` carry its uuid instead (what the use case reads)."""
     for number, data in rows:
-        if isinstance(data, dict) and isinstance(data.get("customerId"), str):
-            raw_id = _raw_id(data["customerId"], "Customer")
+        if isinstance(data, dict) and isinstance(data.get(field), str):
+            raw_id = _raw_id(data[field], type_name)
             if raw_id is not None:
-                data = {**data, "customerId": str(raw_id)}
+                data = {**data, field: str(raw_id)}
         yield number, data
 
 
@@ -316,7 +318,7 @@ def import_campaign_members_command(
     async def run(container: Container, actor: Staff, rows: Iterator[Any], progress: Callable[[int], object]) -> Any:
         return await import_campaign_members(
             container.services.uow(), container.gateways.clock(), actor, ImportCampaignMembers(
-                campaign_id=campaign_id, rows=_with_raw_customer_ids(rows), dry_run=dry_run,
+                campaign_id=campaign_id, rows=_with_raw_ids(rows, "customerId", "Customer"), dry_run=dry_run,
                 batch_size=container.core.settings().import_batch_size), progress=progress)
 
     _finish_import(_with_container(lambda c: _import_file(c, file, chosen, as_, "crm import campaign-members", run,

@@ -26,14 +26,15 @@ from domain.organisation import Staff, normalise_email
 from domain.shared import DomainError, Duplicate, InvalidInput, NotAuthorized, NotFound
 
 FIELDS = ("number", "customerCode", "name", "amount", "currency", "stage", "probability", "expectedCloseDate",
-          "ownerEmail", "lostReason")
+          "ownerEmail", "lostReason", "campaignId")
 NUMBER = re.compile(rf"^{NUMBER_PREFIX}(\d{{6,12}})$")
 
 
 @dataclass(frozen=True)
 class ImportOpportunities:
     """Rows keyed number, customerCode, name, amount, currency, stage (its name), probability, expectedCloseDate
-    (YYYY-MM-DD), ownerEmail, lostReason. A missing or empty field means "leave as it is"."""
+    (YYYY-MM-DD), ownerEmail, lostReason, campaignId (the sourcing campaign's id, fixed when the deal is created).
+    A missing or empty field means "leave as it is"."""
 
     rows: Iterable[SourceRow] | AsyncIterable[SourceRow]
     dry_run: bool = False
@@ -53,6 +54,7 @@ class OpportunityRow:
     expected_close_date: date | None
     owner_email: str | None
     lost_reason: str | None
+    campaign_id: uuid.UUID | None = None
 
 
 async def import_opportunities(uow: UnitOfWork, clock: Clock, actor: Staff, cmd: ImportOpportunities,
@@ -76,6 +78,7 @@ class _Importer:
         self._first_row: dict[str, int] = {}
         self._staff: dict[str, Staff | None] = {}
         self._customers: dict[str, uuid.UUID | None] = {}
+        self._campaigns: dict[uuid.UUID, bool] = {}  # campaign -> whether it exists
         self._department: str | None = None
 
     async def run(self, batch: list[SourceRow]) -> None:
@@ -122,7 +125,7 @@ class _Importer:
                 probability=_whole(data.get("probability"), "probability"),
                 expected_close_date=_date(data.get("expectedCloseDate"), "expectedCloseDate"),
                 owner_email=normalise_email(owner, "ownerEmail") if owner else None,
-                lost_reason=_blank(_text(data, "lostReason")))
+                lost_reason=_blank(_text(data, "lostReason")), campaign_id=_campaign_id(data))
         except DomainError as err:
             failures.append((number, err))
             return None
@@ -137,6 +140,8 @@ class _Importer:
             found_customers = await self.uow.customers.get_many_by_code(codes)
             self._customers.update({code: found_customers[code].id if code in found_customers else None
                                     for code in codes})
+        for campaign_id in sorted({r.campaign_id for r in rows if r.campaign_id} - self._campaigns.keys()):
+            self._campaigns[campaign_id] = await self.uow.campaigns.get(campaign_id) is not None  # a file names few
 
     def _owner(self, row: OpportunityRow) -> Staff | None:
         if row.owner_email is None:
@@ -162,6 +167,8 @@ class _Importer:
         customer_id = self._customers.get((row.customer_code or "").upper())
         if customer_id is None:
             raise NotFound(f"No customer has the code {row.customer_code}.", field=("customerCode",))
+        if row.campaign_id is not None and not self._campaigns.get(row.campaign_id):
+            raise NotFound("No such campaign.", field=("campaignId",))
         target = self._stage(row)
         start = target if target is not None and not target.closed else await first_open_stage(self.uow)
 
@@ -169,8 +176,8 @@ class _Importer:
             return Opportunity.open(number=number, name=row.name or "", customer_id=customer_id,
                                     owner=self._owner(row) or self.actor, stage=start, amount=row.amount,
                                     currency=row.currency, probability=row.probability,
-                                    expected_close_date=row.expected_close_date, by=self.actor,
-                                    department_code=self._department, at=self.at)
+                                    expected_close_date=row.expected_close_date, campaign_id=row.campaign_id,
+                                    by=self.actor, department_code=self._department, at=self.at)
 
         try:
             opportunity = opened(row.key or "OPP-000000")  # checked before a number is drawn
@@ -203,6 +210,9 @@ class _Importer:
         if row.customer_code is not None and self._customers.get(row.customer_code.upper()) != opportunity.customer_id:
             raise InvalidInput("customerCode cannot change; the opportunity stays with its customer.",
                                field=("customerCode",))
+        if row.campaign_id is not None and row.campaign_id != opportunity.campaign_id:
+            raise InvalidInput("campaignId cannot change; the campaign that sourced a deal is fixed when it is "
+                               "created.", field=("campaignId",))
         amount = None
         if row.amount is not None or row.currency is not None:
             amount = (row.amount if row.amount is not None else opportunity.amount.amount,
@@ -223,6 +233,16 @@ class _Importer:
             self._move(opportunity, stage, row)
             changed = True
         return changed
+
+
+def _campaign_id(data: Any) -> uuid.UUID | None:
+    raw = _blank(_text(data, "campaignId"))
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        raise InvalidInput("campaignId is not a campaign's ID.", field=("campaignId",)) from None
 
 
 def _blank(value: Any) -> Any:

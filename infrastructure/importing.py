@@ -48,7 +48,7 @@ class FileShape:
 
 CUSTOMERS = FileShape(CSV_COLUMNS, tuple((c,) for c in REQUIRED_COLUMNS), "customer objects", nested=True)
 OPPORTUNITIES = FileShape(("number", "customerCode", "name", "amount", "currency", "stage", "probability",
-                           "expectedCloseDate", "ownerEmail", "lostReason"), (), "opportunity objects")
+                           "expectedCloseDate", "ownerEmail", "lostReason", "campaignId"), (), "opportunity objects")
 CAMPAIGN_MEMBERS = FileShape(("customerCode", "customerId", "contactEmail", "status"),
                              (("customerCode", "customerId"),), "member objects")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.common.relay import parse_global_id, to_global_id
 from application.opportunity_imports import ImportOpportunities, import_opportunities
 from application.organisation import find_active_staff_by_email
 from tests.conftest import Api, unique
+from tests.e2e.test_campaigns import campaign
 
 CREATE_CUSTOMER = """mutation($input: CreateCustomerInput!) {
   createCustomer(input: $input) { customer { id code } userErrors { code } } }"""
@@ -105,6 +108,23 @@ async def test_bad_rows_are_reported_with_row_and_field_and_nothing_is_written(a
     assert (dry.created, dry.written) == (1, False) and (await api(GET, {"n": a}))["opportunity"] is None
 
 
+async def test_a_row_names_the_campaign_that_sourced_a_new_deal(api: Api) -> None:
+    source = await campaign(api)
+    _, raw = parse_global_id(source["id"])
+    code = await customer_code(api)
+    a, b, c = numbers()
+    deal = {"customerCode": code, "name": "Sourced", "amount": "10", "currency": "EUR"}
+    report = await run(api, [{"number": a, **deal, "campaignId": str(raw)}])
+    assert (report.created, report.error_count) == (1, 0), report
+    found = await api("query($n: String) { opportunity(number: $n) { campaign { id } } }", {"n": a})
+    assert found["opportunity"]["campaign"] == {"id": source["id"]}
+    refused = await run(api, [{"number": b, **deal, "campaignId": str(uuid.uuid4())},
+                              {"number": c, **deal, "campaignId": "spring"},
+                              {"number": a, "campaignId": str(uuid.uuid4())}])
+    assert [(e.row, e.field) for e in refused.row_errors] == [(1, "campaignId"), (2, "campaignId"), (3, "campaignId")]
+    assert (await api(GET, {"n": b}))["opportunity"] is None
+
+
 async def test_only_sales_staff_and_admins_import(api: Api) -> None:
     from domain.shared import NotAuthorized
     with pytest.raises(NotAuthorized):
@@ -142,6 +162,18 @@ def test_the_command_imports_csv_and_json_with_a_dry_run_and_row_errors(
     json_file = folder / "deals.json"
     json_file.write_text(json.dumps([{"number": "OPP-900001", "name": "CLI deal, renamed"},
                                      {"number": "OPP-900002", "customerCode": "DEMO-0001", "name": "y"}]))
+    with sqlite3.connect(folder / "crm.db") as db:
+        (demo_campaign,) = db.execute("SELECT id FROM campaigns ORDER BY name LIMIT 1").fetchone()
+    sourced = folder / "sourced.json"  # the campaign by the ID the API hands out
+    sourced.write_text(json.dumps([{"number": "OPP-900003", "customerCode": "DEMO-0001", "name": "Sourced",
+                                    "amount": "5", "currency": "EUR",
+                                    "campaignId": to_global_id("Campaign", uuid.UUID(str(demo_campaign)))}]))
+    done = CliRunner().invoke(app, ["import", "opportunities", str(sourced), "--as", "sales.member@example.com"],
+                              env=env)
+    assert done.exit_code == 0 and "1 created" in done.output, done.output
+    with sqlite3.connect(folder / "crm.db") as db:
+        assert db.execute("SELECT campaign_id FROM opportunities WHERE number = 'OPP-900003'").fetchone() == (
+            demo_campaign,)
     bad = CliRunner().invoke(app, ["import", "opportunities", str(json_file)], env=env)
     assert bad.exit_code == 1 and "row 2 amount" in bad.output, bad.output
     refused = CliRunner().invoke(app, ["import", "opportunities", str(csv_file), "--as", "service.member@example.com"],
