@@ -79,12 +79,60 @@ DEPARTMENTAL: tuple[FigureDefinition, ...] = (
 )
 
 
+COLLABORATIVE: tuple[FigureDefinition, ...] = (
+    FigureDefinition("progress_entries", "Complaint progress entries", COUNT,
+                     "progress entries the department's staff recorded in the period on complaints whose SLA policy "
+                     "sets an update interval; the base of `timely_progress_share`"),
+    FigureDefinition("timely_progress_share", "Progress recorded within the update interval", SHARE,
+                     "of those progress entries, the share recorded before the complaint's next-update clock had "
+                     "breached (the SLA worker's NEXT_UPDATE breach of the entry's cycle, in business minutes of "
+                     "the policy's calendar); null without entries"),
+    FigureDefinition("sla_compliance", "SLA compliance", SHARE,
+                     "of the complaints filed in the period that the department handles and that have an SLA "
+                     "policy, the share that breached neither first response nor resolution; null without any"),
+    FigureDefinition("sales_read_progress_share", "Owners who read the progress in the system", SHARE,
+                     "of the complaints filed in the period about customers the department's staff own, the share "
+                     "whose owner read the complaint's timeline in the CRM before the period's end (complaint "
+                     "reads); null without any"),
+    FigureDefinition("median_minutes_to_sales_read", "Median minutes until the owner read it", MINUTES,
+                     "of those complaints the owner read, the median wall-clock minutes from filing until the owner "
+                     "first read the timeline; null without any"),
+    FigureDefinition("workflow_throughput", "Workflow steps decided", COUNT,
+                     "the department's workflow steps decided (approved, rejected or done) in the period"),
+    FigureDefinition("median_step_wait_minutes", "Median wait of a workflow step", MINUTES,
+                     "of those steps, the median wall-clock minutes from activation until the decision; null "
+                     "without any"),
+    FigureDefinition("steps_overdue", "Workflow steps overdue", COUNT,
+                     "the department's workflow steps due in the period that were decided after their due time or "
+                     "are still waiting for a decision"),
+)
+
+# What the collaborative figures are counted from (the read model counts and samples them per department):
+PROGRESS_ENTRIES, LATE_PROGRESS = "progress_entries", "late_progress"
+SLA_COMPLAINTS, SLA_MET = "sla_complaints", "sla_met"
+OWNED_COMPLAINTS, OWNER_READ = "owned_complaints", "owner_read"
+STEPS_DECIDED, STEPS_OVERDUE = "steps_decided", "steps_overdue"
+COLLABORATIVE_COUNTS = (PROGRESS_ENTRIES, LATE_PROGRESS, SLA_COMPLAINTS, SLA_MET, OWNED_COMPLAINTS, OWNER_READ,
+                        STEPS_DECIDED, STEPS_OVERDUE)
+MINUTES_TO_READ, STEP_WAIT = "minutes_to_read", "step_wait"  # the medians' samples
+COLLABORATIVE_MEDIANS = (MINUTES_TO_READ, STEP_WAIT)
+
+
 def describe(definitions: tuple[FigureDefinition, ...]) -> str:
     return "; ".join(f"`{d.key}` ({d.unit}): {d.definition}" for d in definitions)
 
 
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def median(values: list[float]) -> float | None:
+    """The middle value, or the mean of the two middle ones (the read model computes it in SQL; this is the rule)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return None
+    return float(ordered[n // 2]) if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
 def maturity_scope(actor: Staff) -> uuid.UUID | None:
@@ -136,3 +184,31 @@ def departmental_figures(counts: DepartmentalCounts) -> list[Figure]:
         "likely_duplicate_customers": counts.likely_duplicates,
     }
     return [Figure(d.key, d.label, values[d.key], d.unit) for d in DEPARTMENTAL]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Measured:
+    """Counts (COLLABORATIVE_COUNTS) and medians (COLLABORATIVE_MEDIANS) of one department, as the read model found
+    them; a missing count is 0, a missing median null."""
+
+    counts: dict[str, int]
+    medians: dict[str, float | None]
+
+    def count(self, key: str) -> int:
+        return self.counts.get(key, 0)
+
+
+def collaborative_figures(measured: Measured) -> list[Figure]:
+    """The COLLABORATIVE figures in their declared order."""
+    entries = measured.count(PROGRESS_ENTRIES)
+    values: dict[str, float | None] = {
+        "progress_entries": entries,
+        "timely_progress_share": share(entries - measured.count(LATE_PROGRESS), entries),
+        "sla_compliance": share(measured.count(SLA_MET), measured.count(SLA_COMPLAINTS)),
+        "sales_read_progress_share": share(measured.count(OWNER_READ), measured.count(OWNED_COMPLAINTS)),
+        "median_minutes_to_sales_read": measured.medians.get(MINUTES_TO_READ),
+        "workflow_throughput": measured.count(STEPS_DECIDED),
+        "median_step_wait_minutes": measured.medians.get(STEP_WAIT),
+        "steps_overdue": measured.count(STEPS_OVERDUE),
+    }
+    return [Figure(d.key, d.label, values[d.key], d.unit) for d in COLLABORATIVE]

@@ -9,7 +9,7 @@ from strawberry.types import Info
 from api.common.errors import read
 from api.context import Context
 from api.maturity.types import DepartmentMaturity, Maturity
-from domain.maturity import MaturityLevel, check_period, departmental_figures, maturity_scope
+from domain.maturity import MaturityLevel, check_period, collaborative_figures, departmental_figures, maturity_scope
 
 
 @strawberry.type
@@ -26,8 +26,11 @@ class MaturityQuery:
             departments = [d for d in await ctx.organisation.departments() if only is None or d.id == only]
             for department in departments:  # what DepartmentMaturity.department loads: read already
                 ctx.loaders.department_by_id.prime(department.id, department)
-            counts = await ctx.maturity.departmental([d.id for d in departments], from_, to)
+            ids = [d.id for d in departments]
+            counts = await ctx.maturity.departmental(ids, from_, to)
+            measured = await ctx.maturity.collaborative(ids, from_, to)
             return Maturity(from_=from_, to=to, company=MaturityLevel.DEPARTMENTAL, company_gaps=[], departments=[
-                DepartmentMaturity.of(d.id, departmental_figures(c)) for d, c in zip(departments, counts)])
+                DepartmentMaturity.of(d.id, departmental_figures(c), collaborative_figures(m))
+                for d, c, m in zip(departments, counts, measured)])
 
         return await read(run)

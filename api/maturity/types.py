@@ -10,14 +10,15 @@ from strawberry.types import Info
 from api.context import Context
 from api.maturity.enums import MaturityLevelEnum
 from api.organisation.types import Department, load_department
-from domain.maturity import DEPARTMENTAL, Figure, MaturityLevel, describe
+from domain.maturity import COLLABORATIVE, DEPARTMENTAL, Figure, MaturityLevel, describe
 
 __all__ = ["DepartmentMaturity", "Maturity", "MaturityFigure", "MaturityGap", "MaturityWeek"]
 
 NOT_YET = " Not assessed yet: every department and the company show DEPARTMENTAL, the first level, for now."
 
 
-@strawberry.type(description="One measured figure with its definition. Departmental keys: " + describe(DEPARTMENTAL))
+@strawberry.type(description="One measured figure with its definition. Departmental keys: " + describe(DEPARTMENTAL)
+                                + ". Collaborative keys: " + describe(COLLABORATIVE))
 class MaturityFigure:
     key: str = strawberry.field(description="Stable: clients and reports rely on it")
     label: str
@@ -52,16 +53,16 @@ class MaturityWeek:
 class DepartmentMaturity:
     level: MaturityLevelEnum = strawberry.field(description="The level the department has reached." + NOT_YET)  # type: ignore[valid-type]
     departmental: list[MaturityFigure]
-    collaborative: list[MaturityFigure] = strawberry.field(description="Not measured yet: empty")
+    collaborative: list[MaturityFigure]
     enterprise: list[MaturityFigure] = strawberry.field(description="Not measured yet: empty")
     gaps: list[MaturityGap] = strawberry.field(description="At most three, biggest first (not assessed yet: empty)")
     trend: list[MaturityWeek] = strawberry.field(description="The figures per week (not yet: empty)")
     _department_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def of(cls, department_id: uuid.UUID, figures: list[Figure]) -> "DepartmentMaturity":
+    def of(cls, department_id: uuid.UUID, figures: list[Figure], collaborative: list[Figure]) -> "DepartmentMaturity":
         return cls(level=MaturityLevel.DEPARTMENTAL, departmental=[MaturityFigure.of(f) for f in figures],
-                   collaborative=[], enterprise=[], gaps=[], trend=[], _department_id=department_id)
+                   collaborative=[MaturityFigure.of(f) for f in collaborative], enterprise=[], gaps=[], trend=[], _department_id=department_id)
 
     @strawberry.field
     async def department(self, info: Info[Context, None]) -> Department:

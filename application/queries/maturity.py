@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
-from domain.maturity import DepartmentalCounts
+from domain.maturity import DepartmentalCounts, Measured
 
 
 class MaturityQueries(Protocol):
@@ -13,3 +13,8 @@ class MaturityQueries(Protocol):
                            end: datetime) -> list[DepartmentalCounts]:
         """Each department's counts for the period [start, end), in a constant number of statements whatever the
         number of departments and records (domain/maturity.py defines each figure)."""
+
+    async def collaborative(self, department_ids: list[uuid.UUID], start: datetime,
+                            end: datetime) -> list[Measured]:
+        """Each department's counts and medians of the collaborative figures for [start, end), in two statements
+        whatever the number of departments and records."""

@@ -1,5 +1,10 @@
-"""SQL read model of the maturity figures (domain/maturity.py defines them): three statements for any number of
-departments and records, each grouped by department: the staff's, the creations', the customers' data quality."""
+"""SQL read model of the maturity figures (domain/maturity.py defines them), each statement grouped by department
+whatever the number of departments and records: the departmental figures in three (the staff's, the creations',
+the customers' data quality); the collaborative in two, one `UNION ALL` of every count and one of every median's
+samples, the median taken in SQL the portable way (the middle row, or the mean of the two middle rows, by
+`row_number()` over the sorted samples: SQLite has no `percentile_cont`).
+
+Minutes between two instants: `minutes_between`, `EXTRACT(EPOCH ...)` on PostgreSQL, `julianday` on SQLite."""
 from __future__ import annotations
 
 import uuid
@@ -7,15 +12,56 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import Float, and_, case, exists, func, literal, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
-from domain.maturity import RECORD_MODULES, DepartmentalCounts
+from domain.complaint import TimelineKind
+from domain.maturity import (
+    LATE_PROGRESS,
+    MINUTES_TO_READ,
+    OWNED_COMPLAINTS,
+    OWNER_READ,
+    PROGRESS_ENTRIES,
+    RECORD_MODULES,
+    SLA_COMPLAINTS,
+    SLA_MET,
+    STEP_WAIT,
+    STEPS_DECIDED,
+    STEPS_OVERDUE,
+    DepartmentalCounts,
+    Measured,
+)
+from domain.sla import ClockName, SlaEventKind
+from domain.workflow.instance import StepStatus
 from domain.organisation import Role
 from infrastructure.db import tables as t
 from infrastructure.db.reads import SqlReadModel
 
 s, a, c, cc, tr = t.staff, t.audit_log, t.customers, t.customer_contacts, t.staff_trainings
+cp, tl, ev, rd, ws = t.complaints, t.complaint_timeline, t.complaint_sla_events, t.complaint_reads, t.workflow_steps
 GENERATED_CODE = "C-______"  # application/customers.py next_customer_code: C-000123
+DECIDED = (StepStatus.APPROVED.value, StepStatus.REJECTED.value, StepStatus.DONE.value)
+
+
+class minutes_between(FunctionElement[float]):
+    """Wall-clock minutes from the first instant to the second (a float)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(minutes_between, "postgresql")
+def _minutes_postgres(element: minutes_between, compiler: SQLCompiler, **kw: Any) -> str:
+    first, second = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({second} - {first})) / 60.0)"
+
+
+@compiles(minutes_between, "sqlite")
+def _minutes_sqlite(element: minutes_between, compiler: SQLCompiler, **kw: Any) -> str:
+    first, second = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"((julianday({second}) - julianday({first})) * 1440.0)"
 
 
 def _ones(condition: Any) -> Any:
@@ -66,7 +112,87 @@ def _quality(ids: list[uuid.UUID], end: datetime) -> Any:
             .where(c.c.created_at < end, department.in_(ids)).group_by(department))
 
 
+def _counted(measure: str, department: Any, where: Any, *froms: Any) -> Any:
+    query = select(department.label("department_id"), literal(measure).label("measure"), func.count().label("n"))
+    return (query.select_from(*froms) if froms else query).where(where).group_by(department)
+
+
+def _term(key: str) -> Any:
+    """One of the SLA targets a complaint keeps (JSON): SQL NULL without a policy (its `sla_terms` a JSON null)."""
+    return cp.c.sla_terms[key].as_integer()
+
+
+def _collaborative_counts(ids: list[uuid.UUID], start: datetime, end: datetime) -> Any:
+    """One row per (department, measure) with its count, for every count of the collaborative figures."""
+    with_interval = and_(tl.c.kind == TimelineKind.PROGRESS.value, tl.c.at >= start, tl.c.at < end,
+                         tl.c.department_id.in_(ids),
+                         _term("updateIntervalMinutes").is_not(None))
+    between = tl.alias("between")
+    late = exists().where(  # the entry's cycle had breached: a NEXT_UPDATE breach before it, no progress since
+        ev.c.complaint_id == tl.c.complaint_id, ev.c.clock == ClockName.NEXT_UPDATE.value,
+        ev.c.kind == SlaEventKind.BREACH.value, ev.c.cycle_start < tl.c.at, ev.c.fired_at <= tl.c.at,
+        ~exists().where(between.c.complaint_id == tl.c.complaint_id, between.c.kind == TimelineKind.PROGRESS.value,
+                        between.c.at > ev.c.cycle_start, between.c.at < tl.c.at).correlate_except(between))
+    progress = tl.join(cp, cp.c.id == tl.c.complaint_id)
+    filed = and_(cp.c.created_at >= start, cp.c.created_at < end)
+    handled = and_(filed, cp.c.department_id.in_(ids), _term("resolutionMinutes").is_not(None))
+    met = ~or_(cp.c.first_response_breached, cp.c.resolution_breached)
+    owner = s.alias("owner")
+    owned = cp.join(c, c.c.id == cp.c.customer_id).join(owner, owner.c.id == c.c.owner_id)
+    read = exists().where(rd.c.complaint_id == cp.c.id, rd.c.staff_id == owner.c.id, rd.c.first_read_at < end)
+    mine = and_(filed, owner.c.department_id.in_(ids))
+    decided = and_(ws.c.department_id.in_(ids), ws.c.status.in_(DECIDED), ws.c.decided_at >= start,
+                   ws.c.decided_at < end)
+    overdue = and_(ws.c.department_id.in_(ids), ws.c.due_at >= start, ws.c.due_at < end, or_(
+        ws.c.decided_at > ws.c.due_at, and_(ws.c.decided_at.is_(None), ws.c.status == StepStatus.ACTIVE.value)))
+    return union_all(
+        _counted(PROGRESS_ENTRIES, tl.c.department_id, with_interval, progress),
+        _counted(LATE_PROGRESS, tl.c.department_id, and_(with_interval, late), progress),
+        _counted(SLA_COMPLAINTS, cp.c.department_id, handled),
+        _counted(SLA_MET, cp.c.department_id, and_(handled, met)),
+        _counted(OWNED_COMPLAINTS, owner.c.department_id, mine, owned),
+        _counted(OWNER_READ, owner.c.department_id, and_(mine, read), owned),
+        _counted(STEPS_DECIDED, ws.c.department_id, decided),
+        _counted(STEPS_OVERDUE, ws.c.department_id, overdue))
+
+
+def _collaborative_medians(ids: list[uuid.UUID], start: datetime, end: datetime) -> Any:
+    """One row per (department, measure) with the median of its samples: minutes until the owner first read a
+    complaint filed in the period, a decided step's wait."""
+    owner = s.alias("owner")
+    first_read = (select(owner.c.department_id.label("department_id"), literal(MINUTES_TO_READ).label("measure"),
+                         minutes_between(cp.c.created_at, func.min(rd.c.first_read_at)).label("minutes"))
+                  .select_from(cp.join(c, c.c.id == cp.c.customer_id).join(owner, owner.c.id == c.c.owner_id)
+                               .join(rd, and_(rd.c.complaint_id == cp.c.id, rd.c.staff_id == owner.c.id)))
+                  .where(cp.c.created_at >= start, cp.c.created_at < end, owner.c.department_id.in_(ids),
+                         rd.c.first_read_at < end)
+                  .group_by(cp.c.id, owner.c.department_id, cp.c.created_at))
+    waits = (select(ws.c.department_id, literal(STEP_WAIT).label("measure"),
+                    minutes_between(ws.c.activated_at, ws.c.decided_at).label("minutes"))
+             .where(ws.c.department_id.in_(ids), ws.c.status.in_(DECIDED), ws.c.decided_at >= start,
+                    ws.c.decided_at < end, ws.c.activated_at.is_not(None)))
+    samples = union_all(first_read, waits).subquery("samples")
+    within = (samples.c.department_id, samples.c.measure)
+    ranked = select(samples, func.row_number().over(partition_by=within, order_by=samples.c.minutes).label("rn"),
+                    func.count().over(partition_by=within).label("cnt")).subquery("ranked")
+    return (select(ranked.c.department_id, ranked.c.measure, func.avg(ranked.c.minutes).label("median"))
+            .where(ranked.c.rn.in_([(ranked.c.cnt + 1) // 2, (ranked.c.cnt + 2) // 2]))
+            .group_by(ranked.c.department_id, ranked.c.measure))
+
+
 class SqlMaturityQueries(SqlReadModel):
+    async def collaborative(self, department_ids: list[uuid.UUID], start: datetime,
+                            end: datetime) -> list[Measured]:
+        if not department_ids:
+            return []
+        counts: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
+        for r in await self._all(_collaborative_counts(department_ids, start, end)):
+            counts[r.department_id][r.measure] = int(r.n)
+        medians: dict[uuid.UUID, dict[str, float | None]] = defaultdict(dict)
+        for r in await self._all(_collaborative_medians(department_ids, start, end)):
+            medians[r.department_id][r.measure] = None if r.median is None else round(float(r.median), 1)
+        return [Measured(counts=counts.get(i, {}), medians=medians.get(i, {})) for i in department_ids]
+
     async def departmental(self, department_ids: list[uuid.UUID], start: datetime,
                            end: datetime) -> list[DepartmentalCounts]:
         if not department_ids:
