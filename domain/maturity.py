@@ -107,6 +107,28 @@ COLLABORATIVE: tuple[FigureDefinition, ...] = (
                      "are still waiting for a decision"),
 )
 
+SECONDS = "seconds"
+
+ENTERPRISE: tuple[FigureDefinition, ...] = (
+    FigureDefinition("integrations_up_share", "Integrations up", SHARE,
+                     "of the systems joined to the CRM (ERP, finance, broker, webhooks: `integrations`, DISABLED ones "
+                     "left out), the share UP when the figures are read: the service keeps no history of their "
+                     "health, so this is the company's, the same for every department, and not in the trend; null "
+                     "without any"),
+    FigureDefinition("orders_costed_share", "Orders with ERP costs", SHARE,
+                     "not measured: the service keeps no ERP costs (it reads them live, behind a cache); always null "
+                     "and never holds a level back"),
+    FigureDefinition("customers_with_receivables_share", "Customers with receivables", SHARE,
+                     "not measured: the service keeps no receivables (it reads them live from finance); always null "
+                     "and never holds a level back"),
+    FigureDefinition("outbox_lag_seconds", "Outbox lag", SECONDS,
+                     "seconds since the oldest event of the outbox that some cursor-driven destination (the broker, "
+                     "the fan-out to webhooks) has not taken yet, when the figures are read (0: none waiting; null: "
+                     "no destination); the company's"),
+    FigureDefinition("failed_deliveries", "Failed deliveries", COUNT,
+                     "webhook deliveries given up on (parked) in the period, the company's"),
+)
+
 # What the collaborative figures are counted from (the read model counts and samples them per department):
 PROGRESS_ENTRIES, LATE_PROGRESS = "progress_entries", "late_progress"
 SLA_COMPLAINTS, SLA_MET = "sla_complaints", "sla_met"
@@ -212,3 +234,27 @@ def collaborative_figures(measured: Measured) -> list[Figure]:
         "steps_overdue": measured.count(STEPS_OVERDUE),
     }
     return [Figure(d.key, d.label, values[d.key], d.unit) for d in COLLABORATIVE]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnterpriseCounts:
+    """What the enterprise figures are computed from: the company's, read once for every department."""
+
+    integrations: int  # reporting, DISABLED ones left out
+    integrations_up: int
+    oldest_waiting_at: datetime | None  # the oldest outbox event a destination has not taken
+    destinations: int
+    parked: int
+    now: datetime
+
+
+def enterprise_figures(counts: EnterpriseCounts) -> list[Figure]:
+    """The ENTERPRISE figures in their declared order."""
+    lag = None if not counts.destinations else 0.0 if counts.oldest_waiting_at is None else max(
+        0.0, round((counts.now - counts.oldest_waiting_at).total_seconds(), 1))
+    values: dict[str, float | None] = {
+        "integrations_up_share": share(counts.integrations_up, counts.integrations),
+        "orders_costed_share": None, "customers_with_receivables_share": None,
+        "outbox_lag_seconds": lag, "failed_deliveries": counts.parked,
+    }
+    return [Figure(d.key, d.label, values[d.key], d.unit) for d in ENTERPRISE]

@@ -3,13 +3,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import asyncio
+
 import strawberry
 from strawberry.types import Info
 
 from api.common.errors import read
 from api.context import Context
 from api.maturity.types import DepartmentMaturity, Maturity
-from domain.maturity import MaturityLevel, check_period, collaborative_figures, departmental_figures, maturity_scope
+from application.queries.integrations import HealthState
+from domain.maturity import (
+    EnterpriseCounts,
+    MaturityLevel,
+    check_period,
+    collaborative_figures,
+    departmental_figures,
+    enterprise_figures,
+    maturity_scope,
+)
 
 
 @strawberry.type
@@ -29,8 +40,18 @@ class MaturityQuery:
             ids = [d.id for d in departments]
             counts = await ctx.maturity.departmental(ids, from_, to)
             measured = await ctx.maturity.collaborative(ids, from_, to)
+            enterprise = enterprise_figures(await _enterprise(ctx, from_, to))
             return Maturity(from_=from_, to=to, company=MaturityLevel.DEPARTMENTAL, company_gaps=[], departments=[
-                DepartmentMaturity.of(d.id, departmental_figures(c), collaborative_figures(m))
+                DepartmentMaturity.of(d.id, departmental_figures(c), collaborative_figures(m), enterprise)
                 for d, c, m in zip(departments, counts, measured)])
 
         return await read(run)
+
+
+async def _enterprise(ctx: Context, start: datetime, end: datetime) -> EnterpriseCounts:
+    """The company's: the integrations' health as they report it now, the outbox and deliveries from SQL."""
+    reports = await asyncio.gather(*(r.health() for r in ctx.health_reporters))
+    states = [v.state for report in reports for v in report if v.state is not HealthState.DISABLED]
+    oldest, destinations, parked = await ctx.maturity.enterprise(start, end)
+    return EnterpriseCounts(integrations=len(states), integrations_up=states.count(HealthState.UP),
+                            oldest_waiting_at=oldest, destinations=destinations, parked=parked, now=ctx.clock.now())

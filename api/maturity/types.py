@@ -10,7 +10,7 @@ from strawberry.types import Info
 from api.context import Context
 from api.maturity.enums import MaturityLevelEnum
 from api.organisation.types import Department, load_department
-from domain.maturity import COLLABORATIVE, DEPARTMENTAL, Figure, MaturityLevel, describe
+from domain.maturity import COLLABORATIVE, DEPARTMENTAL, ENTERPRISE, Figure, MaturityLevel, describe
 
 __all__ = ["DepartmentMaturity", "Maturity", "MaturityFigure", "MaturityGap", "MaturityWeek"]
 
@@ -18,7 +18,9 @@ NOT_YET = " Not assessed yet: every department and the company show DEPARTMENTAL
 
 
 @strawberry.type(description="One measured figure with its definition. Departmental keys: " + describe(DEPARTMENTAL)
-                                + ". Collaborative keys: " + describe(COLLABORATIVE))
+                                + ". Collaborative keys: " + describe(COLLABORATIVE)
+                                + ". Enterprise keys (the company's, the same for every department): "
+                                + describe(ENTERPRISE))
 class MaturityFigure:
     key: str = strawberry.field(description="Stable: clients and reports rely on it")
     label: str
@@ -54,15 +56,17 @@ class DepartmentMaturity:
     level: MaturityLevelEnum = strawberry.field(description="The level the department has reached." + NOT_YET)  # type: ignore[valid-type]
     departmental: list[MaturityFigure]
     collaborative: list[MaturityFigure]
-    enterprise: list[MaturityFigure] = strawberry.field(description="Not measured yet: empty")
+    enterprise: list[MaturityFigure]
     gaps: list[MaturityGap] = strawberry.field(description="At most three, biggest first (not assessed yet: empty)")
     trend: list[MaturityWeek] = strawberry.field(description="The figures per week (not yet: empty)")
     _department_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def of(cls, department_id: uuid.UUID, figures: list[Figure], collaborative: list[Figure]) -> "DepartmentMaturity":
+    def of(cls, department_id: uuid.UUID, figures: list[Figure], collaborative: list[Figure],
+           enterprise: list[Figure]) -> "DepartmentMaturity":
         return cls(level=MaturityLevel.DEPARTMENTAL, departmental=[MaturityFigure.of(f) for f in figures],
-                   collaborative=[MaturityFigure.of(f) for f in collaborative], enterprise=[], gaps=[], trend=[], _department_id=department_id)
+                   collaborative=[MaturityFigure.of(f) for f in collaborative],
+                   enterprise=[MaturityFigure.of(f) for f in enterprise], gaps=[], trend=[], _department_id=department_id)
 
     @strawberry.field
     async def department(self, info: Info[Context, None]) -> Department:

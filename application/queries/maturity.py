@@ -18,3 +18,8 @@ class MaturityQueries(Protocol):
                             end: datetime) -> list[Measured]:
         """Each department's counts and medians of the collaborative figures for [start, end), in two statements
         whatever the number of departments and records."""
+
+    async def enterprise(self, start: datetime, end: datetime) -> tuple[datetime | None, int, int]:
+        """The company's outbox and deliveries, in one statement: when the oldest outbox event some cursor-driven
+        destination has not taken yet occurred (None: none waiting), how many such destinations there are, and
+        how many webhook deliveries were parked in [start, end)."""

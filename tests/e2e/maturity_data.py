@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from api.common.relay import parse_global_id
 from infrastructure.db import tables as t
@@ -87,3 +87,23 @@ class Rows:
 
     async def trained(self, staff: uuid.UUID, when: datetime) -> None:
         await self._insert(t.staff_trainings, staff_id=staff, trained_at=when, marked_by=staff, marked_at=when)
+
+    async def waiting_event(self, occurred: datetime) -> None:
+        """An outbox event a destination of its own has not taken yet."""
+        async with self.api.container.core.engine().begin() as conn:
+            await conn.execute(insert(t.outbox).values(
+                id=uuid.uuid4(), type="maturity.test", aggregate_type="test", aggregate_id=uuid.uuid4(),
+                occurred_at=occurred, payload={}))
+            position = (await conn.execute(select(func.max(t.outbox.c.position)))).scalar_one()
+            await conn.execute(insert(t.relay_cursors).values(name=unique("maturity"), position=position - 1,
+                                                              failures=0, updated_at=occurred))
+
+    async def parked(self, *when: datetime) -> None:
+        webhook = uuid.uuid4()
+        await self._insert(t.webhooks, id=webhook, url="https://parked.example/hook", events=["*"],
+                           secret_ciphertext="x", active=False, created_at=when[0], after_position=0,
+                           consecutive_failures=0)
+        for position, moment in enumerate(when):
+            await self._insert(t.webhook_deliveries, webhook_id=webhook, position=position, event_id=uuid.uuid4(),
+                               aggregate_id=uuid.uuid4(), state="PARKED", attempts=5, next_attempt_at=moment,
+                               parked_at=moment, created_at=moment)

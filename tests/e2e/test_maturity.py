@@ -93,7 +93,7 @@ async def test_a_departments_figures_are_what_it_recorded(own: Api) -> None:
     assert [d["department"]["id"] for d in body["departments"]] == [department]
     only = body["departments"][0]
     assert body["company"] == only["level"] == "DEPARTMENTAL"
-    assert (only["enterprise"], only["gaps"], only["trend"], body["companyGaps"]) == ([], [], [], [])
+    assert (only["gaps"], only["trend"], body["companyGaps"]) == ([], [], [])
     assert [f["key"] for f in only["collaborative"]][:2] == ["progress_entries", "timely_progress_share"]
     units = {f["key"]: f["unit"] for f in only["departmental"]}
     assert units["trained_staff_share"] == units["active_staff_share"] == "share" and units["key_users"] == "count"
@@ -127,4 +127,4 @@ async def test_the_statement_count_is_the_same_for_1_5_and_20_departments_more(o
             assert len((await own(MATURITY, period()))["maturity"]["departments"]) >= 5 + size
         counts.append(len(seen))
     assert counts[0] == counts[1] == counts[2], counts
-    assert counts[0] <= 8, counts
+    assert counts[0] <= 9, counts

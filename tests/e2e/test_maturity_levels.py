@@ -4,6 +4,7 @@ both databases."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from api.common.relay import parse_global_id
@@ -73,3 +74,23 @@ async def test_the_collaborative_figures_are_what_the_departments_recorded(own: 
     units = {f["key"]: f["unit"] for f in (await department_of(own, selling))["collaborative"]}
     assert (units["timely_progress_share"], units["median_minutes_to_sales_read"], units["steps_overdue"]) == (
         "share", "minutes", "count")
+
+
+async def test_the_enterprise_figures_are_the_companys(own: Api) -> None:
+    rows = Rows(own)
+    await rows.waiting_event(at(10, 12))
+    await rows.parked(at(4), at(12), at(20))  # the last one after the period
+    department = await new_department(own)
+    found = (await department_of(own, department))["enterprise"]
+    figures = values(found)
+    assert list(figures) == ["integrations_up_share", "orders_costed_share", "customers_with_receivables_share",
+                             "outbox_lag_seconds", "failed_deliveries"]
+    lag = (datetime.now(UTC) - at(10, 12)).total_seconds()
+    assert abs(figures["outbox_lag_seconds"] - lag) < 120
+    assert figures["failed_deliveries"] == 2
+    assert figures["orders_costed_share"] is figures["customers_with_receivables_share"] is None
+    share = figures["integrations_up_share"]
+    assert share is None or 0 <= share <= 1
+    assert {f["key"]: f["unit"] for f in found}["outbox_lag_seconds"] == "seconds"
+    others = (await own(MATURITY, PERIOD))["maturity"]["departments"]
+    assert all(values(d["enterprise"]) == figures for d in others)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Float, and_, case, exists, func, literal, or_, select, union_all
@@ -180,7 +180,27 @@ def _collaborative_medians(ids: list[uuid.UUID], start: datetime, end: datetime)
             .group_by(ranked.c.department_id, ranked.c.measure))
 
 
+def _enterprise(start: datetime, end: datetime) -> Any:
+    """The company's outbox and deliveries in one row: the oldest event behind the slowest destination, how many
+    destinations, the deliveries parked in the period."""
+    o, rc, wd = t.outbox, t.relay_cursors, t.webhook_deliveries
+    slowest = select(func.min(rc.c.position)).scalar_subquery()
+    return select(
+        select(func.min(o.c.occurred_at)).where(o.c.position > slowest).scalar_subquery().label("oldest"),
+        select(func.count()).select_from(rc).scalar_subquery().label("destinations"),
+        select(func.count()).select_from(wd).where(wd.c.state == "PARKED", wd.c.parked_at >= start,
+                                                   wd.c.parked_at < end).scalar_subquery().label("parked"))
+
+
 class SqlMaturityQueries(SqlReadModel):
+    async def enterprise(self, start: datetime, end: datetime) -> tuple[datetime | None, int, int]:
+        row = (await self._all(_enterprise(start, end)))[0]
+        oldest = row.oldest
+        if isinstance(oldest, str):  # SQLite hands an aggregate's datetime back as text
+            oldest = datetime.fromisoformat(oldest)
+        return (None if oldest is None else oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest,
+                int(row.destinations), int(row.parked))
+
     async def collaborative(self, department_ids: list[uuid.UUID], start: datetime,
                             end: datetime) -> list[Measured]:
         if not department_ids:
