@@ -200,6 +200,7 @@ class GraphQLApp(GraphQL):
             api_keys=services.api_key_registry(), webhooks=services.webhook_registry(),
             webhook_queries=services.webhook_queries(), profitability=services.profitability_queries(),
             rollout=services.rollout_queries(), maturity=services.maturity_queries(),
+            maturity_thresholds=services.maturity_thresholds(),
             complaint_reads=services.complaint_reads(),
             product_costs=services.product_costs(), receivables=services.receivables(),
             health_reporters=services.health_reporters(),

@@ -25,6 +25,7 @@ from application.ports import (
     DueDates,
     EventStream,
     FieldAccessPolicy,
+    MaturityThresholdStore,
     ProductCosts,
     Receivables,
     UnitCost,
@@ -286,6 +287,7 @@ class Context:
     profitability: ProfitabilityQueries
     rollout: RolloutQueries
     maturity: MaturityQueries
+    maturity_thresholds: MaturityThresholdStore
     complaint_reads: ComplaintReads  # who read a complaint's timeline without handling it (written behind)
     product_costs: ProductCosts
     receivables: Receivables

@@ -56,7 +56,7 @@ from api.orders.queries import OrderQuery
 from api.organisation.queries import OrganisationQuery
 from api.profitability.access import FieldAccessMutation, FieldAccessQuery
 from api.profitability.queries import ProfitabilityQuery
-from api.maturity.queries import MaturityQuery
+from api.maturity.queries import MaturityMutation, MaturityQuery
 from api.rollout.mutations import RolloutMutation
 from api.rollout.queries import RolloutQuery
 from api.workflows.mutations import WorkflowMutation
@@ -95,7 +95,8 @@ Query = merge_types("Query", (NodeQuery, IntegrationQuery, OrganisationQuery, Cu
                               MaturityQuery))
 Mutation = merge_types("Mutation", (OrganisationMutation, CustomerMutation, ImportMutation, OrderMutation, CampaignMutation,
                                     OpportunityMutation, WorkflowMutation, ComplaintMutation, WebhookMutation,
-                                    ApiKeyMutation, FieldAccessMutation, RolloutMutation))
+                                    ApiKeyMutation, FieldAccessMutation, RolloutMutation,
+                                    MaturityMutation))
 Subscription = merge_types("Subscription", (WorkflowSubscription, ComplaintSubscription, OrderSubscription,
                                             OpportunitySubscription))
 

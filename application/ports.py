@@ -425,6 +425,14 @@ class WebhookDelivery:
     attempts: int = 0
 
 
+class MaturityThresholdStore(Protocol):
+    async def stored(self) -> dict[str, float]:
+        """The thresholds an ADMIN set, by figure key (the others have their defaults: domain/maturity.py)."""
+
+    async def save(self, key: str, value: float | None, by: Staff, at: datetime) -> None:
+        """Set one (None: back to the default), with its audit record, in one transaction."""
+
+
 class FieldAccessPolicy(Protocol):
     async def rules(self) -> dict[GuardedField, FieldAccessRule]:
         """Every guarded field's rule: as stored, else the default."""

@@ -1,9 +1,22 @@
 """How far each department has come with the CRM, measured from what the service records: the figures' stable
 keys, what each one means, and who may read them.
 
-This first increment has the DEPARTMENTAL figures only (`DEPARTMENTAL`); the collaborative and enterprise figures,
-the levels' thresholds, the gaps and the weekly trend are still to come, and until the levels are assessed every
-department (and the company) stands at `MaturityLevel.DEPARTMENTAL`, the first level.
+Three groups of figures: DEPARTMENTAL (does the department do its own work in the CRM?), COLLABORATIVE (do the
+departments work together through it?) and ENTERPRISE (is it joined to the company's other systems?).
+
+Rule LevelsByThresholds: every department stands at least at DEPARTMENTAL, the first level. It is COLLABORATIVE
+when every DEPARTMENTAL and COLLABORATIVE figure with a threshold (THRESHOLDS, an ADMIN adjusts them) meets it, and
+ENTERPRISE when, on top of that, every ENTERPRISE figure with a threshold meets its own. A figure without a value
+(no base: no complaints to share, no staff) neither meets nor fails and holds nothing back, but a level needs
+evidence: at least one of its own figures that are shares or medians must have a value (a department with no
+collaborative work to measure is not collaborative).
+
+Rule TheCompanyIsAsFarAsItsLeastAdvancedDepartment: the company's level is the lowest of its departments' levels
+(of the departments the reader sees); its gaps are the biggest of the gaps of the departments at that level.
+
+Rule TheThreeBiggestGaps: what holds a department back are the figures that fail a threshold of a level above its
+own, the next level's first, the ones furthest from their threshold first (relative to the threshold, capped at
+100 %), at most three; a level short only of evidence names its first figure that has no value.
 
 Rule TheMaturityReportIsForAdminsAndManagers: an active ADMIN reads every department's figures, an active MANAGER
 their own department's; nobody else reads them.
@@ -258,3 +271,139 @@ def enterprise_figures(counts: EnterpriseCounts) -> list[Figure]:
         "outbox_lag_seconds": lag, "failed_deliveries": counts.parked,
     }
     return [Figure(d.key, d.label, values[d.key], d.unit) for d in ENTERPRISE]
+
+
+# ------------------------------------------------------------------------------------------ levels
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """What a level needs of one figure: at least (`at_most` False) or at most `default`, until an ADMIN sets it."""
+
+    key: str
+    level: MaturityLevel
+    default: float
+    at_most: bool = False
+
+    def met_by(self, value: float, limit: float) -> bool:
+        return value <= limit if self.at_most else value >= limit
+
+
+_C, _E = MaturityLevel.COLLABORATIVE, MaturityLevel.ENTERPRISE
+THRESHOLDS: tuple[Threshold, ...] = (
+    Threshold("key_users", _C, 1),
+    Threshold("trained_staff_share", _C, 0.8),
+    Threshold("active_staff_share", _C, 0.6),
+    Threshold("customers_without_owner", _C, 0, at_most=True),
+    Threshold("timely_progress_share", _C, 0.8),
+    Threshold("sla_compliance", _C, 0.9),
+    Threshold("sales_read_progress_share", _C, 0.5),
+    Threshold("median_minutes_to_sales_read", _C, 480, at_most=True),
+    Threshold("median_step_wait_minutes", _C, 480, at_most=True),
+    Threshold("steps_overdue", _C, 0, at_most=True),
+    Threshold("integrations_up_share", _E, 1.0),
+    Threshold("orders_costed_share", _E, 0.9),
+    Threshold("customers_with_receivables_share", _E, 0.9),
+    Threshold("outbox_lag_seconds", _E, 300, at_most=True),
+    Threshold("failed_deliveries", _E, 0, at_most=True),
+)
+THRESHOLD_BY_KEY = {th.key: th for th in THRESHOLDS}
+DEFINITION_BY_KEY = {d.key: d for d in (*DEPARTMENTAL, *COLLABORATIVE, *ENTERPRISE)}
+LEVELS = tuple(MaturityLevel)  # lowest first
+OWN_FIGURES = {level: frozenset(d.key for d in group) for level, group in (
+    (MaturityLevel.DEPARTMENTAL, DEPARTMENTAL), (_C, COLLABORATIVE), (_E, ENTERPRISE))}
+
+
+def describe_thresholds() -> str:
+    return "; ".join(f"`{th.key}` {'at most' if th.at_most else 'at least'} {th.default:g} for {th.level.value}"
+                     for th in THRESHOLDS)
+
+
+def check_threshold(key: str, value: float | None) -> float | None:
+    """The value an ADMIN may set for `key` (None: back to the default). InvalidInput fields follow
+    SetMaturityThresholdInput."""
+    if key not in THRESHOLD_BY_KEY:
+        raise InvalidInput(f"No figure {key!r} has a threshold; these do: {', '.join(THRESHOLD_BY_KEY)}.",
+                           field=("key",))
+    if value is None:
+        return None
+    if value != value or value < 0 or (DEFINITION_BY_KEY[key].unit == SHARE and value > 1):
+        raise InvalidInput("A threshold is a number of at least 0 (a share: from 0 to 1).", field=("value",))
+    return float(value)
+
+
+def limits_with(stored: dict[str, float]) -> dict[str, float]:
+    """Every threshold's value: as an ADMIN set it, else the default."""
+    return {th.key: stored.get(th.key, th.default) for th in THRESHOLDS}
+
+
+@dataclass(frozen=True)
+class Gap:
+    level: MaturityLevel
+    figure: str
+    message: str
+    shortfall: float  # how far off, relative to the threshold, capped at 1 (0: no value yet)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: MaturityLevel
+    figures: list[Figure]  # with their thresholds and whether they meet them
+    gaps: list[Gap]  # all of them, biggest first (the API shows three)
+
+
+def _shown(value: float, unit: str) -> str:
+    if unit == SHARE:
+        return f"{round(value * 100):g} %"
+    return f"{value:g}" + ("" if unit == COUNT else f" {unit}")
+
+
+def _judged(figure: Figure, limits: dict[str, float]) -> Figure:
+    threshold = THRESHOLD_BY_KEY.get(figure.key)
+    if threshold is None:
+        return figure
+    limit = limits[figure.key]
+    meets = None if figure.value is None else threshold.met_by(figure.value, limit)
+    return Figure(figure.key, figure.label, figure.value, figure.unit, threshold=limit, meets=meets)
+
+
+def _gap(who: str, figure: Figure, threshold: Threshold) -> Gap:
+    needs = f"{threshold.level.value.lower()} needs {'at most' if threshold.at_most else 'at least'} " \
+            f"{_shown(figure.threshold or 0.0, figure.unit)}"
+    if figure.value is None:
+        return Gap(threshold.level, figure.key, f"{who}: {figure.label.lower()} not measured yet (no base in the "
+                                                f"period); {needs}", 0.0)
+    base = max(abs(figure.threshold or 0.0), 1.0 if figure.unit != SHARE else 0.01)
+    shortfall = min(1.0, abs(figure.value - (figure.threshold or 0.0)) / base)
+    return Gap(threshold.level, figure.key,
+               f"{who}: {figure.label.lower()} {_shown(figure.value, figure.unit)}; {needs}", shortfall)
+
+
+def assess(who: str, figures: list[Figure], limits: dict[str, float]) -> Assessment:
+    """Rules LevelsByThresholds and TheThreeBiggestGaps, for the department called `who`."""
+    judged = [_judged(f, limits) for f in figures]
+    level, gaps = MaturityLevel.DEPARTMENTAL, []
+    for above in LEVELS[1:]:
+        needed = [(f, THRESHOLD_BY_KEY[f.key]) for f in judged
+                  if f.key in THRESHOLD_BY_KEY and THRESHOLD_BY_KEY[f.key].level is above]
+        failing = [_gap(who, f, th) for f, th in needed if f.meets is False]
+        evidence = [f for f, _ in needed if f.unit in (SHARE, MINUTES) and f.key in OWN_FIGURES[above]]
+        measured = any(f.value is not None for f in evidence)
+        if not failing and not measured:
+            failing = [_gap(who, f, THRESHOLD_BY_KEY[f.key]) for f in evidence[:1]]
+        if not failing and measured and level is LEVELS[LEVELS.index(above) - 1]:
+            level = above
+        gaps += sorted(failing, key=lambda g: -g.shortfall)
+    return Assessment(level, judged, gaps)
+
+
+def company_level(levels: list[MaturityLevel]) -> MaturityLevel:
+    """Rule TheCompanyIsAsFarAsItsLeastAdvancedDepartment (DEPARTMENTAL without departments)."""
+    return min(levels, key=LEVELS.index, default=MaturityLevel.DEPARTMENTAL)
+
+
+def company_gaps(assessments: list[Assessment], top: int = 3) -> list[Gap]:
+    level = company_level([a.level for a in assessments])
+    behind = [g for a in assessments if a.level is level for g in a.gaps if g.level is LEVELS[
+        min(LEVELS.index(level) + 1, len(LEVELS) - 1)]]
+    return sorted(behind, key=lambda g: -g.shortfall)[:top]

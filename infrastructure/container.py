@@ -16,6 +16,7 @@ from infrastructure.db.repositories.field_access import SqlFieldAccess
 from infrastructure.oidc import oidc_verifier
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.maturity import SqlMaturityQueries
+from infrastructure.db.repositories.maturity import SqlMaturityThresholds
 from infrastructure.db.queries.rollout import SqlRolloutQueries
 from infrastructure.complaint_reads import BufferedComplaintReads
 from infrastructure.db.queries.customers import SqlCustomerQueries
@@ -112,6 +113,7 @@ class Services(containers.DeclarativeContainer):
     profitability_queries = providers.Singleton(SqlProfitabilityQueries, core.read_engine)
     rollout_queries = providers.Singleton(SqlRolloutQueries, core.read_engine)
     maturity_queries = providers.Singleton(SqlMaturityQueries, core.read_engine)
+    maturity_thresholds = providers.Singleton(SqlMaturityThresholds, core.engine, core.read_engine)
     complaint_reads = providers.Singleton(BufferedComplaintReads, core.engine)  # written behind the read path
     # events out (infrastructure/outbox/): webhooks and the broker; `crm worker` runs the relay
     secret_box = providers.Singleton(SecretBox, core.settings.provided.secret_key)

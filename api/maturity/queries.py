@@ -1,24 +1,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Awaitable
 
 import asyncio
 
 import strawberry
 from strawberry.types import Info
 
-from api.common.errors import read
+from api.common.errors import forbidden, read
+from api.common.payloads import write
 from api.context import Context
-from api.maturity.types import DepartmentMaturity, Maturity
+from api.maturity.types import (
+    DepartmentMaturity,
+    Maturity,
+    MaturityGap,
+    MaturityThreshold,
+    MaturityThresholdPayload,
+    SetMaturityThresholdInput,
+)
+from application.maturity import set_maturity_threshold
 from application.queries.integrations import HealthState
 from domain.maturity import (
     EnterpriseCounts,
-    MaturityLevel,
+    assess,
     check_period,
+    company_gaps,
+    company_level,
     collaborative_figures,
     departmental_figures,
     enterprise_figures,
+    limits_with,
     maturity_scope,
 )
 
@@ -41,11 +53,41 @@ class MaturityQuery:
             counts = await ctx.maturity.departmental(ids, from_, to)
             measured = await ctx.maturity.collaborative(ids, from_, to)
             enterprise = enterprise_figures(await _enterprise(ctx, from_, to))
-            return Maturity(from_=from_, to=to, company=MaturityLevel.DEPARTMENTAL, company_gaps=[], departments=[
-                DepartmentMaturity.of(d.id, departmental_figures(c), collaborative_figures(m), enterprise)
-                for d, c, m in zip(departments, counts, measured)])
+            limits = limits_with(await ctx.maturity_thresholds.stored())
+            assessed = [assess(d.name, [*departmental_figures(c), *collaborative_figures(m), *enterprise], limits)
+                        for d, c, m in zip(departments, counts, measured)]
+            return Maturity(from_=from_, to=to, company=company_level([a.level for a in assessed]),
+                            company_gaps=[MaturityGap.of(g) for g in company_gaps(assessed)],
+                            departments=[DepartmentMaturity.of(d.id, a) for d, a in zip(departments, assessed)])
 
         return await read(run)
+
+    @strawberry.field(description="What each level needs of each figure, as an ADMIN set it or by default: for "
+                                  "those who read the maturity figures (ADMINs, MANAGERs)")
+    async def maturity_thresholds(self, info: Info[Context, None]) -> list[MaturityThreshold]:
+        ctx = info.context
+
+        async def run() -> list[MaturityThreshold]:
+            maturity_scope(ctx.actor)
+            return MaturityThreshold.all(limits_with(await ctx.maturity_thresholds.stored()))
+
+        return await read(run)
+
+
+@strawberry.type
+class MaturityMutation:
+    @strawberry.mutation(description="Adjust what a level needs of one figure (ADMINs); value null: the default. "
+                                     "A key without a threshold or a value below 0 (a share above 1) is INVALID")
+    async def set_maturity_threshold(self, info: Info[Context, None],
+                                     input: SetMaturityThresholdInput) -> MaturityThresholdPayload:
+        def run(ctx: Context) -> Awaitable[dict[str, float]]:
+            if not ctx.admin:
+                raise forbidden()
+            return set_maturity_threshold(ctx.maturity_thresholds, ctx.clock, ctx.actor, input.key, input.value)
+
+        limits, errors = await write(info, run)
+        return MaturityThresholdPayload(thresholds=MaturityThreshold.all(limits) if limits else None,
+                                        user_errors=errors)
 
 
 async def _enterprise(ctx: Context, start: datetime, end: datetime) -> EnterpriseCounts:

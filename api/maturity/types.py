@@ -7,14 +7,31 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
+from api.common.errors import UserError
 from api.context import Context
 from api.maturity.enums import MaturityLevelEnum
 from api.organisation.types import Department, load_department
-from domain.maturity import COLLABORATIVE, DEPARTMENTAL, ENTERPRISE, Figure, MaturityLevel, describe
+from domain.maturity import (
+    COLLABORATIVE,
+    DEFINITION_BY_KEY,
+    DEPARTMENTAL,
+    ENTERPRISE,
+    THRESHOLDS,
+    Assessment,
+    Figure,
+    Gap,
+    describe,
+    describe_thresholds,
+)
 
-__all__ = ["DepartmentMaturity", "Maturity", "MaturityFigure", "MaturityGap", "MaturityWeek"]
+__all__ = ["DepartmentMaturity", "Maturity", "MaturityFigure", "MaturityGap", "MaturityThreshold", "MaturityWeek",
+           "SetMaturityThresholdInput", "MaturityThresholdPayload"]
 
-NOT_YET = " Not assessed yet: every department and the company show DEPARTMENTAL, the first level, for now."
+LEVEL_RULE = (" A department is COLLABORATIVE when every departmental and collaborative figure with a threshold meets "
+              "it, ENTERPRISE when every enterprise one does too; a figure without a value holds nothing back, but a "
+              "level needs at least one of its shares or medians measured. The company is at the lowest level of "
+              "its departments (those the reader sees).")
+GAPS = 3
 
 
 @strawberry.type(description="One measured figure with its definition. Departmental keys: " + describe(DEPARTMENTAL)
@@ -27,8 +44,10 @@ class MaturityFigure:
     value: float | None = strawberry.field(description="The value: a share in 0..1, a count, or minutes, as `unit` "
                                                        "says; null where it has no base (no active staff)")
     unit: str
-    threshold: float | None = strawberry.field(description="The threshold the next level needs, if this figure "
-                                                           "counts toward one (levels: not assessed yet)")
+    threshold: float | None = strawberry.field(description="The threshold the level it counts toward needs (at "
+                                                           "least, or at most for counts of what is wrong, medians "
+                                                           "and the lag); null if it counts toward none. Defaults: "
+                                                           + describe_thresholds())
     meets: bool | None
 
     @classmethod
@@ -43,6 +62,10 @@ class MaturityGap:
     figure: str
     message: str
 
+    @classmethod
+    def of(cls, gap: Gap) -> "MaturityGap":
+        return cls(level=gap.level, figure=gap.figure, message=gap.message)
+
 
 @strawberry.type
 class MaturityWeek:
@@ -53,20 +76,24 @@ class MaturityWeek:
 
 @strawberry.type
 class DepartmentMaturity:
-    level: MaturityLevelEnum = strawberry.field(description="The level the department has reached." + NOT_YET)  # type: ignore[valid-type]
+    level: MaturityLevelEnum = strawberry.field(description="The level the department has reached." + LEVEL_RULE)  # type: ignore[valid-type]
     departmental: list[MaturityFigure]
     collaborative: list[MaturityFigure]
     enterprise: list[MaturityFigure]
-    gaps: list[MaturityGap] = strawberry.field(description="At most three, biggest first (not assessed yet: empty)")
+    gaps: list[MaturityGap] = strawberry.field(description="At most three, biggest first: the figures that fail a "
+                                                           "threshold of a level above the department's, the next "
+                                                           "level's first, the furthest from it first")
     trend: list[MaturityWeek] = strawberry.field(description="The figures per week (not yet: empty)")
     _department_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def of(cls, department_id: uuid.UUID, figures: list[Figure], collaborative: list[Figure],
-           enterprise: list[Figure]) -> "DepartmentMaturity":
-        return cls(level=MaturityLevel.DEPARTMENTAL, departmental=[MaturityFigure.of(f) for f in figures],
-                   collaborative=[MaturityFigure.of(f) for f in collaborative],
-                   enterprise=[MaturityFigure.of(f) for f in enterprise], gaps=[], trend=[], _department_id=department_id)
+    def of(cls, department_id: uuid.UUID, assessment: Assessment) -> "DepartmentMaturity":
+        def group(keys: tuple[str, ...]) -> list[MaturityFigure]:
+            return [MaturityFigure.of(f) for f in assessment.figures if f.key in keys]
+
+        return cls(level=assessment.level, departmental=group(_DEPARTMENTAL), collaborative=group(_COLLABORATIVE),
+                   enterprise=group(_ENTERPRISE), gaps=[MaturityGap.of(g) for g in assessment.gaps[:GAPS]],
+                   trend=[], _department_id=department_id)
 
     @strawberry.field
     async def department(self, info: Info[Context, None]) -> Department:
@@ -79,6 +106,38 @@ class DepartmentMaturity:
 class Maturity:
     from_: datetime = strawberry.field(name="from")
     to: datetime
-    company: MaturityLevelEnum = strawberry.field(description="The company's level." + NOT_YET)  # type: ignore[valid-type]
-    company_gaps: list[MaturityGap] = strawberry.field(description="Not assessed yet: empty")
+    company: MaturityLevelEnum = strawberry.field(description="The company's level: the lowest of its departments'")  # type: ignore[valid-type]
+    company_gaps: list[MaturityGap] = strawberry.field(description="At most three, biggest first: the biggest gaps "
+                                                                   "of the departments at the company's level")
     departments: list[DepartmentMaturity]
+
+
+_DEPARTMENTAL, _COLLABORATIVE, _ENTERPRISE = (tuple(d.key for d in group) for group in (
+    DEPARTMENTAL, COLLABORATIVE, ENTERPRISE))
+
+
+@strawberry.type(description="What a level needs of one figure; an ADMIN adjusts it with setMaturityThreshold")
+class MaturityThreshold:
+    key: str
+    label: str
+    level: MaturityLevelEnum = strawberry.field(description="The level that needs it")  # type: ignore[valid-type]
+    at_most: bool = strawberry.field(description="The figure must stay at or below the value (else reach it)")
+    value: float
+    default_value: float
+
+    @classmethod
+    def all(cls, limits: dict[str, float]) -> list["MaturityThreshold"]:
+        return [cls(key=th.key, label=DEFINITION_BY_KEY[th.key].label, level=th.level, at_most=th.at_most,
+                    value=limits[th.key], default_value=th.default) for th in THRESHOLDS]
+
+
+@strawberry.input
+class SetMaturityThresholdInput:
+    key: str
+    value: float | None = strawberry.field(description="Null: back to the default")
+
+
+@strawberry.type
+class MaturityThresholdPayload:
+    thresholds: list[MaturityThreshold] | None
+    user_errors: list[UserError]

@@ -4,8 +4,8 @@ was trained; and who read a complaint's timeline without handling it (SQLAlchemy
 A department without a `department_rollouts` row is in SURVEY at version 0 (domain/rollout.py)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Date, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, \
-    Table, Text, Uuid
+from sqlalchemy import JSON, BigInteger, Column, Date, Double, ForeignKey, Index, Integer, PrimaryKeyConstraint, \
+    String, Table, Text, Uuid
 
 from infrastructure.db.metadata import metadata
 from infrastructure.db.types import UTCDateTime
@@ -52,4 +52,14 @@ complaint_reads = Table(
     Column("first_read_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("complaint_id", "staff_id", "day"),
     Index("ix_complaint_reads_staff_id_day", "staff_id", "day"),
+)
+
+# The maturity thresholds an ADMIN set (domain/maturity.py THRESHOLDS has the defaults; a key without a row has its).
+maturity_thresholds = Table(
+    "maturity_thresholds",
+    metadata,
+    Column("key", String(60), primary_key=True),
+    Column("value", Double, nullable=False),
+    Column("set_by", Uuid, ForeignKey("staff.id"), nullable=True),
+    Column("set_at", UTCDateTime, nullable=False),
 )

@@ -198,6 +198,7 @@ from infrastructure.db.campaign_tables import campaign_members, campaigns  # noq
 from infrastructure.db.rollout_tables import (  # noqa: E402,F401
     complaint_reads,
     department_rollouts,
+    maturity_thresholds,
     rollout_phase_changes,
     staff_trainings,
 )

@@ -373,6 +373,11 @@ PROBES: dict[str, list[Probe]] = {
             lambda p, d: {"f": d["closing"], "t": d["closing"]}, lambda p, d: Target(dept="SALES", owner=DEAL_OWNER_EMAIL),
             hidden=lambda b: b["data"]["forecast"] == []),
     ],
+    "`maturityThresholds` (what each maturity level needs)": [gql("{ maturityThresholds { key value } }")],
+    "`setMaturityThreshold`": [
+        gql("mutation($i: SetMaturityThresholdInput!) { setMaturityThreshold(input: $i) { userErrors { code } } }",
+            lambda p, d: {"i": {"key": "no_such_figure", "value": 1}}),
+    ],
 }
 
 

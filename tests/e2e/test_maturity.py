@@ -1,7 +1,7 @@
 """`maturity(from, to)`, first increment: the DEPARTMENTAL figures of each department, computed in SQL from what the
 service records, checked figure by figure on a department built for it; who reads them; and the statement count,
-the same with 1, 5 and 20 departments more and their records. (Levels, gaps, trend, the collaborative and
-enterprise figures are not built yet: every level is DEPARTMENTAL and those lists are empty.)"""
+the same with 1, 5 and 20 departments more and their records. (The collaborative and enterprise figures, the
+levels, gaps and thresholds: tests/e2e/test_maturity_levels.py.)"""
 from __future__ import annotations
 
 import uuid
@@ -93,7 +93,8 @@ async def test_a_departments_figures_are_what_it_recorded(own: Api) -> None:
     assert [d["department"]["id"] for d in body["departments"]] == [department]
     only = body["departments"][0]
     assert body["company"] == only["level"] == "DEPARTMENTAL"
-    assert (only["gaps"], only["trend"], body["companyGaps"]) == ([], [], [])
+    assert only["trend"] == [] and body["companyGaps"] == only["gaps"]  # the company: its one department's
+    assert [g["message"].split(": ")[1].split(" ")[0] for g in only["gaps"]] == ["customers", "owners", "trained"]
     assert [f["key"] for f in only["collaborative"]][:2] == ["progress_entries", "timely_progress_share"]
     units = {f["key"]: f["unit"] for f in only["departmental"]}
     assert units["trained_staff_share"] == units["active_staff_share"] == "share" and units["key_users"] == "count"
@@ -127,4 +128,4 @@ async def test_the_statement_count_is_the_same_for_1_5_and_20_departments_more(o
             assert len((await own(MATURITY, period()))["maturity"]["departments"]) >= 5 + size
         counts.append(len(seen))
     assert counts[0] == counts[1] == counts[2], counts
-    assert counts[0] <= 9, counts
+    assert counts[0] <= 10, counts

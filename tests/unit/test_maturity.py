@@ -6,7 +6,23 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.maturity import DEPARTMENTAL, DepartmentalCounts, check_period, departmental_figures, maturity_scope
+from domain.maturity import (
+    DEFINITION_BY_KEY,
+    DEPARTMENTAL,
+    DepartmentalCounts,
+    Figure,
+    Gap,
+    MaturityLevel,
+    assess,
+    check_period,
+    check_threshold,
+    company_gaps,
+    company_level,
+    departmental_figures,
+    limits_with,
+    maturity_scope,
+    median,
+)
 from domain.organisation import Role, Staff
 from domain.shared import InvalidInput, NotAuthorized
 
@@ -47,3 +63,59 @@ def test_the_figures_have_stable_keys_and_shares_without_a_base_are_null() -> No
         customers=2, without_owner=0, without_primary_contact=1, without_code=1, likely_duplicates=0))
     values = {f.key: f.value for f in full}
     assert (values["trained_staff_share"], values["active_staff_share"], values["records_created"]) == (0.25, 0.75, 3)
+
+
+def figure(key: str, value: float | None) -> Figure:
+    d = DEFINITION_BY_KEY[key]
+    return Figure(key, d.label, value, d.unit)
+
+
+def test_a_level_needs_every_threshold_met_and_something_measured() -> None:
+    limits = limits_with({})
+    ready = [figure("key_users", 2), figure("trained_staff_share", 0.9), figure("active_staff_share", 0.7),
+             figure("customers_without_owner", 0), figure("timely_progress_share", 0.85),
+             figure("sla_compliance", None), figure("steps_overdue", 0)]
+    assert assess("Service", ready, limits).level is MaturityLevel.COLLABORATIVE
+    late = assess("Service", [*ready[:4], figure("timely_progress_share", 0.38), *ready[5:]], limits)
+    assert late.level is MaturityLevel.DEPARTMENTAL
+    assert late.gaps[0] == Gap(MaturityLevel.COLLABORATIVE, "timely_progress_share",
+                               "Service: progress recorded within the update interval 38 %; collaborative needs at "
+                               "least 80 %", (0.8 - 0.38) / 0.8)
+    nothing = assess("Service", [*ready[:4], figure("timely_progress_share", None)], limits)
+    assert nothing.level is MaturityLevel.DEPARTMENTAL and nothing.gaps[0].figure == "timely_progress_share"
+    enterprise = assess("Service", [*ready, figure("integrations_up_share", 1.0), figure("outbox_lag_seconds", 400),
+                                    figure("orders_costed_share", None)], limits)
+    assert enterprise.level is MaturityLevel.COLLABORATIVE
+    assert [g.figure for g in enterprise.gaps] == ["outbox_lag_seconds"]
+    assert assess("Service", enterprise.figures, {**limits, "outbox_lag_seconds": 500}).level is \
+        MaturityLevel.ENTERPRISE
+
+
+def test_gaps_come_next_level_first_furthest_first_and_the_company_is_its_least_advanced_department() -> None:
+    limits = limits_with({})
+    behind = assess("Sales", [figure("key_users", 0), figure("trained_staff_share", 0.7),
+                              figure("steps_overdue", 4), figure("outbox_lag_seconds", 9000)], limits)
+    assert [g.figure for g in behind.gaps] == ["key_users", "steps_overdue", "trained_staff_share",
+                                               "outbox_lag_seconds"]
+    ahead = assess("Service", [figure("key_users", 1), figure("timely_progress_share", 0.9),
+                               figure("integrations_up_share", 1.0)], limits)
+    assert ahead.level is MaturityLevel.ENTERPRISE
+    assert company_level([behind.level, ahead.level]) is MaturityLevel.DEPARTMENTAL
+    assert company_level([]) is MaturityLevel.DEPARTMENTAL
+    assert [g.figure for g in company_gaps([behind, ahead])] == ["key_users", "steps_overdue", "trained_staff_share"]
+
+
+def test_thresholds_are_adjusted_within_their_range() -> None:
+    assert check_threshold("sla_compliance", 0.5) == 0.5 and check_threshold("sla_compliance", None) is None
+    assert check_threshold("outbox_lag_seconds", 900) == 900
+    for key, value, field in (("records_created", 1, "key"), ("sla_compliance", 1.2, "value"),
+                              ("steps_overdue", -1, "value")):
+        with pytest.raises(InvalidInput) as err:
+            check_threshold(key, value)
+        assert err.value.field == (field,)
+    assert limits_with({"sla_compliance": 0.5})["sla_compliance"] == 0.5
+    assert limits_with({})["timely_progress_share"] == 0.8
+
+
+def test_the_median_is_the_middle_or_the_mean_of_the_two_middle_values() -> None:
+    assert (median([]), median([3]), median([5, 1, 3]), median([4, 1, 3, 2])) == (None, 3, 3, 2.5)
