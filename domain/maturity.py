@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from domain.organisation import Role, Staff
@@ -185,6 +185,33 @@ def check_period(start: datetime, end: datetime) -> None:
         raise InvalidInput("from and to need a time-zone offset.", field=("from" if start.tzinfo is None else "to",))
     if start >= end:
         raise InvalidInput("from must lie before to.", field=("to",))
+    if end - start > timedelta(weeks=MAX_TREND_WEEKS - 2):
+        raise InvalidInput("The period may be two years long at most.", field=("to",))
+
+
+MAX_TREND_WEEKS = 106  # two years of weeks: a longer period is INVALID
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch the figures are counted over: the whole period (index 0) or one of its weeks (1, 2, ...: the
+    calendar weeks from Monday 00:00 UTC that overlap the period, cut to it)."""
+
+    index: int
+    start: datetime
+    end: datetime
+    week_start: date | None = None  # the Monday, for a week
+
+
+def spans(start: datetime, end: datetime) -> list[Span]:
+    """The period and its weeks (check_period first)."""
+    first = datetime.combine(start.astimezone(UTC).date(), time(), UTC)
+    first -= timedelta(days=first.weekday())
+    weeks = []
+    while first < end:
+        weeks.append(Span(len(weeks) + 1, max(first, start), min(first + timedelta(days=7), end), first.date()))
+        first += timedelta(days=7)
+    return [Span(0, start, end), *weeks]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +284,7 @@ class EnterpriseCounts:
     integrations_up: int
     oldest_waiting_at: datetime | None  # the oldest outbox event a destination has not taken
     destinations: int
-    parked: int
+    parked: int  # in the span
     now: datetime
 
 

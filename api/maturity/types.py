@@ -67,11 +67,18 @@ class MaturityGap:
         return cls(level=gap.level, figure=gap.figure, message=gap.message)
 
 
-@strawberry.type
+@strawberry.type(description="The figures of one calendar week (from Monday 00:00 UTC, cut to the period), and the "
+                             "level they reach; the integrations' health and the outbox lag as they are now")
 class MaturityWeek:
-    week_start: date
+    week_start: date = strawberry.field(description="The week's Monday")
     level: MaturityLevelEnum  # type: ignore[valid-type]
-    figures: list[MaturityFigure]
+    figures: list[MaturityFigure] = strawberry.field(description="Every figure, departmental, collaborative and "
+                                                                 "enterprise, in that order")
+
+    @classmethod
+    def of(cls, week_start: date, assessment: Assessment) -> "MaturityWeek":
+        return cls(week_start=week_start, level=assessment.level,
+                   figures=[MaturityFigure.of(f) for f in assessment.figures])
 
 
 @strawberry.type
@@ -83,17 +90,20 @@ class DepartmentMaturity:
     gaps: list[MaturityGap] = strawberry.field(description="At most three, biggest first: the figures that fail a "
                                                            "threshold of a level above the department's, the next "
                                                            "level's first, the furthest from it first")
-    trend: list[MaturityWeek] = strawberry.field(description="The figures per week (not yet: empty)")
+    trend: list[MaturityWeek] = strawberry.field(description="The same figures per week of the period, first week "
+                                                             "first")
     _department_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def of(cls, department_id: uuid.UUID, assessment: Assessment) -> "DepartmentMaturity":
+    def of(cls, department_id: uuid.UUID, assessment: Assessment,
+           weeks: list[tuple[date | None, Assessment]]) -> "DepartmentMaturity":
         def group(keys: tuple[str, ...]) -> list[MaturityFigure]:
             return [MaturityFigure.of(f) for f in assessment.figures if f.key in keys]
 
         return cls(level=assessment.level, departmental=group(_DEPARTMENTAL), collaborative=group(_COLLABORATIVE),
                    enterprise=group(_ENTERPRISE), gaps=[MaturityGap.of(g) for g in assessment.gaps[:GAPS]],
-                   trend=[], _department_id=department_id)
+                   trend=[MaturityWeek.of(start, week) for start, week in weeks if start is not None],
+                   _department_id=department_id)
 
     @strawberry.field
     async def department(self, info: Info[Context, None]) -> Department:

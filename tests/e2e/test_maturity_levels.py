@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.common.relay import parse_global_id
-from tests.conftest import Api
+from tests.conftest import Api, statements
 from tests.e2e.conftest import new_department, staff_in
 from tests.e2e.maturity_data import PERIOD, Rows, at
 
@@ -105,8 +105,10 @@ async def set_threshold(api: Api, key: str, value: float | None, as_: str = "adm
     return (await api(THRESHOLD, {"i": {"key": key, "value": value}}, as_=as_))["setMaturityThreshold"]
 
 
-async def staffed(api: Api, rows: Rows, department: str, *, trained: bool, wrote: bool) -> tuple[uuid.UUID, str]:
-    """A department's manager, key user and member, trained and writing in the period or not; the manager's e-mail."""
+async def staffed(api: Api, rows: Rows, department: str, *, trained: bool, wrote: bool,
+                  days: tuple[int, ...] = (5,)) -> tuple[uuid.UUID, str]:
+    """A department's manager, key user and member, trained and writing (on those days of March) or not; the
+    manager's e-mail."""
     manager = ""
     for role in ("MANAGER", "KEY_USER", "MEMBER"):
         email = await staff_in(api, department, role)
@@ -114,8 +116,8 @@ async def staffed(api: Api, rows: Rows, department: str, *, trained: bool, wrote
         person = await rows.staff_id(email)
         if trained:
             await rows.trained(person, at(1))
-        if wrote:
-            await rows.wrote(person, at(5))
+        for day in days if wrote else ():
+            await rows.wrote(person, at(day))
     return parse_global_id(department)[1], manager
 
 
@@ -195,3 +197,54 @@ async def test_only_admins_adjust_thresholds_within_their_range(own: Api) -> Non
     assert {t["key"]: t["value"] for t in listed}["sla_compliance"] == 0.9
     assert [e["extensions"]["code"] for e in await own.errors("{ maturityThresholds { key } }",
                                                               as_="sales.member@example.com")] == ["FORBIDDEN"]
+
+
+async def test_the_trend_shows_a_departments_climb_week_by_week(own: Api) -> None:
+    rows = Rows(own)
+    await rows.waiting_event(at(10))  # the outbox lags: nobody is ENTERPRISE
+    climbing = await new_department(own)
+    c, _ = await staffed(own, rows, climbing, trained=True, wrote=True, days=(5, 12))  # both weeks
+    customer = await rows.customer(None)
+    batch = await rows.complaint(customer, c, at(3, 9))  # progress on Friday, in a batch: late
+    await rows.update_breach(batch, at(3, 9), at(3, 10))
+    await rows.progress(batch, at(7, 16), c)
+    prompt = await rows.complaint(customer, c, at(11, 9))  # the next week: on time
+    await rows.progress(prompt, at(11, 9, 30), c)
+
+    found = await department_of(own, climbing)
+    assert found["level"] == "DEPARTMENTAL"  # half the period's entries were late
+    assert [(w["weekStart"], w["level"]) for w in found["trend"]] == [
+        ("2025-03-03", "DEPARTMENTAL"), ("2025-03-10", "COLLABORATIVE")]
+    weekly = [{f["key"]: (f["value"], f["meets"]) for f in w["figures"]} for w in found["trend"]]
+    assert [w["timely_progress_share"] for w in weekly] == [(0, False), (1, True)]
+    assert [w["progress_entries"][0] for w in weekly] == [1, 1]
+    assert [w["active_staff_share"][0] for w in weekly] == [1, 1]
+    assert [w["records_created"][0] for w in weekly] == [3, 3]
+    assert list(weekly[0]) == [f["key"] for f in (*found["departmental"], *found["collaborative"],
+                                                   *found["enterprise"])]
+    partial = await department_of(own, climbing, {"from": at(5, 12).isoformat(), "to": at(11, 12).isoformat()})
+    assert [w["weekStart"] for w in partial["trend"]] == ["2025-03-03", "2025-03-10"]  # weeks cut to the period
+    long = await own.errors(MATURITY, {"from": "2020-01-01T00:00:00Z", "to": "2025-01-01T00:00:00Z"})
+    assert [(e["extensions"]["code"], e["extensions"]["field"]) for e in long] == [("INVALID", ["to"])]
+
+
+async def test_the_statement_count_is_the_same_for_more_records_and_more_weeks(own: Api) -> None:
+    rows = Rows(own)
+    department = await new_department(own)
+    d = parse_global_id(department)[1]
+    owner = await rows.staff_id(await staff_in(own, department, "MEMBER"))
+    customer = await rows.customer(owner)
+    made, counts = 0, []
+    for size in (1, 10, 30):
+        while made < size:
+            complaint = await rows.complaint(customer, d, at(3 + made % 10, 9))
+            await rows.progress(complaint, at(3 + made % 10, 10), d)
+            await rows.read(complaint, owner, at(3 + made % 10, 11))
+            await rows.step(d, at(3 + made % 10), decided=at(3 + made % 10, 12), due=at(3 + made % 10, 11))
+            made += 1
+        for variables in (PERIOD, {"from": at(3).isoformat(), "to": "2026-03-01T00:00:00Z"}):  # 2 weeks, 52
+            await own(MATURITY, variables)
+            with statements(own) as seen:
+                await own(MATURITY, variables)
+            counts.append(len(seen))
+    assert len(set(counts)) == 1, counts
