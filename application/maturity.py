@@ -1,10 +1,86 @@
-"""Use case: an ADMIN adjusts a maturity threshold (the thresholds and the levels: domain/maturity.py)."""
+"""The maturity report (measured from the read model, judged by domain/maturity.py's rules), which the API's
+`maturity` and `crm report maturity` both show; and the use case by which an ADMIN adjusts a threshold."""
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Sequence
+
 from application.ports import Clock, MaturityThresholdStore
-from domain.maturity import check_threshold, limits_with
+from application.queries.integrations import HealthReporter, HealthState
+from application.queries.maturity import MaturityQueries
+from application.queries.views import DepartmentView
+from domain.maturity import (
+    Assessment,
+    EnterpriseCounts,
+    Gap,
+    MaturityLevel,
+    Span,
+    assess,
+    check_period,
+    check_threshold,
+    collaborative_figures,
+    company_gaps,
+    company_level,
+    departmental_figures,
+    enterprise_figures,
+    limits_with,
+    spans,
+)
 from domain.organisation import Staff
 from domain.shared import NotAuthorized
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepartmentReport:
+    department: DepartmentView
+    period: Assessment
+    weeks: list[tuple[date, Assessment]]  # each week's Monday, first week first
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaturityReport:
+    start: datetime
+    end: datetime
+    company: MaturityLevel
+    company_gaps: list[Gap]
+    departments: list[DepartmentReport]
+
+
+async def measure(queries: MaturityQueries, thresholds: MaturityThresholdStore, reporters: Sequence[HealthReporter],
+                  clock: Clock, departments: list[DepartmentView], start: datetime, end: datetime) -> MaturityReport:
+    """The departments' figures, levels and gaps over [start, end) and per week: a constant number of statements
+    whatever the number of departments, records and weeks. Raises InvalidInput for a period that is none."""
+    check_period(start, end)
+    periods = spans(start, end)  # the period, then its weeks
+    ids = [d.id for d in departments]
+    counts = await queries.departmental(ids, periods)
+    measured = await queries.collaborative(ids, periods)
+    company = await _enterprise(queries, reporters, clock, periods)
+    limits = limits_with(await thresholds.stored())
+    assessed = [[assess(d.name, [*departmental_figures(c), *collaborative_figures(m), *enterprise_figures(e)], limits)
+                 for d, c, m in zip(departments, span_counts, span_measured)]
+                for span_counts, span_measured, e in zip(counts, measured, company)]
+    period = assessed[0]
+    return MaturityReport(start=start, end=end, company=company_level([a.level for a in period]),
+                          company_gaps=company_gaps(period), departments=[
+                              DepartmentReport(department=d, period=a, weeks=[
+                                  (sp.week_start, week[i]) for sp, week in zip(periods[1:], assessed[1:])
+                                  if sp.week_start is not None])
+                              for i, (d, a) in enumerate(zip(departments, period))])
+
+
+async def _enterprise(queries: MaturityQueries, reporters: Sequence[HealthReporter], clock: Clock,
+                      periods: list[Span]) -> list[EnterpriseCounts]:
+    """The company's, per span: the integrations' health as they report it now, the outbox and deliveries from
+    SQL (the lag as it is now in every span; the parked deliveries of each)."""
+    reports = await asyncio.gather(*(r.health() for r in reporters))
+    states = [v.state for report in reports for v in report if v.state is not HealthState.DISABLED]
+    oldest, destinations, parked = await queries.enterprise(periods)
+    return [EnterpriseCounts(integrations=len(states), integrations_up=states.count(HealthState.UP),
+                             oldest_waiting_at=oldest, destinations=destinations, parked=n, now=clock.now())
+            for n in parked]
 
 
 async def set_maturity_threshold(store: MaturityThresholdStore, clock: Clock, actor: Staff, key: str,

@@ -3,8 +3,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Awaitable
 
-import asyncio
-
 import strawberry
 from strawberry.types import Info
 
@@ -19,22 +17,8 @@ from api.maturity.types import (
     MaturityThresholdPayload,
     SetMaturityThresholdInput,
 )
-from application.maturity import set_maturity_threshold
-from application.queries.integrations import HealthState
-from domain.maturity import (
-    EnterpriseCounts,
-    Span,
-    assess,
-    check_period,
-    company_gaps,
-    company_level,
-    collaborative_figures,
-    departmental_figures,
-    enterprise_figures,
-    limits_with,
-    maturity_scope,
-    spans,
-)
+from application.maturity import measure, set_maturity_threshold
+from domain.maturity import limits_with, maturity_scope
 
 
 @strawberry.type
@@ -47,24 +31,15 @@ class MaturityQuery:
 
         async def run() -> Maturity:
             only = maturity_scope(ctx.actor)
-            check_period(from_, to)
             departments = [d for d in await ctx.organisation.departments() if only is None or d.id == only]
             for department in departments:  # what DepartmentMaturity.department loads: read already
                 ctx.loaders.department_by_id.prime(department.id, department)
-            periods = spans(from_, to)  # the period, then its weeks
-            ids = [d.id for d in departments]
-            counts = await ctx.maturity.departmental(ids, periods)
-            measured = await ctx.maturity.collaborative(ids, periods)
-            company = await _enterprise(ctx, periods)
-            limits = limits_with(await ctx.maturity_thresholds.stored())
-            assessed = [[assess(d.name, [*departmental_figures(c), *collaborative_figures(m), *enterprise_figures(e)],
-                                limits) for d, c, m in zip(departments, span_counts, span_measured)]
-                        for span_counts, span_measured, e in zip(counts, measured, company)]
-            period, weeks = assessed[0], assessed[1:]
-            return Maturity(from_=from_, to=to, company=company_level([a.level for a in period]),
-                            company_gaps=[MaturityGap.of(g) for g in company_gaps(period)], departments=[
-                                DepartmentMaturity.of(d.id, a, [(sp.week_start, week[i]) for sp, week in zip(
-                                    periods[1:], weeks)]) for i, (d, a) in enumerate(zip(departments, period))])
+            report = await measure(ctx.maturity, ctx.maturity_thresholds, ctx.health_reporters, ctx.clock,
+                                   departments, from_, to)
+            return Maturity(from_=from_, to=to, company=report.company,
+                            company_gaps=[MaturityGap.of(g) for g in report.company_gaps],
+                            departments=[DepartmentMaturity.of(r.department.id, r.period, r.weeks)
+                                         for r in report.departments])
 
         return await read(run)
 
@@ -94,14 +69,3 @@ class MaturityMutation:
         limits, errors = await write(info, run)
         return MaturityThresholdPayload(thresholds=MaturityThreshold.all(limits) if limits else None,
                                         user_errors=errors)
-
-
-async def _enterprise(ctx: Context, periods: list[Span]) -> list[EnterpriseCounts]:
-    """The company's, per span: the integrations' health as they report it now, the outbox and deliveries from
-    SQL (the lag as it is now in every span; the parked deliveries of each)."""
-    reports = await asyncio.gather(*(r.health() for r in ctx.health_reporters))
-    states = [v.state for report in reports for v in report if v.state is not HealthState.DISABLED]
-    oldest, destinations, parked = await ctx.maturity.enterprise(periods)
-    return [EnterpriseCounts(integrations=len(states), integrations_up=states.count(HealthState.UP),
-                             oldest_waiting_at=oldest, destinations=destinations, parked=n, now=ctx.clock.now())
-            for n in parked]
