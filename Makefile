@@ -24,12 +24,13 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 install-test: $(TEST_STAMP)
 
-## Debian's packages the suite starts processes of (PgBouncer, nginx), installed when missing
+## Debian's packages the suite starts processes of (PgBouncer, nginx, Chromium for the HTML report), installed when
+## missing
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := pgbouncer nginx-light
+SYSTEM_PACKAGES := pgbouncer nginx-light chromium
 system-packages:
-	@if [ -x /usr/sbin/pgbouncer ] && [ -x /usr/sbin/nginx ]; then exit 0; fi; \
-	command -v apt-get >/dev/null || { echo "pgbouncer and nginx are required: install them" >&2; exit 1; }; \
+	@if [ -x /usr/sbin/pgbouncer ] && [ -x /usr/sbin/nginx ] && [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	command -v apt-get >/dev/null || { echo "pgbouncer, nginx and chromium are required: install them" >&2; exit 1; }; \
 	$(SUDO) apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 	{ $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; }
 

@@ -1,4 +1,4 @@
-"""The `crm` command: serve, migrate, seed-demo, token, schema, import, worker."""
+"""The `crm` command: serve, migrate, seed-demo, token, schema, import, report, worker."""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator, TypeVar
@@ -36,6 +36,8 @@ import_app = typer.Typer(help="Bulk-import a department's basic data.", no_args_
 app.add_typer(import_app, name="import")
 apikey_app = typer.Typer(help="API keys for partner systems.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+report_app = typer.Typer(help="Reports for managers.", no_args_is_help=True, **HELP)  # type: ignore[arg-type]
+app.add_typer(report_app, name="report")
 
 
 def _settings() -> Settings:
@@ -556,3 +558,53 @@ def main(argv: list[str] | None = None) -> Any:
 
 if __name__ == "__main__":
     main()
+
+
+def _instant(text: str, option: str) -> datetime:
+    """An ISO 8601 instant with its offset, or a date (its midnight UTC)."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter("an ISO 8601 date or instant with its offset", param_hint=option) from None
+
+
+async def _maturity_report(container: Container, start: datetime, end: datetime, actor_email: str) -> Any:
+    from application.maturity import measure
+    from application.organisation import find_active_staff_by_email
+    from domain.maturity import maturity_scope
+
+    services = container.services
+    actor = await find_active_staff_by_email(services.uow(), actor_email)
+    if actor is None:
+        typer.secho(f"error: no active staff member with e-mail {actor_email}", fg="red", err=True)
+        raise typer.Exit(1)
+    try:
+        only = maturity_scope(actor)
+        departments = [d for d in await services.organisation_queries().departments() if only is None or d.id == only]
+        return await measure(services.maturity_queries(), services.maturity_thresholds(), services.health_reporters(),
+                             container.gateways.clock(), departments, start, end)
+    except (DomainError, NotAuthorized) as err:
+        typer.secho(f"error: {err.message}", fg="red", err=True)
+        raise typer.Exit(1) from None
+
+
+@report_app.command("maturity")
+def report_maturity(
+    from_: str = typer.Option(..., "--from", help="Start of the period: 2025-03-03 or 2025-03-03T00:00:00+01:00"),
+    to: str = typer.Option(..., "--to", help="End of the period (not included)"),
+    html_file: Path | None = typer.Option(None, "--html", dir_okay=False, help="Also write a one-page HTML report "
+                                                                              "with charts (offline: inline SVG)"),
+    as_: str = typer.Option("admin@example.com", "--as", help="E-mail of an ADMIN (every department) or a MANAGER "
+                                                             "(their own)"),
+) -> None:
+    """Each department's maturity figures, level and gaps over the period, as `maturity(from, to)` has them."""
+    from api.maturity.report import html_page, table
+
+    start, end = _instant(from_, "--from"), _instant(to, "--to")
+    report = _with_container(lambda c: _maturity_report(c, start, end, as_))
+    typer.echo(table(report), nl=False)
+    if html_file is not None:
+        html_file.write_text(html_page(report), encoding="utf-8")
+        typer.echo(f"wrote {html_file}")
