@@ -33,14 +33,18 @@ class Crm:
         return (row[0], row[1]) if row else None
 
 
-@pytest.fixture(scope="module")
-def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
-    folder = tmp_path_factory.mktemp("crm-cli")
+def demo_crm(folder: Path) -> Crm:
+    """`crm` on a SQLite database in `folder`, migrated and seeded with the demo data by `crm` itself."""
     crm = Crm(folder, {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'crm.db'}", "CRM_ENV": "test"})
     for command in ("migrate", "seed-demo"):
         result = crm(command)
         assert result.exit_code == 0, result.output
-    yield crm
+    return crm
+
+
+@pytest.fixture(scope="module")
+def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
+    yield demo_crm(tmp_path_factory.mktemp("crm-cli"))
 
 
 def test_imports_a_csv_file_with_a_progress_bar_and_a_summary(crm: Crm) -> None:

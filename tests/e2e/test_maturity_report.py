@@ -12,19 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_import_cli import Crm
+from tests.e2e.test_import_cli import Crm, demo_crm
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
-    folder = tmp_path_factory.mktemp("crm-report")
-    crm = Crm(folder, {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'crm.db'}", "CRM_ENV": "test"})
-    for command in ("migrate", "seed-demo"):
-        result = crm(command)
-        assert result.exit_code == 0, result.output
-    yield crm
+    yield demo_crm(tmp_path_factory.mktemp("crm-report"))
 
 
 def period() -> list[str]:
