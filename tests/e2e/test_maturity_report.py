@@ -3,23 +3,32 @@ and the one-page HTML report opened in headless Chromium (Debian's `chromium`; `
 which must render its three charts and its numbers without fetching anything."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_import_cli import Crm, demo_crm
+from tests.e2e.test_import_cli import Crm
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
-    yield demo_crm(tmp_path_factory.mktemp("crm-report"))
+    """Migrated and seeded by `crm` in a process of its own, as `make run` does: the demo's audit log must say who
+    wrote what, whatever context the suite's earlier tests left in this process."""
+    folder = tmp_path_factory.mktemp("crm-report")
+    env = {"CRM_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'crm.db'}", "CRM_ENV": "test"}
+    for command in ("migrate", "seed-demo"):
+        subprocess.run([str(Path(sys.executable).parent / "crm"), command], env={**os.environ, **env}, check=True,
+                       capture_output=True, timeout=300)
+    yield Crm(folder, env)
 
 
 def period() -> list[str]:
