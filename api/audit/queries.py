@@ -117,7 +117,12 @@ class AuditedWrites(SchemaExtension):
             document = context.graphql_document
             fields = [s.name.value for d in (document.definitions if document else ())
                       for s in getattr(getattr(d, "selection_set", None), "selections", ()) if hasattr(s, "name")]
-            AUDIT.set(AuditContext(actor_id=actor.id if actor is not None else None,
-                                   api_key_id=state.get("api_key_id"), operation=", ".join(fields) or None,
-                                   request_id=REQUEST_ID.get()))
+            token = AUDIT.set(AuditContext(actor_id=actor.id if actor is not None else None,
+                                           api_key_id=state.get("api_key_id"), operation=", ".join(fields) or None,
+                                           request_id=REQUEST_ID.get()))
+            try:
+                yield
+            finally:  # the mutation's, not whatever runs later in the same context (an in-process caller's)
+                AUDIT.reset(token)
+            return
         yield

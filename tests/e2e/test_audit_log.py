@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.common.relay import to_global_id
+from application.audit import AUDIT
 from application.organisation import find_active_staff_by_email
 from tests.conftest import Api, unique
 
@@ -80,3 +81,12 @@ async def test_only_admins_read_the_log_and_nothing_edits_it(api: Api) -> None:
         assert error["extensions"]["code"] == "FORBIDDEN"
     mutations = (await api('{ __type(name: "Mutation") { fields { name } } }'))["__type"]["fields"]
     assert not [m["name"] for m in mutations if "audit" in m["name"].lower()]
+
+
+async def test_a_mutation_leaves_no_audit_context_behind_in_its_caller(api: Api) -> None:
+    """The test client runs the app in the test's own context, as any in-process caller would: once the mutation
+    is done, what it set for its audit records is gone, so later writes there are not laid at its author's door."""
+    assert AUDIT.get() is None
+    made = (await api(CREATE, {"i": {"name": unique("Audited"), "kind": "COMPANY"}}))["createCustomer"]
+    assert made["userErrors"] == []
+    assert AUDIT.get() is None
