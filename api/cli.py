@@ -76,7 +76,16 @@ async def _migrate(container: Container) -> None:
 async def _seed(container: Container) -> dict[str, int]:
     from application.demo import seed_demo
 
-    return await seed_demo(container.services.uow, container.gateways.clock(), container.services.due_dates())
+    reads = container.services.complaint_reads()
+    added = await seed_demo(container.services.uow, container.gateways.clock(), container.services.due_dates(), reads)
+    await reads.flush()
+    if added["customers"]:  # what `crm worker`'s first integration sync would find, so the demo's report has it
+        from application.integration_sync import sync_integrations
+
+        services = container.services
+        await sync_integrations(services.integration_records(), services.product_costs(), services.receivables(),
+                                services.health_reporters(), container.gateways.clock())
+    return added
 
 
 async def _token(container: Container, email: str, ttl: timedelta) -> str:
@@ -380,8 +389,24 @@ async def run_relay_worker(container: Container, *, once: bool, stop: asyncio.Ev
     return total.delivered + total.published
 
 
+async def run_integration_sync_worker(container: Container, *, once: bool, stop: asyncio.Event) -> int:
+    """The integration sync (health samples, ERP costs, finance's receivables) every CRM_INTEGRATION_SYNC_INTERVAL
+    seconds until `stop` is set (or one pass with `once`); returns how many costs and customers it checked."""
+    from application.integration_sync import run_integration_sync
+
+    report = _reporter("integrations", lambda t: t.busy and (
+        f"integrations: {t.costs_checked} unit costs and {t.customers_checked} customers' receivables checked"
+        + (f" ({', '.join(t.unavailable)} unavailable)" if t.unavailable else "")))
+    services, settings = container.services, container.core.settings()
+    total = await run_integration_sync(
+        services.integration_records(), services.product_costs(), services.receivables(), services.health_reporters(),
+        container.gateways.clock(), interval=settings.integration_sync_interval, once=once,
+        refresh=timedelta(seconds=settings.integration_sync_refresh), stop=stop, on_tick=report)
+    return total.costs_checked + total.customers_checked
+
+
 async def _worker(container: Container, once: bool, interval: float, batch_size: int,
-                  relay: bool = True) -> tuple[int, int]:
+                  relay: bool = True, sync: bool = True) -> tuple[int, int]:
     """Run the workers until SIGINT/SIGTERM (or one drain with --once)."""
     import signal
 
@@ -395,10 +420,17 @@ async def _worker(container: Container, once: bool, interval: float, batch_size:
 
     async def everything() -> tuple[int, int]:
         workers = run_workers(container, once=once, interval=interval, batch_size=batch_size, stop=stop)
-        if not relay:
-            return await workers
-        counts, relayed = await asyncio.gather(workers, run_relay_worker(container, once=once, stop=stop))
-        typer.echo(f"outbox relay stopped: {relayed} events handed on")
+        others: dict[str, Awaitable[int]] = {}
+        if relay:
+            others["relay"] = run_relay_worker(container, once=once, stop=stop)
+        if sync:
+            others["sync"] = run_integration_sync_worker(container, once=once, stop=stop)
+        counts, *done = await asyncio.gather(workers, *others.values())
+        figures = dict(zip(others, done))
+        if "relay" in figures:
+            typer.echo(f"outbox relay stopped: {figures['relay']} events handed on")
+        if "sync" in figures:
+            typer.echo(f"integration sync stopped: {figures['sync']} costs and receivables checked")
         return counts
 
     from infrastructure.tracing import instrument, tracer_provider
@@ -440,6 +472,9 @@ def worker(
                                    help="Complaints (or overdue steps) claimed per transaction"),
     relay: bool = typer.Option(True, "--relay/--no-relay",
                                help="Also relay outbox events to webhooks and the broker (CRM_BROKER_URL)"),
+    sync: bool = typer.Option(True, "--sync/--no-sync",
+                              help="Also sample the joined systems' health and check ERP costs and receivables "
+                                   "(CRM_INTEGRATION_SYNC_INTERVAL)"),
 ) -> None:
     """Fire due SLA warnings and breaches, and escalate overdue workflow steps (notifying), until stopped;
     safe to run several."""
@@ -448,7 +483,7 @@ def worker(
     from api.common.request_log import logging_config
 
     logging.config.dictConfig(logging_config(_settings().is_production))  # as `crm serve` writes its lines
-    handled, escalated = _with_container(lambda c: _worker(c, once, interval, batch_size, relay))
+    handled, escalated = _with_container(lambda c: _worker(c, once, interval, batch_size, relay, sync))
     typer.echo(f"sla worker stopped: {handled} complaints handled")
     typer.echo(f"workflow worker stopped: {escalated} overdue steps escalated")
 

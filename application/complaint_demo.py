@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from application import complaints as uc
-from application.ports import Clock, UnitOfWorkFactory
+from application.ports import Clock, ComplaintReads, UnitOfWorkFactory
 from domain.complaint import Channel, ComplaintStatus, Priority, Visibility
 from domain.organisation import Staff
 
@@ -69,8 +69,14 @@ class _At:
         return self.instant
 
 
-async def seed_complaints(uow_factory: UnitOfWorkFactory, clock: Clock, staff: dict[str, Staff]) -> int:
-    """Returns how many complaints it added."""
+# complaint number -> hours after filing when its customer's owner in sales read its timeline in the CRM
+OWNER_READS = {1: 1, 2: 3, 3: 2, 4: 20, 5: 4, 6: 30}
+
+
+async def seed_complaints(uow_factory: UnitOfWorkFactory, clock: Clock, staff: dict[str, Staff],
+                          reads: ComplaintReads | None = None) -> int:
+    """Returns how many complaints it added. With `reads`, the owners of most of the complaints' customers read
+    their timelines (OWNER_READS), as sales staff who follow the progress in the system do."""
     configurer = staff.get("service.key@example.com")
     handler = staff.get("service.member@example.com")
     if configurer is None or handler is None:
@@ -95,6 +101,8 @@ async def seed_complaints(uow_factory: UnitOfWorkFactory, clock: Clock, staff: d
             customer_id=customer.id, category_id=category.id, priority=priority, channel=channel, subject=subject,
             description=f"{subject}. Reported by {customer.name}.", idempotency_key=key))
         added += 1
+        if reads is not None and n in OWNER_READS and customer.owner_id is not None:
+            reads.record(complaint.id, customer.owner_id, min(filed_at + timedelta(hours=OWNER_READS[n]), now))
         if steps:
             await uc.assign_complaint(uow_factory(), _At(filed_at + timedelta(minutes=30)), handler,
                                       uc.AssignComplaint(complaint.id, handler.id))

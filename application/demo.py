@@ -23,7 +23,7 @@ from application import orders as ord_
 from application.pipeline_demo import seed_pipeline
 from application import organisation as org
 from application import workflows as wf
-from application.ports import Clock, DueDates, UnitOfWorkFactory
+from application.ports import Clock, ComplaintReads, DueDates, UnitOfWorkFactory
 from domain.customer import CustomerKind, CustomerTier, InteractionKind, LifecycleStage
 from domain.order import RESPONSIBLE_DEPARTMENT, Order, OrderStatus
 from domain.organisation import Role, Staff, StaffCreated
@@ -54,8 +54,10 @@ PATHS = {
 }
 
 
-async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: DueDates | None = None) -> dict[str, int]:
-    """Returns how many staff, customers and orders it added. `due_dates` defaults to plain clock minutes."""
+async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: DueDates | None = None,
+                    reads: ComplaintReads | None = None) -> dict[str, int]:
+    """Returns how many staff, customers and orders it added. `due_dates` defaults to plain clock minutes; with
+    `reads`, sales staff read their customers' complaints (the caller flushes it)."""
     added = {"staff": 0, "customers": 0, "orders": 0}
     admin = await _ensure_admin(uow_factory, clock)
     added["staff"] += admin[1]
@@ -79,7 +81,7 @@ async def seed_demo(uow_factory: UnitOfWorkFactory, clock: Clock, due_dates: Due
     await _ensure_department_calendars(uow_factory, clock, admin[0])
     await _ensure_advance_payment(uow_factory, clock, admin[0])
     added["orders"] = await _seed_orders(uow_factory, clock, due_dates or _ClockMinutes(), staff_by_email)
-    added["complaints"] = await seed_complaints(uow_factory, clock, staff_by_email)
+    added["complaints"] = await seed_complaints(uow_factory, clock, staff_by_email, reads)
     added["campaigns"] = await seed_campaigns(uow_factory, clock, staff_by_email)
     added["rollouts"] = await seed_rollout(uow_factory, clock, admin[0], staff_by_email)
     added["opportunities"] = await seed_pipeline(uow_factory, clock, staff_by_email, admin[0])

@@ -57,11 +57,13 @@ async def measure(queries: MaturityQueries, thresholds: MaturityThresholdStore, 
     ids = [d.id for d in departments]
     counts = await queries.departmental(ids, periods)
     measured = await queries.collaborative(ids, periods)
+    joined = await queries.joined(ids, periods)
     company = await _enterprise(queries, reporters, clock, periods)
     limits = limits_with(await thresholds.stored())
-    assessed = [[assess(d.name, [*departmental_figures(c), *collaborative_figures(m), *enterprise_figures(e)], limits)
-                 for d, c, m in zip(departments, span_counts, span_measured)]
-                for span_counts, span_measured, e in zip(counts, measured, company)]
+    assessed = [[assess(d.name, [*departmental_figures(c), *collaborative_figures(m), *enterprise_figures(e, j)],
+                        limits)
+                 for d, c, m, j in zip(departments, span_counts, span_measured, span_joined)]
+                for span_counts, span_measured, span_joined, e in zip(counts, measured, joined, company)]
     period = assessed[0]
     return MaturityReport(start=start, end=end, company=company_level([a.level for a in period]),
                           company_gaps=company_gaps(period), departments=[
@@ -73,14 +75,18 @@ async def measure(queries: MaturityQueries, thresholds: MaturityThresholdStore, 
 
 async def _enterprise(queries: MaturityQueries, reporters: Sequence[HealthReporter], clock: Clock,
                       periods: list[Span]) -> list[EnterpriseCounts]:
-    """The company's, per span: the integrations' health as they report it now, the outbox and deliveries from
-    SQL (the lag as it is now in every span; the parked deliveries of each)."""
+    """The company's, per span: the health samples taken in it (and the integrations' health as they report it
+    now, as one more sample of the spans that include now), the outbox and the deliveries from SQL (the lag as it
+    is now in every span; the parked deliveries of each)."""
+    now = clock.now()
     reports = await asyncio.gather(*(r.health() for r in reporters))
     states = [v.state for report in reports for v in report if v.state is not HealthState.DISABLED]
-    oldest, destinations, parked = await queries.enterprise(periods)
-    return [EnterpriseCounts(integrations=len(states), integrations_up=states.count(HealthState.UP),
-                             oldest_waiting_at=oldest, destinations=destinations, parked=n, now=clock.now())
-            for n in parked]
+    found = await queries.enterprise(periods)
+    return [EnterpriseCounts(samples=samples + (len(states) if sp.start <= now < sp.end else 0),
+                             samples_up=up + (states.count(HealthState.UP) if sp.start <= now < sp.end else 0),
+                             oldest_waiting_at=found.oldest_waiting_at, destinations=found.destinations, parked=parked,
+                             now=now)
+            for sp, parked, samples, up in zip(periods, found.parked, found.samples, found.samples_up)]
 
 
 async def set_maturity_threshold(store: MaturityThresholdStore, clock: Clock, actor: Staff, key: str,

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, AsyncIterator, Protocol, Self, Sequence
 
 from application.activity import ActivityFeed
+from application.queries.integrations import IntegrationHealthView
 from domain.api_key import ApiKey
 from domain.calendar import BusinessCalendar
 from domain.campaign import Campaign, CampaignMember, Segment
@@ -389,6 +390,34 @@ class Receivables(Protocol):
     async def receivables(self, customer_codes: Sequence[str]) -> dict[str, CustomerReceivables | None]:
         """Receivables per customer code (None for a customer the finance system does not know), in one round
         trip. Raises DependencyUnavailable."""
+
+
+class IntegrationRecords(Protocol):
+    """What the integration sync (application/integration_sync.py) keeps of the ERP's unit costs, finance's
+    receivables and the joined systems' health (infrastructure/db/integration_records.py). Each call is its own
+    transaction."""
+
+    async def sample_health(self, views: Sequence[IntegrationHealthView], at: datetime) -> None:
+        """One row per view (DISABLED ones too: the figures leave them out)."""
+
+    async def forget_samples(self, before: datetime) -> int:
+        """Deletes the health samples taken before `before`; how many."""
+
+    async def costs_to_check(self, checked_before: datetime, limit: int) -> list[tuple[str, str]]:
+        """Up to `limit` (SKU, currency) pairs of order lines never checked or last checked before
+        `checked_before`."""
+
+    async def save_costs(self, asked: Sequence[tuple[str, str]], found: dict[tuple[str, str], UnitCost | None],
+                         source: str, at: datetime) -> None:
+        """Upserts what the ERP answered for each pair asked (a missing or None answer: it does not know it)."""
+
+    async def customers_to_check(self, checked_before: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """Up to `limit` (customer id, code) never checked or last checked before `checked_before` (or whose code
+        changed since)."""
+
+    async def save_receivables(self, asked: Sequence[tuple[uuid.UUID, str]],
+                               found: dict[str, CustomerReceivables | None], source: str, at: datetime) -> None:
+        """Upserts what finance answered for each customer asked (a missing or None answer: it does not know it)."""
 
 
 # ------------------------------------------------------------ events out: the outbox relay's ports

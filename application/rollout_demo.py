@@ -1,7 +1,9 @@
 """Demo data of the rollout: the five departments at different phases, reached over the past weeks (FINANCE
 once stepped back, with its note), some staff trained and checklist targets set, so `make run` shows a staggered
-rollout; and SERVICE, all of whose staff are trained, ahead of the others in `maturity` (the rest are held back by
-their untrained staff, SALES also by owners who do not read their customers' complaints in the CRM). Through the use cases, like the rest of the demo; a department whose rollout was touched already is
+rollout; and in `maturity` the three levels: SERVICE, all of whose staff are trained, ENTERPRISE; SALES, trained too
+and reading its customers' complaints in the CRM (application/complaint_demo.py), COLLABORATIVE, held back from
+ENTERPRISE by the customers finance does not know and the won deal's order the ERP cannot cost; the rest
+DEPARTMENTAL, held back by their untrained staff. Through the use cases, like the rest of the demo; a department whose rollout was touched already is
 left alone, so seeding again adds nothing."""
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ PATHS: dict[str, list[tuple[RolloutPhase, int, str | None]]] = {
     "WAREHOUSE": [(P.DATA_COLLECTION, 2, "Survey of the dispatch process done")],
     "MARKETING": [],
 }
-TRAINED = {"SALES": ("manager", "key", "member"), "SERVICE": ("manager", "key", "member"), "FINANCE": ("key",)}
+TRAINED = {"SALES": ("manager", "key", "member", "admin"), "SERVICE": ("manager", "key", "member"),
+           "FINANCE": ("key",)}  # "admin": the demo's administrator, one of the sales staff
 TARGETS: dict[str, list[tuple[str, int | None, bool | None]]] = {
     "SALES": [("customers", 20, None), ("contacts", 20, None), ("products", 3, None),
               ("workflow_definitions", None, True)],
@@ -57,7 +60,7 @@ async def seed_rollout(uow_factory: UnitOfWorkFactory, clock: Clock, admin: Staf
             await ro.set_rollout_phase(uow_factory(), _At(now - timedelta(weeks=weeks)), admin,
                                        ro.SetRolloutPhase(department_id=department.id, phase=phase, note=note))
         for n, suffix in enumerate(TRAINED.get(code, ())):
-            person = staff.get(f"{code.lower()}.{suffix}@example.com")
+            person = admin if suffix == "admin" else staff.get(f"{code.lower()}.{suffix}@example.com")
             if person is not None:
                 await ro.mark_trained(uow_factory(), clock, admin, ro.MarkTrained(
                     staff_id=person.id, trained_at=now - timedelta(weeks=path[-1][1] if path else 0, days=n + 1)))

@@ -124,16 +124,20 @@ SECONDS = "seconds"
 
 ENTERPRISE: tuple[FigureDefinition, ...] = (
     FigureDefinition("integrations_up_share", "Integrations up", SHARE,
-                     "of the systems joined to the CRM (ERP, finance, broker, webhooks: `integrations`, DISABLED ones "
-                     "left out), the share UP when the figures are read: the service keeps no history of their "
-                     "health, so this is the company's, the same for every department, and not in the trend; null "
-                     "without any"),
+                     "of the health samples of the systems joined to the CRM (ERP, finance, broker, webhooks: "
+                     "`integrations`, DISABLED ones left out) taken in the period, the share UP: `crm worker` samples "
+                     "each system every CRM_INTEGRATION_SYNC_INTERVAL seconds, and a period that includes the moment "
+                     "the figures are read counts that reading as one more sample; the company's, the same for every "
+                     "department; null without any sample"),
     FigureDefinition("orders_costed_share", "Orders with ERP costs", SHARE,
-                     "not measured: the service keeps no ERP costs (it reads them live, behind a cache); always null "
-                     "and never holds a level back"),
+                     "of the orders created in the period that the department's staff own and whose lines the "
+                     "integration sync (`crm worker`) has looked up in the ERP, the share for whose every line the "
+                     "ERP has a unit cost in the order's currency (the profit and cost analysis needs them); null "
+                     "without any"),
     FigureDefinition("customers_with_receivables_share", "Customers with receivables", SHARE,
-                     "not measured: the service keeps no receivables (it reads them live from finance); always null "
-                     "and never holds a level back"),
+                     "of the department's customers (those of the data-quality figures) that the integration sync "
+                     "(`crm worker`) has looked up in finance, the share finance knows by their code (it keeps their "
+                     "receivables); null without any"),
     FigureDefinition("outbox_lag_seconds", "Outbox lag", SECONDS,
                      "seconds since the oldest event of the outbox that some cursor-driven destination (the broker, "
                      "the fan-out to webhooks) has not taken yet, when the figures are read (0: none waiting; null: "
@@ -278,23 +282,34 @@ def collaborative_figures(measured: Measured) -> list[Figure]:
 
 @dataclass(frozen=True, kw_only=True)
 class EnterpriseCounts:
-    """What the enterprise figures are computed from: the company's, read once for every department."""
+    """What the company's enterprise figures are computed from, read once for every department."""
 
-    integrations: int  # reporting, DISABLED ones left out
-    integrations_up: int
+    samples: int  # health samples in the span, DISABLED ones left out (the reading now included, if in the span)
+    samples_up: int
     oldest_waiting_at: datetime | None  # the oldest outbox event a destination has not taken
     destinations: int
     parked: int  # in the span
     now: datetime
 
 
-def enterprise_figures(counts: EnterpriseCounts) -> list[Figure]:
+@dataclass(frozen=True, kw_only=True)
+class JoinedCounts:
+    """What a department's own enterprise figures are computed from (the integration sync's records)."""
+
+    orders_looked_up: int = 0  # its orders of the span whose every line's cost the ERP was asked for
+    orders_costed: int = 0  # of those, the ones with a cost for every line
+    customers_looked_up: int = 0  # its customers finance was asked about
+    customers_known: int = 0  # of those, the ones finance knows
+
+
+def enterprise_figures(counts: EnterpriseCounts, joined: JoinedCounts) -> list[Figure]:
     """The ENTERPRISE figures in their declared order."""
     lag = None if not counts.destinations else 0.0 if counts.oldest_waiting_at is None else max(
         0.0, round((counts.now - counts.oldest_waiting_at).total_seconds(), 1))
     values: dict[str, float | None] = {
-        "integrations_up_share": share(counts.integrations_up, counts.integrations),
-        "orders_costed_share": None, "customers_with_receivables_share": None,
+        "integrations_up_share": share(counts.samples_up, counts.samples),
+        "orders_costed_share": share(joined.orders_costed, joined.orders_looked_up),
+        "customers_with_receivables_share": share(joined.customers_known, joined.customers_looked_up),
         "outbox_lag_seconds": lag, "failed_deliveries": counts.parked,
     }
     return [Figure(d.key, d.label, values[d.key], d.unit) for d in ENTERPRISE]
@@ -394,16 +409,21 @@ def _judged(figure: Figure, limits: dict[str, float]) -> Figure:
     return Figure(figure.key, figure.label, figure.value, figure.unit, threshold=limit, meets=meets)
 
 
+def _in_a_sentence(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case, unless it begins an acronym ("SLA compliance")."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+
+
 def _gap(who: str, figure: Figure, threshold: Threshold) -> Gap:
     needs = f"{threshold.level.value.lower()} needs {'at most' if threshold.at_most else 'at least'} " \
             f"{_shown(figure.threshold or 0.0, figure.unit)}"
     if figure.value is None:
-        return Gap(threshold.level, figure.key, f"{who}: {figure.label.lower()} not measured yet (no base in the "
+        return Gap(threshold.level, figure.key, f"{who}: {_in_a_sentence(figure.label)} not measured yet (no base in the "
                                                 f"period); {needs}", 0.0)
     base = max(abs(figure.threshold or 0.0), 1.0 if figure.unit != SHARE else 0.01)
     shortfall = min(1.0, abs(figure.value - (figure.threshold or 0.0)) / base)
     return Gap(threshold.level, figure.key,
-               f"{who}: {figure.label.lower()} {_shown(figure.value, figure.unit)}; {needs}", shortfall)
+               f"{who}: {_in_a_sentence(figure.label)} {_shown(figure.value, figure.unit)}; {needs}", shortfall)
 
 
 def assess(who: str, figures: list[Figure], limits: dict[str, float]) -> Assessment:

@@ -13,6 +13,7 @@ from infrastructure.db.engine import autocommit, create_engine
 from infrastructure.db.queries.audit import SqlAuditQueries
 from infrastructure.db.repositories.api_keys import SqlApiKeyRegistry
 from infrastructure.db.repositories.field_access import SqlFieldAccess
+from infrastructure.db.repositories.integration_records import SqlIntegrationRecords
 from infrastructure.oidc import oidc_verifier
 from infrastructure.db.queries.complaints import SqlComplaintQueries
 from infrastructure.db.queries.maturity import SqlMaturityQueries
@@ -115,6 +116,7 @@ class Services(containers.DeclarativeContainer):
     maturity_queries = providers.Singleton(SqlMaturityQueries, core.read_engine)
     maturity_thresholds = providers.Singleton(SqlMaturityThresholds, core.engine, core.read_engine)
     complaint_reads = providers.Singleton(BufferedComplaintReads, core.engine)  # written behind the read path
+    integration_records = providers.Singleton(SqlIntegrationRecords, core.engine)  # the integration sync's
     # events out (infrastructure/outbox/): webhooks and the broker; `crm worker` runs the relay
     secret_box = providers.Singleton(SecretBox, core.settings.provided.secret_key)
     webhook_registry = providers.Singleton(SqlWebhookRegistry, core.engine, secret_box)

@@ -61,6 +61,10 @@ class Settings:
     webhook_max_attempts: int = 10  # then the delivery is parked
     webhook_first_retry: float = 10.0  # seconds after the first failure, doubling up to an hour
     webhook_allow_private: bool = False  # receivers on private/loopback addresses (on-premise, tests): SSRF otherwise
+    # the integration sync in `crm worker` (application/integration_sync.py): seconds between passes, and how old a
+    # unit cost's or a customer's receivables record may grow before it is asked for again
+    integration_sync_interval: float = 300.0
+    integration_sync_refresh: float = 86400.0
     # what the API tells about itself; None: yes, except in production (an attacker maps the schema with them)
     introspection: bool | None = None  # __schema / __type
     suggestions: bool | None = None  # "Did you mean ...?" in error messages
@@ -154,6 +158,8 @@ class Settings:
             raise SettingsError("CRM_BROKER_EXCHANGE must be set; CRM_RELAY_INTERVAL, CRM_RELAY_LEASE, CRM_WEBHOOK_TIMEOUT, "
                                 "CRM_WEBHOOK_MAX_ATTEMPTS and CRM_WEBHOOK_FIRST_RETRY must be positive")
 
+        if self.integration_sync_interval <= 0 or self.integration_sync_refresh <= 0:
+            raise SettingsError("CRM_INTEGRATION_SYNC_INTERVAL and CRM_INTEGRATION_SYNC_REFRESH must be positive")
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise SettingsError("CRM_DB_POOL_SIZE must be at least 1 and CRM_DB_MAX_OVERFLOW at least 0")
         if min(self.db_connect_timeout, self.db_statement_timeout, self.db_pool_timeout) <= 0:
@@ -252,6 +258,8 @@ NUMBERS: dict[str, tuple[str, type]] = {
     "CRM_MAX_QUERY_COST": ("max_query_cost", int), "CRM_MAX_QUERY_FIELDS": ("max_query_fields", int),
     "CRM_RELAY_INTERVAL": ("relay_interval", float), "CRM_RELAY_LEASE": ("relay_lease", float),
     "CRM_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
+    "CRM_INTEGRATION_SYNC_INTERVAL": ("integration_sync_interval", float),
+    "CRM_INTEGRATION_SYNC_REFRESH": ("integration_sync_refresh", float),
     "CRM_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int), "CRM_WEBHOOK_FIRST_RETRY": ("webhook_first_retry", float),
     "CRM_MAX_UPLOAD_BYTES": ("max_upload_bytes", int), "CRM_MAX_JSON_BYTES": ("max_json_bytes", int),
     "CRM_HTTP_HEADER_TIMEOUT": ("http_header_timeout", float),

@@ -3,10 +3,22 @@ period and each of its weeks at once (domain/maturity.py `spans`)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.maturity import DepartmentalCounts, Measured, Span
+from domain.maturity import DepartmentalCounts, JoinedCounts, Measured, Span
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyRecords:
+    """The company's outbox, deliveries and health samples: the outbox as it is now, the rest per span."""
+
+    oldest_waiting_at: datetime | None  # the oldest outbox event some cursor-driven destination has not taken
+    destinations: int  # cursor-driven destinations
+    parked: list[int]  # webhook deliveries parked in each span
+    samples: list[int]  # health samples taken in each span, DISABLED ones left out
+    samples_up: list[int]  # of those, UP
 
 
 class MaturityQueries(Protocol):
@@ -18,7 +30,9 @@ class MaturityQueries(Protocol):
     async def collaborative(self, department_ids: list[uuid.UUID], spans: list[Span]) -> list[list[Measured]]:
         """Per span, each department's counts and medians of the collaborative figures, in two statements."""
 
-    async def enterprise(self, spans: list[Span]) -> tuple[datetime | None, int, list[int]]:
-        """The company's outbox and deliveries, in one statement: when the oldest outbox event some cursor-driven
-        destination has not taken yet occurred (None: none waiting), how many such destinations there are (both
-        as they are now), and per span how many webhook deliveries were parked in it."""
+    async def enterprise(self, spans: list[Span]) -> CompanyRecords:
+        """The company's outbox, deliveries and integration health, in one statement."""
+
+    async def joined(self, department_ids: list[uuid.UUID], spans: list[Span]) -> list[list[JoinedCounts]]:
+        """Per span, each department's orders and customers as the integration sync found them in the ERP and
+        finance, in one statement."""

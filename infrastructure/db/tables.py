@@ -207,3 +207,8 @@ from infrastructure.db.opportunity_tables import (  # noqa: E402,F401
     opportunity_stage_changes,
     opportunity_stages,
 )
+from infrastructure.db.integration_tables import (  # noqa: E402,F401
+    erp_unit_costs,
+    finance_receivables,
+    integration_health_samples,
+)

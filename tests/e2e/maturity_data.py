@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -107,3 +108,21 @@ class Rows:
             await self._insert(t.webhook_deliveries, webhook_id=webhook, position=position, event_id=uuid.uuid4(),
                                aggregate_id=uuid.uuid4(), state="PARKED", attempts=5, next_attempt_at=moment,
                                parked_at=moment, created_at=moment)
+
+    async def order(self, customer: uuid.UUID, owner: uuid.UUID, created: datetime, currency: str,
+                    skus: list[str]) -> uuid.UUID:
+        """An order the staff member owns, one line per SKU."""
+        order_id = uuid.uuid4()
+        await self._insert(t.orders, id=order_id, number=unique("MO")[:20], customer_id=customer,
+                           owner_id=owner, status="CONFIRMED", currency=currency, total_amount=Decimal("10"),
+                           advance_payment="NONE", placed_at=created, version=1, created_at=created,
+                           updated_at=created)
+        for position, sku in enumerate(skus):
+            await self._insert(t.order_lines, order_id=order_id, position=position, sku=sku, description=sku,
+                               quantity=Decimal("1"), unit_price=Decimal("10"), discount_percent=Decimal("0"),
+                               line_total=Decimal("10"))
+        return order_id
+
+    async def health(self, when: datetime, state: str, name: str = "test-erp", kind: str = "ERP") -> None:
+        """A health sample as the integration sync takes them."""
+        await self._insert(t.integration_health_samples, sampled_at=when, name=name, kind=kind, state=state)

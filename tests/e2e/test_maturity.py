@@ -129,4 +129,4 @@ async def test_the_statement_count_is_the_same_for_1_5_and_20_departments_more(o
             assert len((await own(MATURITY, period()))["maturity"]["departments"]) >= 5 + size
         counts.append(len(seen))
     assert counts[0] == counts[1] == counts[2], counts
-    assert counts[0] <= 10, counts
+    assert counts[0] <= 11, counts  # the figures' seven statements and the request's own (sign-in, departments ...)

@@ -2,7 +2,9 @@
 whatever the number of departments and records: the departmental figures in three (the staff's, the creations',
 the customers' data quality); the collaborative in two, one `UNION ALL` of every count and one of every median's
 samples, the median taken in SQL the portable way (the middle row, or the mean of the two middle rows, by
-`row_number()` over the sorted samples: SQLite has no `percentile_cont`); the enterprise in one.
+`row_number()` over the sorted samples: SQLite has no `percentile_cont`); the enterprise in two, the company's
+(outbox, deliveries, health samples) and the departments' own (orders and customers as the integration sync found
+them in the ERP and finance).
 
 Every statement counts the whole period and each of its weeks at once: it joins a small derived table of the spans
 (`_spans`: one row per span, index, start and end as bind parameters, a `UNION ALL` of literals on both databases)
@@ -21,6 +23,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from application.queries.integrations import HealthState
+from application.queries.maturity import CompanyRecords
 from domain.complaint import TimelineKind
 from domain.maturity import (
     LATE_PROGRESS,
@@ -35,6 +39,7 @@ from domain.maturity import (
     STEPS_DECIDED,
     STEPS_OVERDUE,
     DepartmentalCounts,
+    JoinedCounts,
     Measured,
     Span,
 )
@@ -48,6 +53,8 @@ from infrastructure.db.types import UTCDateTime
 s, a, c, cc, tr = t.staff, t.audit_log, t.customers, t.customer_contacts, t.staff_trainings
 cp, tl, ev, rd, ws = t.complaints, t.complaint_timeline, t.complaint_sla_events, t.complaint_reads, t.workflow_steps
 GENERATED_CODE = "C-______"  # application/customers.py next_customer_code: C-000123
+ORDERS_LOOKED_UP, ORDERS_COSTED = "orders_looked_up", "orders_costed"
+CUSTOMERS_LOOKED_UP, CUSTOMERS_KNOWN = "customers_looked_up", "customers_known"  # the joined figures' counts
 DECIDED = (StepStatus.APPROVED.value, StepStatus.REJECTED.value, StepStatus.DONE.value)
 
 
@@ -101,12 +108,19 @@ def _created(ids: list[uuid.UUID], w: Any) -> Any:
             .group_by(s.c.department_id, w.c.span, a.c.aggregate_type))
 
 
-def _quality(ids: list[uuid.UUID], w: Any) -> Any:
+def _customers_of_departments() -> tuple[Any, Any]:
+    """The customers joined to their department (the one whose staff created them, as the audit log has it, else
+    their owner's), and that department's id."""
     creators = (select(a.c.aggregate_id, s.c.department_id)
                 .select_from(a.join(s, s.c.id == a.c.actor_id))
                 .where(a.c.aggregate_type == "customer", a.c.kind == "CREATE").subquery("creators"))
     owner = s.alias("owner")
-    department = func.coalesce(creators.c.department_id, owner.c.department_id)
+    return (c.outerjoin(creators, creators.c.aggregate_id == c.c.id).outerjoin(owner, owner.c.id == c.c.owner_id),
+            func.coalesce(creators.c.department_id, owner.c.department_id))
+
+
+def _quality(ids: list[uuid.UUID], w: Any) -> Any:
+    customers, department = _customers_of_departments()
     name_of = func.lower(func.trim(c.c.name))
     other = c.alias("other")
     other_name = func.lower(func.trim(other.c.name))
@@ -123,8 +137,7 @@ def _quality(ids: list[uuid.UUID], w: Any) -> Any:
                    _ones(~primary).label("without_primary_contact"),
                    _ones(c.c.code.like(GENERATED_CODE)).label("without_code"),
                    _ones(or_(named_twice, mailed_twice)).label("likely_duplicates"))
-            .select_from(c.outerjoin(creators, creators.c.aggregate_id == c.c.id)
-                         .outerjoin(owner, owner.c.id == c.c.owner_id).join(w, c.c.created_at < w.c.span_end))
+            .select_from(customers.join(w, c.c.created_at < w.c.span_end))
             .where(department.in_(ids)).group_by(department, w.c.span))
 
 
@@ -199,16 +212,44 @@ def _collaborative_medians(ids: list[uuid.UUID], w: Any) -> Any:
 
 
 def _enterprise(w: Any) -> Any:
-    """The company's outbox and deliveries, a row per span: the oldest event behind the slowest destination, how
-    many destinations (the same in every row: as they are now), the deliveries parked in the span."""
-    o, rc, wd = t.outbox, t.relay_cursors, t.webhook_deliveries
+    """The company's outbox, deliveries and health samples, a row per span: the oldest event behind the slowest
+    destination, how many destinations (the same in every row: as they are now), the deliveries parked in the span,
+    the health samples taken in it (DISABLED ones left out) and how many of them were UP."""
+    o, rc, wd, hs = t.outbox, t.relay_cursors, t.webhook_deliveries, t.integration_health_samples
     slowest = select(func.min(rc.c.position)).scalar_subquery()
+    sampled = and_(_within(hs.c.sampled_at, w), hs.c.state != HealthState.DISABLED.value)
     return (select(w.c.span,
                    select(func.min(o.c.occurred_at)).where(o.c.position > slowest).scalar_subquery().label("oldest"),
                    select(func.count()).select_from(rc).scalar_subquery().label("destinations"),
+                   select(func.count()).where(sampled).scalar_subquery().label("samples"),
+                   select(func.count()).where(sampled, hs.c.state == HealthState.UP.value).scalar_subquery()
+                   .label("samples_up"),
                    func.count(wd.c.webhook_id).label("parked"))
             .select_from(w.outerjoin(wd, and_(wd.c.state == "PARKED", _within(wd.c.parked_at, w))))
-            .group_by(w.c.span))
+            .group_by(w.c.span, w.c.span_start, w.c.span_end))
+
+
+def _joined(ids: list[uuid.UUID], w: Any) -> Any:
+    """One row per (department, span, measure) with its count: the department's orders created in the span whose
+    every line the integration sync looked up in the ERP, those with a cost for every line; its customers (created
+    before the span's end) looked up in finance, those finance knows."""
+    o, ol, k, fr = t.orders, t.order_lines, t.erp_unit_costs, t.finance_receivables
+    owner = s.alias("owner")
+
+    def lines_without(cost_missing: Any) -> Any:
+        return ~exists().select_from(ol.outerjoin(k, and_(k.c.sku == ol.c.sku, k.c.currency == o.c.currency))) \
+            .where(ol.c.order_id == o.c.id, cost_missing)
+
+    orders = o.join(owner, owner.c.id == o.c.owner_id).join(w, _within(o.c.created_at, w))
+    looked_up = and_(owner.c.department_id.in_(ids), lines_without(k.c.sku.is_(None)))
+    customers, department = _customers_of_departments()
+    asked = customers.join(fr, fr.c.customer_id == c.c.id).join(w, c.c.created_at < w.c.span_end)
+    return union_all(
+        _counted(ORDERS_LOOKED_UP, owner.c.department_id, w, looked_up, orders),
+        _counted(ORDERS_COSTED, owner.c.department_id, w, and_(looked_up, lines_without(k.c.amount.is_(None))),
+                 orders),
+        _counted(CUSTOMERS_LOOKED_UP, department, w, department.in_(ids), asked),
+        _counted(CUSTOMERS_KNOWN, department, w, and_(department.in_(ids), fr.c.known.is_(True)), asked))
 
 
 Counted = dict[tuple[uuid.UUID, int], Any]
@@ -251,11 +292,29 @@ class SqlMaturityQueries(SqlReadModel):
         return [[Measured(counts=counts.get((i, sp.index), {}), medians=medians.get((i, sp.index), {}))
                  for i in department_ids] for sp in spans]
 
-    async def enterprise(self, spans: list[Span]) -> tuple[datetime | None, int, list[int]]:
+    async def enterprise(self, spans: list[Span]) -> CompanyRecords:
         rows = {r.span: r for r in await self._all(_enterprise(_spans(spans)))}
         first = rows[spans[0].index]
         oldest = first.oldest
         if isinstance(oldest, str):  # SQLite hands a scalar subquery's datetime back as text
             oldest = datetime.fromisoformat(oldest)
-        return (None if oldest is None else oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest,
-                int(first.destinations), [int(rows[sp.index].parked) for sp in spans])
+        ordered = [rows[sp.index] for sp in spans]
+        return CompanyRecords(
+            oldest_waiting_at=None if oldest is None else oldest.replace(tzinfo=UTC) if oldest.tzinfo is None
+            else oldest, destinations=int(first.destinations), parked=[int(r.parked) for r in ordered],
+            samples=[int(r.samples) for r in ordered], samples_up=[int(r.samples_up) for r in ordered])
+
+    async def joined(self, department_ids: list[uuid.UUID], spans: list[Span]) -> list[list[JoinedCounts]]:
+        if not department_ids:
+            return [[] for _ in spans]
+        counts: dict[tuple[uuid.UUID, int], dict[str, int]] = defaultdict(dict)
+        for r in await self._all(_joined(department_ids, _spans(spans))):
+            counts[r.department_id, r.span][r.measure] = int(r.n)
+
+        def joined(found: dict[str, int]) -> JoinedCounts:
+            return JoinedCounts(orders_looked_up=found.get(ORDERS_LOOKED_UP, 0),
+                                orders_costed=found.get(ORDERS_COSTED, 0),
+                                customers_looked_up=found.get(CUSTOMERS_LOOKED_UP, 0),
+                                customers_known=found.get(CUSTOMERS_KNOWN, 0))
+
+        return [[joined(counts.get((i, sp.index), {})) for i in department_ids] for sp in spans]
