@@ -189,6 +189,9 @@ class TimelineEntry:
     message: str | None = None
     from_status: ComplaintStatus | None = None
     to_status: ComplaintStatus | None = None
+    # a PROGRESS entry: whether the next-update clock had breached when it was recorded (a batch entered late);
+    # None where no update interval ran (no policy, none set, resolved) and for every other kind
+    late: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -426,8 +429,11 @@ class Complaint(AggregateRoot):
         if self.status is ComplaintStatus.CLOSED:
             raise ForbiddenTransition("A closed complaint takes no more progress notes.", field=("complaintId",))
         text = require_text(message, "message", max_length=MAX_MESSAGE)
+        before = self.evaluate_sla(at)
+        cadence = None if before is None else before.next_update.state
         entry = self._add_entry(TimelineKind.PROGRESS, at, by, Visibility(visibility or Visibility.INTERNAL),
-                                message=text)
+                                message=text, late=None if cadence in (None, SlaTargetState.NOT_APPLICABLE)
+                                else cadence is SlaTargetState.BREACHED)
         self.updated_at = at
         self._record(ComplaintProgressRecorded, at, entry, by.id, message=text, visibility=entry.visibility)
         self._refresh_sla(at)
@@ -561,11 +567,11 @@ class Complaint(AggregateRoot):
 
     def _add_entry(self, kind: TimelineKind, at: datetime, by: Staff | None, visibility: Visibility, *,
                    message: str | None = None, from_status: ComplaintStatus | None = None,
-                   to_status: ComplaintStatus | None = None) -> TimelineEntry:
+                   to_status: ComplaintStatus | None = None, late: bool | None = None) -> TimelineEntry:
         entry = TimelineEntry(
             id=uuid.uuid4(), position=(self.timeline[-1].position + 1) if self.timeline else 1, at=at, kind=kind,
             author_id=by.id if by else None, department_id=by.department_id if by else self.department_id,
-            visibility=visibility, message=message, from_status=from_status, to_status=to_status)
+            visibility=visibility, message=message, from_status=from_status, to_status=to_status, late=late)
         self.timeline.append(entry)
         return entry
 

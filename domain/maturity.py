@@ -98,8 +98,9 @@ COLLABORATIVE: tuple[FigureDefinition, ...] = (
                      "sets an update interval; the base of `timely_progress_share`"),
     FigureDefinition("timely_progress_share", "Progress recorded within the update interval", SHARE,
                      "of those progress entries, the share recorded before the complaint's next-update clock had "
-                     "breached (the SLA worker's NEXT_UPDATE breach of the entry's cycle, in business minutes of "
-                     "the policy's calendar); null without entries"),
+                     "breached, in business minutes of the policy's calendar: judged when the entry is recorded "
+                     "(entries recorded before the service judged them: by the SLA worker's NEXT_UPDATE breach of the "
+                     "entry's cycle); null without entries"),
     FigureDefinition("sla_compliance", "SLA compliance", SHARE,
                      "of the complaints filed in the period that the department handles and that have an SLA "
                      "policy, the share that breached neither first response nor resolution; null without any"),

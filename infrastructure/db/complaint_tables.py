@@ -126,6 +126,7 @@ complaint_timeline = Table(
     Column("message", Text, nullable=True),
     Column("from_status", String(30), nullable=True),
     Column("to_status", String(30), nullable=True),
+    Column("late", Boolean, nullable=True),  # a progress entry recorded after its update interval had run out
     UniqueConstraint("complaint_id", "position"),
 )
 

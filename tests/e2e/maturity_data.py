@@ -56,10 +56,12 @@ class Rows:
                            created_at=filed, updated_at=filed)
         return complaint_id
 
-    async def progress(self, complaint: uuid.UUID, when: datetime, department: uuid.UUID) -> None:
+    async def progress(self, complaint: uuid.UUID, when: datetime, department: uuid.UUID,
+                       late: bool | None = None) -> None:
+        """A progress entry; `late` as the service judged it when recording it (None: not judged, as before 0016)."""
         await self._insert(t.complaint_timeline, id=uuid.uuid4(), complaint_id=complaint,
                            position=int(when.timestamp()) % 1_000_000_000, at=when, kind="PROGRESS",
-                           department_id=department, visibility="INTERNAL", message="progress")
+                           department_id=department, visibility="INTERNAL", message="progress", late=late)
 
     async def update_breach(self, complaint: uuid.UUID, cycle_start: datetime, fired: datetime) -> None:
         await self._insert(t.complaint_sla_events, complaint_id=complaint, clock="NEXT_UPDATE", kind="BREACH",

@@ -97,6 +97,24 @@ async def test_the_company_wide_enterprise_figures_are_the_same_for_every_depart
     assert all({k: v for k, v in values(d["enterprise"]).items() if k in steady} == steady for d in others)
 
 
+async def test_an_entry_judged_when_recorded_counts_as_judged_and_older_ones_by_the_workers_breaches(
+        own: Api) -> None:
+    rows = Rows(own)
+    handling = await new_department(own)
+    h = parse_global_id(handling)[1]
+    customer = await rows.customer(None)
+    judged = await rows.complaint(customer, h, at(4, 9))
+    await rows.progress(judged, at(4, 10), h, late=False)  # on time when recorded, whatever the worker fired
+    await rows.update_breach(judged, at(4, 9), at(4, 9, 30))
+    await rows.progress(judged, at(4, 12), h, late=True)  # late when recorded, no breach fired for its cycle
+    older = await rows.complaint(customer, h, at(5, 9))
+    await rows.progress(older, at(5, 10), h)  # not judged: the worker's breach of its cycle says late
+    await rows.update_breach(older, at(5, 9), at(5, 9, 30))
+    await rows.progress(older, at(5, 10, 30), h)  # not judged, no breach since: on time
+    figures = values((await department_of(own, handling))["collaborative"])
+    assert (figures["progress_entries"], figures["timely_progress_share"]) == (4, 0.5)
+
+
 THRESHOLD = """mutation($i: SetMaturityThresholdInput!) { setMaturityThreshold(input: $i) {
     thresholds { key level atMost value defaultValue } userErrors { code field } } }"""
 

@@ -210,6 +210,19 @@ def test_progress_is_a_timeline_entry_that_answers_first_response() -> None:
         closed.record_progress("too late", by=AGENT, at=at(3, 9))
 
 
+def test_a_progress_entry_says_whether_it_came_after_its_update_interval_had_run_out() -> None:
+    complaint = filed()  # 240 business minutes between updates, Monday 09:00
+    assert complaint.record_progress("On it", by=AGENT, at=at(2, 9, 20)).late is False
+    assert complaint.record_progress("Carrier called", by=AGENT, at=at(2, 14)).late is False  # due 14:20
+    assert complaint.record_progress("A batch on Tuesday", by=AGENT, at=at(3, 11)).late is True  # due Tue 09:00
+    assert complaint.record_progress("Right after", by=AGENT, at=at(3, 11, 5)).late is False  # a new cycle
+    assert complaint.timeline[0].kind is TimelineKind.FILED and complaint.timeline[0].late is None
+    assert filed(terms=None).record_progress("No policy", by=AGENT, at=at(9, 9)).late is None
+    no_interval = SlaTerms(SlaPolicy.define(name="No cadence", calendar_id=OFFICE.id, first_response_minutes=60,
+                                            resolution_minutes=480), OFFICE)
+    assert filed(terms=no_interval).record_progress("Whenever", by=AGENT, at=at(9, 9)).late is None
+
+
 def test_who_may_handle_a_complaint() -> None:
     complaint = filed()
     outsider = person(SALES, Role.KEY_USER)

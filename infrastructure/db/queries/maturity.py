@@ -157,11 +157,13 @@ def _collaborative_counts(ids: list[uuid.UUID], w: Any) -> Any:
     with_interval = and_(tl.c.kind == TimelineKind.PROGRESS.value, tl.c.department_id.in_(ids),
                          _term("updateIntervalMinutes").is_not(None))
     between = tl.alias("between")
-    late = exists().where(  # the entry's cycle had breached: a NEXT_UPDATE breach before it, no progress since
+    breached = exists().where(  # the entry's cycle had breached: a NEXT_UPDATE breach before it, no progress since
         ev.c.complaint_id == tl.c.complaint_id, ev.c.clock == ClockName.NEXT_UPDATE.value,
         ev.c.kind == SlaEventKind.BREACH.value, ev.c.cycle_start < tl.c.at, ev.c.fired_at <= tl.c.at,
         ~exists().where(between.c.complaint_id == tl.c.complaint_id, between.c.kind == TimelineKind.PROGRESS.value,
                         between.c.at > ev.c.cycle_start, between.c.at < tl.c.at).correlate_except(between))
+    # judged when recorded (the entry's `late`); an entry from before that column by the SLA worker's breaches
+    late = or_(tl.c.late.is_(True), and_(tl.c.late.is_(None), breached))
     progress = tl.join(cp, cp.c.id == tl.c.complaint_id).join(w, _within(tl.c.at, w))
     filed = cp.join(w, _within(cp.c.created_at, w))
     handled = and_(cp.c.department_id.in_(ids), _term("resolutionMinutes").is_not(None))

@@ -81,14 +81,14 @@ def entry_from_row(row: Any) -> TimelineEntry:
         id=row.id, position=row.position, at=row.at, kind=TimelineKind(row.kind), author_id=row.author_id,
         department_id=row.department_id, visibility=Visibility(row.visibility), message=row.message,
         from_status=ComplaintStatus(row.from_status) if row.from_status else None,
-        to_status=ComplaintStatus(row.to_status) if row.to_status else None)
+        to_status=ComplaintStatus(row.to_status) if row.to_status else None, late=row.late)
 
 
 def _entry_rows(complaint: Complaint, entries: list[TimelineEntry]) -> list[dict[str, Any]]:
     return [{"id": e.id, "complaint_id": complaint.id, "position": e.position, "at": e.at, "kind": e.kind.value,
              "author_id": e.author_id, "department_id": e.department_id, "visibility": e.visibility.value,
              "message": e.message, "from_status": e.from_status.value if e.from_status else None,
-             "to_status": e.to_status.value if e.to_status else None} for e in entries]
+             "to_status": e.to_status.value if e.to_status else None, "late": e.late} for e in entries]
 
 
 def _complaint_values(complaint: Complaint) -> dict[str, Any]:
