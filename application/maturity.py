@@ -85,8 +85,9 @@ async def _enterprise(queries: MaturityQueries, reporters: Sequence[HealthReport
     return [EnterpriseCounts(samples=samples + (len(states) if sp.start <= now < sp.end else 0),
                              samples_up=up + (states.count(HealthState.UP) if sp.start <= now < sp.end else 0),
                              oldest_waiting_at=found.oldest_waiting_at, destinations=found.destinations, parked=parked,
-                             now=now)
-            for sp, parked, samples, up in zip(periods, found.parked, found.samples, found.samples_up)]
+                             now=now, partners=partners)
+            for sp, parked, samples, up, partners in zip(periods, found.parked, found.samples, found.samples_up,
+                                                         found.partners)]
 
 
 async def set_maturity_threshold(store: MaturityThresholdStore, clock: Clock, actor: Staff, key: str,

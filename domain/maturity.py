@@ -145,6 +145,11 @@ ENTERPRISE: tuple[FigureDefinition, ...] = (
                      "no destination); the company's"),
     FigureDefinition("failed_deliveries", "Failed deliveries", COUNT,
                      "webhook deliveries given up on (parked) in the period, the company's"),
+    FigureDefinition("partner_systems", "Partner systems joined to the graph", COUNT,
+                     "API keys with the federation scope (a partner's subgraph or gateway, `crm apikey create "
+                     "--scopes federation`) that called the API since the period began and were not revoked before "
+                     "it, as their last use says; the company's; the subgraphs a gateway composes beside the CRM's are "
+                     "not known to it"),
 )
 
 # What the collaborative figures are counted from (the read model counts and samples them per department):
@@ -291,6 +296,7 @@ class EnterpriseCounts:
     destinations: int
     parked: int  # in the span
     now: datetime
+    partners: int = 0  # federation API keys used since the span began
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -311,7 +317,7 @@ def enterprise_figures(counts: EnterpriseCounts, joined: JoinedCounts) -> list[F
         "integrations_up_share": share(counts.samples_up, counts.samples),
         "orders_costed_share": share(joined.orders_costed, joined.orders_looked_up),
         "customers_with_receivables_share": share(joined.customers_known, joined.customers_looked_up),
-        "outbox_lag_seconds": lag, "failed_deliveries": counts.parked,
+        "outbox_lag_seconds": lag, "failed_deliveries": counts.parked, "partner_systems": counts.partners,
     }
     return [Figure(d.key, d.label, values[d.key], d.unit) for d in ENTERPRISE]
 

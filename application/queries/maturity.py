@@ -19,6 +19,7 @@ class CompanyRecords:
     parked: list[int]  # webhook deliveries parked in each span
     samples: list[int]  # health samples taken in each span, DISABLED ones left out
     samples_up: list[int]  # of those, UP
+    partners: list[int]  # API keys with the federation scope used since each span began
 
 
 class MaturityQueries(Protocol):

@@ -128,3 +128,10 @@ class Rows:
     async def health(self, when: datetime, state: str, name: str = "test-erp", kind: str = "ERP") -> None:
         """A health sample as the integration sync takes them."""
         await self._insert(t.integration_health_samples, sampled_at=when, name=name, kind=kind, state=state)
+
+    async def api_key(self, scopes: list[str], created: datetime, last_used: datetime | None,
+                      revoked: datetime | None = None) -> None:
+        async with self.api.container.core.engine().connect() as conn:
+            admin = (await conn.execute(select(t.staff.c.id).where(t.staff.c.email == "admin@example.com"))).scalar_one()
+        await self._insert(t.api_keys, id=uuid.uuid4(), name=unique("partner"), scopes=scopes, secret_hash="0" * 64,
+                           acts_as=admin, created_at=created, revoked_at=revoked, last_used_at=last_used)

@@ -142,6 +142,13 @@ async def test_integrations_up_is_the_share_of_the_periods_health_samples(own: A
     found = await department_of(own, department, april)
     assert values(found["enterprise"])["integrations_up_share"] == 4 / 6
     assert [values(w["figures"])["integrations_up_share"] for w in found["trend"]] == [2 / 4, 1]
+    await rows.api_key(["read", "federation"], day(1), day(10))  # a partner's gateway, called in the first week
+    await rows.api_key(["read", "federation"], day(1), day(2))  # not since the period began
+    await rows.api_key(["read", "federation"], day(1), day(3), revoked=day(4))  # revoked before it
+    await rows.api_key(["read"], day(1), day(10))  # not a partner system of the graph
+    found = await department_of(own, department, april)
+    assert values(found["enterprise"])["partner_systems"] == 1
+    assert [values(w["figures"])["partner_systems"] for w in found["trend"]] == [1, 0]  # used since each week began
     empty = {"from": datetime(2024, 6, 3, tzinfo=UTC).isoformat(), "to": datetime(2024, 6, 10, tzinfo=UTC).isoformat()}
     assert values((await department_of(own, department, empty))["enterprise"])["integrations_up_share"] is None
 

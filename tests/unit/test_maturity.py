@@ -112,17 +112,19 @@ def test_gaps_come_next_level_first_furthest_first_and_the_company_is_its_least_
 def test_the_enterprise_figures_join_the_companys_samples_and_outbox_with_the_departments_own_records() -> None:
     now = datetime(2026, 3, 2, 12, tzinfo=UTC)
     company = EnterpriseCounts(samples=8, samples_up=6, oldest_waiting_at=datetime(2026, 3, 2, 11, 55, tzinfo=UTC),
-                               destinations=2, parked=1, now=now)
+                               destinations=2, parked=1, now=now, partners=2)
     own = JoinedCounts(orders_looked_up=4, orders_costed=3, customers_looked_up=10, customers_known=9)
     found = {f.key: f.value for f in enterprise_figures(company, own)}
     assert list(found) == [d.key for d in ENTERPRISE]
     assert found == {"integrations_up_share": 0.75, "orders_costed_share": 0.75,
-                     "customers_with_receivables_share": 0.9, "outbox_lag_seconds": 300.0, "failed_deliveries": 1}
+                     "customers_with_receivables_share": 0.9, "outbox_lag_seconds": 300.0, "failed_deliveries": 1,
+                     "partner_systems": 2}
     none = {f.key: f.value for f in enterprise_figures(
         EnterpriseCounts(samples=0, samples_up=0, oldest_waiting_at=None, destinations=0, parked=0, now=now),
         JoinedCounts())}
     assert none == {"integrations_up_share": None, "orders_costed_share": None,
-                    "customers_with_receivables_share": None, "outbox_lag_seconds": None, "failed_deliveries": 0}
+                    "customers_with_receivables_share": None, "outbox_lag_seconds": None, "failed_deliveries": 0,
+                    "partner_systems": 0}
     judged = assess("Sales", [figure("key_users", 1), figure("timely_progress_share", 0.9),
                               figure("orders_costed_share", 0.75), figure("sla_compliance", 0.5)], limits_with({}))
     assert [g.message for g in judged.gaps] == [  # a label keeps its acronym in the sentence

@@ -18,13 +18,14 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, exists, func, literal, or_, select, true, union_all
+from sqlalchemy import Float, Integer, String, and_, case, cast, exists, func, literal, or_, select, true, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from application.queries.integrations import HealthState
 from application.queries.maturity import CompanyRecords
+from domain.api_key import FEDERATION
 from domain.complaint import TimelineKind
 from domain.maturity import (
     LATE_PROGRESS,
@@ -216,8 +217,9 @@ def _collaborative_medians(ids: list[uuid.UUID], w: Any) -> Any:
 def _enterprise(w: Any) -> Any:
     """The company's outbox, deliveries and health samples, a row per span: the oldest event behind the slowest
     destination, how many destinations (the same in every row: as they are now), the deliveries parked in the span,
-    the health samples taken in it (DISABLED ones left out) and how many of them were UP."""
-    o, rc, wd, hs = t.outbox, t.relay_cursors, t.webhook_deliveries, t.integration_health_samples
+    the health samples taken in it (DISABLED ones left out) and how many of them were UP, the partner systems (API
+    keys with the federation scope) that called since the span began."""
+    o, rc, wd, hs, k = t.outbox, t.relay_cursors, t.webhook_deliveries, t.integration_health_samples, t.api_keys
     slowest = select(func.min(rc.c.position)).scalar_subquery()
     sampled = and_(_within(hs.c.sampled_at, w), hs.c.state != HealthState.DISABLED.value)
     return (select(w.c.span,
@@ -226,6 +228,11 @@ def _enterprise(w: Any) -> Any:
                    select(func.count()).where(sampled).scalar_subquery().label("samples"),
                    select(func.count()).where(sampled, hs.c.state == HealthState.UP.value).scalar_subquery()
                    .label("samples_up"),
+                   select(func.count()).select_from(k).where(  # the JSON list's text names the scope
+                       cast(k.c.scopes, String).like(f'%"{FEDERATION}"%'), k.c.created_at < w.c.span_end,
+                       k.c.last_used_at >= w.c.span_start,
+                       or_(k.c.revoked_at.is_(None), k.c.revoked_at >= w.c.span_start)).scalar_subquery()
+                   .label("partners"),
                    func.count(wd.c.webhook_id).label("parked"))
             .select_from(w.outerjoin(wd, and_(wd.c.state == "PARKED", _within(wd.c.parked_at, w))))
             .group_by(w.c.span, w.c.span_start, w.c.span_end))
@@ -304,7 +311,8 @@ class SqlMaturityQueries(SqlReadModel):
         return CompanyRecords(
             oldest_waiting_at=None if oldest is None else oldest.replace(tzinfo=UTC) if oldest.tzinfo is None
             else oldest, destinations=int(first.destinations), parked=[int(r.parked) for r in ordered],
-            samples=[int(r.samples) for r in ordered], samples_up=[int(r.samples_up) for r in ordered])
+            samples=[int(r.samples) for r in ordered], samples_up=[int(r.samples_up) for r in ordered],
+            partners=[int(r.partners) for r in ordered])
 
     async def joined(self, department_ids: list[uuid.UUID], spans: list[Span]) -> list[list[JoinedCounts]]:
         if not department_ids:
