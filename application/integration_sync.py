@@ -16,14 +16,15 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from application.periodic import run_batches_periodically
 from application.ports import Clock, DependencyUnavailable, IntegrationRecords, ProductCosts, Receivables
 from application.queries.integrations import HealthReporter
 
 log = logging.getLogger("crm.integration_sync")
-SAMPLES_KEPT = timedelta(weeks=110)  # a little more than the longest maturity period (two years)
+SAMPLES_KEPT = timedelta(weeks=110)
+K = TypeVar("K")  # a little more than the longest maturity period (two years)
 
 
 @dataclass
@@ -52,37 +53,36 @@ async def sync_integrations(records: IntegrationRecords, costs: ProductCosts, re
     views = [view for report in reports for view in report]
     await records.sample_health(views, now)
     await records.forget_samples(now - SAMPLES_KEPT)
-    tick = SyncTick(samples=len(views))
-    due = now - refresh
-    while True:
-        keys = await records.costs_to_check(due, batch_size)
-        if not keys:
-            break
+    due, unavailable = now - refresh, list[str]()
+    costs_checked = await _drain(lambda: records.costs_to_check(due, batch_size), costs.unit_costs,
+                                 lambda keys, found: records.save_costs(keys, found, costs.source, clock.now()),
+                                 batch_size, unavailable)
+    customers_checked = await _drain(
+        lambda: records.customers_to_check(due, batch_size),
+        lambda customers: receivables.receivables([code for _, code in customers]),
+        lambda customers, owed: records.save_receivables(customers, owed, receivables.source, clock.now()),
+        batch_size, unavailable)
+    return SyncTick(samples=len(views), costs_checked=costs_checked, customers_checked=customers_checked,
+                    unavailable=unavailable)
+
+
+async def _drain(due: Callable[[], Awaitable[list[K]]], ask: Callable[[list[K]], Awaitable[Any]],
+                 save: Callable[[list[K], Any], Awaitable[None]], batch_size: int, unavailable: list[str]) -> int:
+    """Ask for what is due batch by batch and save each answer; stop at the first batch the system does not
+    answer (noted in `unavailable`). How many were checked."""
+    checked = 0
+    while keys := await due():
         try:
-            found = await costs.unit_costs(keys)
+            answer = await ask(keys)
         except DependencyUnavailable as err:
-            tick.unavailable.append(err.system)
+            unavailable.append(err.system)
             log.warning("integration sync: %s", err)
             break
-        await records.save_costs(keys, found, costs.source, clock.now())
-        tick.costs_checked += len(keys)
+        await save(keys, answer)
+        checked += len(keys)
         if len(keys) < batch_size:
             break
-    while True:
-        customers = await records.customers_to_check(due, batch_size)
-        if not customers:
-            break
-        try:
-            owed = await receivables.receivables([code for _, code in customers])
-        except DependencyUnavailable as err:
-            tick.unavailable.append(err.system)
-            log.warning("integration sync: %s", err)
-            break
-        await records.save_receivables(customers, owed, receivables.source, clock.now())
-        tick.customers_checked += len(customers)
-        if len(customers) < batch_size:
-            break
-    return tick
+    return checked
 
 
 async def run_integration_sync(records: IntegrationRecords, costs: ProductCosts, receivables: Receivables,
