@@ -1,10 +1,13 @@
-"""Several API processes on one port, each with a listening socket of its own.
+"""Several API processes on one port, sharing its connections evenly.
 
 uvicorn's own `--workers` hands one listening socket to every process. Whichever process wakes first accepts
 every connection waiting (its event loop accepts in a batch), so the long-lived keep-alive connections of a
 load balancer or a benchmark's driver could all land on one process while the others idled: with two workers,
-20 connections were served by one process, at the throughput of one. Here each process binds its own socket
-with SO_REUSEPORT and the kernel spreads incoming connections over them.
+20 connections were served by one process, at the throughput of one. A socket of its own per process (SO_REUSEPORT)
+spreads them by a hash of the client's address and port instead: 20 connections split 13/7, 12/8 or 11/9 in
+most trials, and the more loaded process's queue sets the tail latency. So the processes share one listening socket
+and each accepts through a BalancedAcceptor: one connection at a time, and only while it holds no more connections
+than the least loaded of the live processes (their counts in shared memory): 20 connections split 10/10.
 
 The parent only supervises: SIGINT/SIGTERM go on to the children (each finishes its requests in flight, as
 uvicorn does), a child that dies later is started again, and a child that cannot even start (bad settings, no
@@ -61,22 +64,164 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _child(host: str, port: int, options: dict[str, Any]) -> None:
+class Loads:
+    """Each API process's open connections and when it last said so, in memory the processes share."""
+
+    LIVE_FOR = 1.0  # seconds a process's count is believed without a fresh word from it
+
+    def __init__(self, connections: Any, beats: Any, index: int) -> None:
+        self.connections, self.beats, self.index = connections, beats, index
+
+    def publish(self, count: int) -> None:
+        self.connections[self.index] = count
+        self.beats[self.index] = time.monotonic()
+
+    def least(self, own: int) -> int:
+        """The fewest connections a live process holds (this one's own count being `own`)."""
+        now, fewest = time.monotonic(), own
+        for i, (count, beat) in enumerate(zip(self.connections[:], self.beats[:])):
+            if i != self.index and now - beat < self.LIVE_FOR:
+                fewest = min(fewest, count)
+        return fewest
+
+
+class BalancedAcceptor:
+    """Accepts the connections of a listening socket that several processes share, one at a time, while this
+    process holds no more of them than the least loaded live process; otherwise it stops looking for a moment
+    and leaves the connection to a less loaded one (it takes it anyway after MAX_YIELD seconds). Increases are
+    published at once and decreases every HEARTBEAT, so a process never believes another less loaded than it is:
+    at least one process always accepts."""
+
+    HEARTBEAT, YIELD, MAX_YIELD = 0.05, 0.002, 0.1
+
+    def __init__(self, sock: socket.socket, loads: Loads, serve: Any, open_connections: Any) -> None:
+        self._sock, self._loads, self._serve, self._open = sock, loads, serve, open_connections
+        self._loop = asyncio.get_running_loop()
+        self._reading = False
+        self._stopped = False
+        self._yielding_since: float | None = None
+        self._pending = 0  # accepted, not yet connected to its protocol
+        self._beat: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        self._sock.setblocking(False)
+        self._heartbeat()
+        self._resume()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._pause()
+        if self._beat is not None:
+            self._beat.cancel()
+        self._loads.publish(0)
+
+    def _count(self) -> int:
+        return len(self._open()) + self._pending
+
+    def _heartbeat(self) -> None:
+        self._loads.publish(self._count())
+        self._beat = self._loop.call_later(self.HEARTBEAT, self._heartbeat)
+
+    def _resume(self) -> None:
+        if not self._stopped and not self._reading:
+            self._loop.add_reader(self._sock.fileno(), self._ready)
+            self._reading = True
+
+    def _pause(self) -> None:
+        if self._reading:
+            self._loop.remove_reader(self._sock.fileno())
+            self._reading = False
+
+    def _ready(self) -> None:
+        while True:
+            own = self._count()
+            if own > self._loads.least(own):
+                now = time.monotonic()
+                self._yielding_since = self._yielding_since or now
+                if now - self._yielding_since < self.MAX_YIELD:
+                    self._pause()
+                    self._loop.call_later(self.YIELD, self._resume)
+                    return
+            try:
+                conn, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:  # out of file descriptors, say: try again a little later
+                log.warning("accepting a connection failed: %s", err)
+                self._pause()
+                self._loop.call_later(0.1, self._resume)
+                return
+            self._yielding_since = None
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._pending += 1
+            self._loads.publish(self._count())
+            self._loop.create_task(self._connect(conn))
+
+    async def _connect(self, conn: socket.socket) -> None:
+        try:
+            await self._serve(conn)
+        except Exception as err:  # noqa: BLE001 - the client went away before it was served
+            log.debug("an accepted connection could not be served: %s", err)
+            conn.close()
+        finally:
+            self._pending -= 1
+
+
+def _balanced_server(config: Any, sock: socket.socket, loads: Loads) -> Any:
+    """uvicorn's Server, listening on nothing of its own: a BalancedAcceptor hands it the connections it accepts
+    from the shared socket (the same protocol and bookkeeping its own listener would), and stops before uvicorn's
+    graceful shutdown begins."""
+    import uvicorn
+
+    class BalancedServer(uvicorn.Server):  # type: ignore[misc]
+        acceptor: BalancedAcceptor | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=[])
+            if not self.started:
+                return
+            loop = asyncio.get_running_loop()
+
+            def protocol() -> asyncio.Protocol:
+                return config.http_protocol_class(config=config, server_state=self.server_state,
+                                                  app_state=self.lifespan.state, _loop=loop)
+
+            async def serve(conn: socket.socket) -> None:
+                await loop.connect_accepted_socket(protocol, conn)
+
+            self.acceptor = BalancedAcceptor(sock, loads, serve, lambda: self.server_state.connections)
+            self.acceptor.start()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if self.acceptor is not None:
+                self.acceptor.stop()
+            await super().shutdown(sockets)
+
+    return BalancedServer(config)
+
+
+def _child(sock: socket.socket, connections: Any, beats: Any, index: int, host: str, port: int,
+           options: dict[str, Any]) -> None:
     import uvicorn
 
     config = uvicorn.Config("api.app:create_app", factory=True, host=host, port=port, **options)
-    uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
+    _balanced_server(config, sock, Loads(connections, beats, index)).run()
 
 
 def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -> int:
     """Run `count` API processes on (host, port) until SIGINT/SIGTERM; the exit code for the command."""
-    _listening_socket(host, port).close()  # the port is free (and ours to share), or fail here, at once
+    listener = _listening_socket(host, port)  # the port is free (and ours to share), or fail here, at once
     context = multiprocessing.get_context("spawn")
+    connections = context.Array("i", count, lock=False)  # per process: its open connections
+    beats = context.Array("d", count, lock=False)  # per process: when it last said so (monotonic)
     stopping: list[int] = []
     metrics_dir = _metrics_dir()
 
-    def start() -> tuple[BaseProcess, float]:
-        process = context.Process(target=_child, args=(host, port, options), daemon=False)
+    def start(index: int) -> tuple[BaseProcess, float]:
+        beats[index] = 0.0  # not live until it says so
+        process = context.Process(target=_child, args=(listener, connections, beats, index, host, port, options),
+                                  daemon=False)
         process.start()
         return process, time.monotonic()
 
@@ -84,7 +229,7 @@ def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -
         stopping.append(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    children = [start() for _ in range(count)]
+    children = [start(index) for index in range(count)]
     code = 0
     try:
         while not stopping:
@@ -99,7 +244,7 @@ def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -
                     break
                 log.warning("API process %s ended (exit code %s): starting another", process.pid, process.exitcode)
                 _forget_metrics_of(process.pid)
-                children[index] = start()
+                children[index] = start(index)
     finally:
         for process, _ in children:
             if process.is_alive() and process.pid is not None:
@@ -111,6 +256,7 @@ def serve_processes(count: int, host: str, port: int, options: dict[str, Any]) -
                 process.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        listener.close()
         if metrics_dir is not None:
             metrics_dir.cleanup()
     return code

@@ -62,8 +62,9 @@ def connections_by_process(port: int, pids: list[int]) -> dict[int, int]:
 
 @pytest.mark.skipif("postgresql" not in BACKENDS, reason="several processes serve PostgreSQL only")
 async def test_two_workers_share_the_port_and_the_connections_opened_at_once() -> None:
-    """A load balancer's (or a benchmark's) keep-alive connections all arrive together: every worker gets some
-    (each listens on a socket of its own; with one shared socket the first to wake took all of them)."""
+    """A load balancer's (or a benchmark's) keep-alive connections all arrive together: the workers get as many
+    each (with uvicorn's shared socket the first to wake took all of them; with a socket each, SO_REUSEPORT's hash
+    split them unevenly, 13/7 for 20)."""
     db, cleanup, token = await seeded_postgres()
     port = free_port()
     process = two_workers(db.url, port)
@@ -80,7 +81,7 @@ async def test_two_workers_share_the_port_and_the_connections_opened_at_once() -
             held = connections_by_process(port, workers)
         finally:
             await asyncio.gather(*(c.aclose() for c in clients))
-        assert len(held) == 2 and sum(held.values()) == 24 and min(held.values()) >= 1, held
+        assert len(held) == 2 and sorted(held.values()) == [12, 12], held
     finally:
         process.terminate()
         process.wait(timeout=30)
