@@ -259,7 +259,8 @@ class Authenticate:
                            media_type="application/json")(scope, receive, send)
             return
         # one database connection for the whole request: authentication and every resolver's reads
-        async with request_connection(self.container.core.read_engine()):
+        core = self.container.core
+        async with request_connection(core.read_engine(), core.kept_connections()):
             authenticator = self.container.services.authenticator()
             state = scope.setdefault("state", {})
             try:
@@ -378,7 +379,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         manifest (api/hot_lane.py)."""
         if trusted is None:
             stack = HotLane(stack, served=served, guard=guarded, ip_limit=ip_limit, member_limit=member_limit,
-                            authenticator=container.services.authenticator, engine=container.core.read_engine)
+                            authenticator=container.services.authenticator, engine=container.core.read_engine,
+                            kept=container.core.kept_connections)
         return Edge(stack, log=request_log, browsers=browsers, timeout=settings.request_timeout)
 
     app = Service(

@@ -31,6 +31,8 @@ from infrastructure.db.reads import request_connection
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from infrastructure.db.reads import KeptConnections
+
     from api.app import GraphQLApp
 
 
@@ -40,7 +42,7 @@ class HotLane:
 
     def __init__(self, app: ASGIApp, *, served: "GraphQLApp", guard: RequestGuard, ip_limit: RateLimit,
                  member_limit: RateLimit, authenticator: Callable[[], Authenticator],
-                 engine: Callable[[], "AsyncEngine"]) -> None:
+                 engine: Callable[[], "AsyncEngine"], kept: Callable[[], "KeptConnections"]) -> None:
         self.app = app
         self.served = served
         self.guard = guard
@@ -48,6 +50,7 @@ class HotLane:
         self.member_limit = member_limit
         self.authenticator = authenticator  # the container's providers, asked per request as Authenticate does
         self.engine = engine
+        self.kept = kept
         self.answered = 0  # requests the lane answered itself (a figure for tests and metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,7 +86,7 @@ class HotLane:
             problem, request = self.guard.parsed(body)
             if problem is None and isinstance(request, dict) and "extensions" not in request:
                 state["json_body"] = request  # as RequestGuard leaves it: what the request log names
-                async with request_connection(self.engine()):
+                async with request_connection(self.engine(), self.kept()):
                     answer = await self.served.fast_answer(request, known, sign_in)
         if answer is None:
             del state["sign_in"]  # the regular way signs in for itself

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from infrastructure.auth import Authenticator, TokenService
 from infrastructure.clock import SystemClock
 from infrastructure.db.engine import autocommit, create_engine
+from infrastructure.db.reads import KeptConnections
 from infrastructure.db.queries.audit import SqlAuditQueries
 from infrastructure.db.repositories.api_keys import SqlApiKeyRegistry
 from infrastructure.db.repositories.field_access import SqlFieldAccess
@@ -60,6 +61,8 @@ class Core(containers.DeclarativeContainer):
                                  pool_timeout=settings.provided.db_pool_timeout,
                                  pgbouncer=settings.provided.db_pgbouncer)
     read_engine = providers.Singleton(_read_engine, settings, engine)
+    # the hot reads' connections, kept checked out of the read engine's pool between requests (db/reads.py)
+    kept_connections = providers.Singleton(KeptConnections, read_engine, settings.provided.kept_connections)
 
 
 class Gateways(containers.DeclarativeContainer):
@@ -144,6 +147,7 @@ def build_container(settings: Settings) -> Container:
 
 
 async def dispose(container: Container) -> None:
+    await container.core.kept_connections().close()  # back to the pool, which is closed next
     engine = container.core.engine()
     read_engine = container.core.read_engine()
     if read_engine.sync_engine.pool is not engine.sync_engine.pool:

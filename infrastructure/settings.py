@@ -44,6 +44,9 @@ class Settings:
     # (a connection's start-up and SSL negotiation cost a third of a hot read's throughput), so none by default
     db_pool_size: int = 15
     db_max_overflow: int = 0
+    # of those, how many the hot reads' one statement keeps checked out between requests (infrastructure/db/reads.py
+    # KeptConnections); None: half the pool; 0: none (each hot read checks one out of the pool and back)
+    db_pool_kept: int | None = None
     # only the documents of this persisted-query manifest run (README "Trusted documents"); unset: any document
     trusted_documents: str | None = None
     # PostgreSQL timeouts (seconds): fail fast with SERVICE_UNAVAILABLE rather than hang with the database
@@ -115,6 +118,11 @@ class Settings:
         return not self.is_production if value is None else bool(value)
 
     @property
+    def kept_connections(self) -> int:
+        """CRM_DB_POOL_KEPT, or half the pool."""
+        return self.db_pool_size // 2 if self.db_pool_kept is None else self.db_pool_kept
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -162,6 +170,8 @@ class Settings:
             raise SettingsError("CRM_INTEGRATION_SYNC_INTERVAL and CRM_INTEGRATION_SYNC_REFRESH must be positive")
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise SettingsError("CRM_DB_POOL_SIZE must be at least 1 and CRM_DB_MAX_OVERFLOW at least 0")
+        if not 0 <= self.kept_connections < self.db_pool_size + self.db_max_overflow:
+            raise SettingsError("CRM_DB_POOL_KEPT must be 0 or more and less than CRM_DB_POOL_SIZE + CRM_DB_MAX_OVERFLOW")
         if min(self.db_connect_timeout, self.db_statement_timeout, self.db_pool_timeout) <= 0:
             raise SettingsError("CRM_DB_CONNECT_TIMEOUT, CRM_DB_STATEMENT_TIMEOUT and CRM_DB_POOL_TIMEOUT must be positive")
         if self.shutdown_grace < 0 or self.request_timeout < 0:
@@ -252,6 +262,7 @@ def _external_systems(env: dict[str, str]) -> dict[str, ExternalSystem]:
 
 NUMBERS: dict[str, tuple[str, type]] = {
     "CRM_DB_POOL_SIZE": ("db_pool_size", int), "CRM_DB_MAX_OVERFLOW": ("db_max_overflow", int),
+    "CRM_DB_POOL_KEPT": ("db_pool_kept", int),
     "CRM_DB_CONNECT_TIMEOUT": ("db_connect_timeout", float), "CRM_DB_STATEMENT_TIMEOUT": ("db_statement_timeout", float),
     "CRM_DB_POOL_TIMEOUT": ("db_pool_timeout", float), "CRM_SHUTDOWN_GRACE": ("shutdown_grace", float),
     "CRM_REQUEST_TIMEOUT": ("request_timeout", float),

@@ -28,11 +28,18 @@ the cursor adapted through a greenlet, result objects) costs five times what asy
 compiled by SQLAlchemy once, observers of the engine's cursor events (statement counts, tracing) see it as
 any other, and on any error it runs again through SQLAlchemy, which then reports, invalidates and retries as
 everywhere else.
+
+The connection such a statement runs on is kept between requests (`KeptConnections`): checking a pooled
+connection out of SQLAlchemy's pool and back in (greenlet switches, the pool's queue, its events and reset)
+cost about a third of a hot read's Python. Kept connections stay checked out of the same pool, so the process's
+connection budget (CRM_DB_POOL_SIZE + CRM_DB_MAX_OVERFLOW) is unchanged; at most CRM_DB_POOL_KEPT of them (half
+the pool by default) are kept, the rest of the pool circulates as before, and one idle for a second goes back.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
@@ -44,11 +51,88 @@ from sqlalchemy.util import greenlet_spawn
 T = TypeVar("T")
 
 
+KEPT_SINCE = "crm_kept_since"  # in a pooled connection's info: when the driver path first kept it
+
+
+class KeptConnections:
+    """Pooled connections of `engine` that the driver path keeps checked out between requests, at most `keep`
+    idle ones (see the module's docstring). A kept connection goes back to the pool when it has idled for `idle`
+    seconds, when it is older than `recycle` seconds (the pool's own recycling never sees it) and on `close`; one
+    kept from a pool the engine has since replaced (`AsyncEngine.dispose`) is closed instead of used."""
+
+    def __init__(self, engine: AsyncEngine, keep: int, *, idle: float = 1.0, recycle: float = 1800.0) -> None:
+        self.engine = engine
+        self.keep = keep
+        self.idle = idle
+        self.recycle = recycle
+        self._pool: Any = None  # the engine's pool they came from
+        self._idle: list[tuple[Any, float]] = []  # (pooled connection, idle since), the last used last
+        self._sweep: asyncio.TimerHandle | None = None
+        self._returning: set[asyncio.Task[None]] = set()
+
+    async def take(self) -> Any:
+        """A pooled connection: the last kept one, else one checked out of the pool."""
+        if self._idle:
+            if self.engine.sync_engine.pool is self._pool:
+                return self._idle.pop()[0]
+            await self._return(self._drop(), stale=True)
+        return await self.engine.raw_connection()
+
+    async def give_back(self, pooled: Any) -> None:
+        """Keep `pooled` (a connection `take` gave, whose last statement succeeded), or return it to the pool."""
+        now = time.monotonic()
+        pool = self.engine.sync_engine.pool
+        if self._pool is not pool:
+            await self._return(self._drop(), stale=True)
+            self._pool = pool
+        if len(self._idle) < self.keep and now - pooled.info.setdefault(KEPT_SINCE, now) < self.recycle:
+            self._idle.append((pooled, now))
+            if self._sweep is None:
+                self._sweep = asyncio.get_running_loop().call_later(self.idle, self._swept)
+            return
+        await self._return([pooled])
+
+    async def close(self) -> None:
+        """Every kept connection back to the pool (before the engine is disposed)."""
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
+        await self._return(self._drop(), stale=self._pool is not self.engine.sync_engine.pool)
+        if self._returning:
+            await asyncio.gather(*self._returning, return_exceptions=True)
+
+    def _drop(self) -> list[Any]:
+        dropped, self._idle = [pooled for pooled, _ in self._idle], []
+        return dropped
+
+    def _swept(self) -> None:
+        """The connections idle for `idle` seconds go back to the pool (a task: that takes SQLAlchemy's greenlet)."""
+        self._sweep = None
+        cutoff = time.monotonic() - self.idle
+        idle = [pooled for pooled, since in self._idle if since <= cutoff]
+        if idle:
+            self._idle = [(pooled, since) for pooled, since in self._idle if since > cutoff]
+            task = asyncio.get_running_loop().create_task(self._return(idle))
+            self._returning.add(task)
+            task.add_done_callback(self._returning.discard)
+        if self._idle:
+            self._sweep = asyncio.get_running_loop().call_later(self.idle, self._swept)
+
+    @staticmethod
+    async def _return(connections: list[Any], *, stale: bool = False) -> None:
+        """Back to their pool, or closed (`stale`: their pool is no longer the engine's)."""
+        for pooled in connections:
+            pooled.info.pop(KEPT_SINCE, None)
+            with contextlib.suppress(Exception):
+                await greenlet_spawn(pooled.invalidate if stale else pooled.close)
+
+
 class RequestConnection:
     """One request's connection, checked out on first use and used by one statement at a time."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, kept: KeptConnections | None = None) -> None:
         self.engine = engine
+        self.kept = kept  # where the driver path's connection comes from and goes back to (else the pool)
         self.closed = False  # the request has ended: a task it left behind reads on a connection of its own
         self._connection: AsyncConnection | None = None
         self._pooled: Any = None  # a pooled connection checked out for the driver alone (see `driver`)
@@ -77,7 +161,7 @@ class RequestConnection:
             if self._connection is not None:
                 return await work((await self._connection.get_raw_connection()).driver_connection)
             if self._pooled is None:
-                self._pooled = await self.engine.raw_connection()
+                self._pooled = await (self.kept.take() if self.kept is not None else self.engine.raw_connection())
             try:
                 return await work(self._pooled.driver_connection)
             except BaseException:
@@ -90,7 +174,7 @@ class RequestConnection:
         pooled, self._pooled = self._pooled, None
         if pooled is not None:
             with contextlib.suppress(Exception):
-                await greenlet_spawn(pooled.close)
+                await (self.kept.give_back(pooled) if self.kept is not None else greenlet_spawn(pooled.close))
 
     async def _discard(self) -> None:
         await self._give_back_pooled()
@@ -135,9 +219,11 @@ def _database(engine: AsyncEngine) -> str:
 
 
 @contextlib.asynccontextmanager
-async def request_connection(engine: AsyncEngine) -> AsyncIterator[RequestConnection]:
-    """Reads on `engine` inside this block share one connection (taken only if a read happens)."""
-    shared = RequestConnection(engine)
+async def request_connection(engine: AsyncEngine,
+                             kept: KeptConnections | None = None) -> AsyncIterator[RequestConnection]:
+    """Reads on `engine` inside this block share one connection (taken only if a read happens); the driver
+    path's comes from `kept` when given."""
+    shared = RequestConnection(engine, kept)
     token = _current.set(shared)
     try:
         yield shared
