@@ -32,9 +32,36 @@ def number_flaw(number: int | float) -> str | None:
     return None
 
 
+def _flawless(value: Any) -> bool:
+    """Whether `value` has no flaw at all: `unstorable`'s walk without the paths, which it needs only for a flaw
+    (a request's body is nearly always flawless, and building every item's path was most of the walk)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item or SURROGATE.search(item):
+                return False
+        elif kind is dict:
+            for key in item:
+                if isinstance(key, str) and text_flaw(key):
+                    return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is int or kind is float:
+            if number_flaw(item):
+                return False
+        elif isinstance(item, (str, int, float, dict, list, tuple)) and not isinstance(item, bool):
+            return False  # a subclass: the walk below decides
+    return True
+
+
 def unstorable(value: Any) -> Flaw | None:
     """The first flaw in a JSON-like value (dicts, lists, text, numbers) with its path, or None. Walks without
     recursion: a value may nest as deeply as its parser allowed."""
+    if _flawless(value):
+        return None
     stack: list[tuple[tuple[str, ...], Any]] = [((), value)]
     while stack:
         path, item = stack.pop()

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (GraphQLError, GraphQLSchema, IntValueNode, TypeInfo, TypeInfoVisitor, Visitor,
                      get_named_type, parse, visit)
 from graphql.language import FloatValueNode, ListTypeNode, NonNullTypeNode, StringValueNode, TypeNode
@@ -27,6 +28,11 @@ INT_MIN, INT_MAX = -2 ** 31, 2 ** 31 - 1  # GraphQL's Int
 MAX_TOKENS = 5000  # as the schema's MaxTokensLimiter: a longer document is refused there, unchecked here
 KEPT_DOCUMENTS, KEPT_QUERY_LENGTH = 512, 16_384
 MAX_NUMBER_DIGITS = 20  # a JSON integer with more digits is beyond every field's range (and slow to convert)
+# orjson parses a body as json.loads does, except: NaN, Infinity, lone surrogates, numbers beyond a float and
+# nesting over 1,024 it refuses (then json.loads decides, as before), and integers beyond 64 bits it makes floats;
+# so only bodies without digit runs that long and without deep nesting go to it
+DIGITS, LONG_NUMBER = bytes.maketrans(b"012345678", b"999999999"), b"9" * 19  # a run of 19 digits (no regex: 7x faster)
+FAST_JSON_BYTES, FAST_JSON_NESTING = 64 * 1024, 256
 
 
 def _error(message: str, code: str = "BAD_REQUEST") -> bytes:
@@ -247,8 +253,19 @@ class RequestGuard:
         the GraphQL view answers that itself)."""
         if any(escape in body for escape in NUL_ESCAPES):
             return "Text may not contain NUL characters.", None
+        body = body.removeprefix(b"\xef\xbb\xbf")
+        if len(body) < FAST_JSON_BYTES and LONG_NUMBER not in body.translate(DIGITS) \
+                and body.count(b"[") + body.count(b"{") < FAST_JSON_NESTING:
+            try:
+                parsed = orjson.loads(body)  # what json.loads below gives for such a body, about 5x faster
+            except orjson.JSONDecodeError:
+                pass  # NaN, a lone surrogate, not UTF-8, not JSON ...: the same checks as ever say what
+            else:
+                if not isinstance(parsed, (dict, list)):
+                    return "A GraphQL request is a JSON object.", None
+                return self.checker.flaw(parsed), parsed
         try:
-            text = body.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError as err:
             return f"The body is not valid UTF-8 (byte {err.start}).", None
         try:
