@@ -11,6 +11,7 @@ door of the endpoint (the fast path, strawberry, the guards in front), since thi
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -24,6 +25,19 @@ GRAPHQL_RESPONSE_TYPE = f"{GRAPHQL_RESPONSE}; charset=utf-8".encode()  # the con
 def prefers_graphql_response(accept: str | None) -> bool:
     """Whether the Accept header ranks application/graphql-response+json at least as high as application/json
     (by q; wildcards count for application/json, the type older clients get)."""
+    # a client sends the same Accept header with every request: a short one is read once per value
+    return _kept_preference(accept) if accept is None or len(accept) <= KEPT_ACCEPT_LENGTH else _prefers(accept)
+
+
+KEPT_ACCEPT_LENGTH = 256
+
+
+@lru_cache(maxsize=256)
+def _kept_preference(accept: str | None) -> bool:
+    return _prefers(accept)
+
+
+def _prefers(accept: str | None) -> bool:
     if not accept:
         return False
     ranks = {GRAPHQL_RESPONSE: 0.0, JSON: 0.0}
