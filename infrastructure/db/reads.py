@@ -51,41 +51,43 @@ from sqlalchemy.util import greenlet_spawn
 T = TypeVar("T")
 
 
-KEPT_SINCE = "crm_kept_since"  # in a pooled connection's info: when the driver path first kept it
+KEPT_SINCE, KEPT_FROM = "crm_kept_since", "crm_kept_from"  # in a pooled connection's info: since when the driver
+# path keeps it, and the engine's pool it was checked out of
 
 
 class KeptConnections:
     """Pooled connections of `engine` that the driver path keeps checked out between requests, at most `keep`
     idle ones (see the module's docstring). A kept connection goes back to the pool when it has idled for `idle`
     seconds, when it is older than `recycle` seconds (the pool's own recycling never sees it) and on `close`; one
-    kept from a pool the engine has since replaced (`AsyncEngine.dispose`) is closed instead of used."""
+    from a pool the engine has since replaced (`AsyncEngine.dispose`) is closed instead, never used again."""
 
     def __init__(self, engine: AsyncEngine, keep: int, *, idle: float = 1.0, recycle: float = 1800.0) -> None:
         self.engine = engine
         self.keep = keep
         self.idle = idle
         self.recycle = recycle
-        self._pool: Any = None  # the engine's pool they came from
         self._idle: list[tuple[Any, float]] = []  # (pooled connection, idle since), the last used last
         self._sweep: asyncio.TimerHandle | None = None
         self._returning: set[asyncio.Task[None]] = set()
 
     async def take(self) -> Any:
         """A pooled connection: the last kept one, else one checked out of the pool."""
-        if self._idle:
-            if self.engine.sync_engine.pool is self._pool:
-                return self._idle.pop()[0]
-            await self._return(self._drop(), stale=True)
-        return await self.engine.raw_connection()
+        pool = self.engine.sync_engine.pool
+        while self._idle:
+            pooled, _ = self._idle.pop()
+            if pooled.info.get(KEPT_FROM) is pool:
+                return pooled
+            await self._return([pooled])
+        pooled = await self.engine.raw_connection()
+        # from the pool it was asked of, unless the engine replaced it meanwhile (then it is closed when given back)
+        pooled.info[KEPT_FROM] = pool if self.engine.sync_engine.pool is pool else None
+        return pooled
 
     async def give_back(self, pooled: Any) -> None:
         """Keep `pooled` (a connection `take` gave, whose last statement succeeded), or return it to the pool."""
         now = time.monotonic()
-        pool = self.engine.sync_engine.pool
-        if self._pool is not pool:
-            await self._return(self._drop(), stale=True)
-            self._pool = pool
-        if len(self._idle) < self.keep and now - pooled.info.setdefault(KEPT_SINCE, now) < self.recycle:
+        if len(self._idle) < self.keep and pooled.info.get(KEPT_FROM) is self.engine.sync_engine.pool \
+                and now - pooled.info.setdefault(KEPT_SINCE, now) < self.recycle:
             self._idle.append((pooled, now))
             if self._sweep is None:
                 self._sweep = asyncio.get_running_loop().call_later(self.idle, self._swept)
@@ -97,13 +99,10 @@ class KeptConnections:
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
-        await self._return(self._drop(), stale=self._pool is not self.engine.sync_engine.pool)
+        kept, self._idle = [pooled for pooled, _ in self._idle], []
+        await self._return(kept)
         if self._returning:
             await asyncio.gather(*self._returning, return_exceptions=True)
-
-    def _drop(self) -> list[Any]:
-        dropped, self._idle = [pooled for pooled, _ in self._idle], []
-        return dropped
 
     def _swept(self) -> None:
         """The connections idle for `idle` seconds go back to the pool (a task: that takes SQLAlchemy's greenlet)."""
@@ -118,11 +117,11 @@ class KeptConnections:
         if self._idle:
             self._sweep = asyncio.get_running_loop().call_later(self.idle, self._swept)
 
-    @staticmethod
-    async def _return(connections: list[Any], *, stale: bool = False) -> None:
-        """Back to their pool, or closed (`stale`: their pool is no longer the engine's)."""
+    async def _return(self, connections: list[Any]) -> None:
+        """Back to their pool, or closed if that is no longer the engine's."""
         for pooled in connections:
             pooled.info.pop(KEPT_SINCE, None)
+            stale = pooled.info.pop(KEPT_FROM, None) is not self.engine.sync_engine.pool
             with contextlib.suppress(Exception):
                 await greenlet_spawn(pooled.invalidate if stale else pooled.close)
 
