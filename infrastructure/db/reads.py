@@ -31,7 +31,7 @@ everywhere else.
 
 The connection such a statement runs on is kept between requests (`KeptConnections`): checking a pooled
 connection out of SQLAlchemy's pool and back in (greenlet switches, the pool's queue, its events and reset)
-cost about a third of a hot read's Python. Kept connections stay checked out of the same pool, so the process's
+cost about a quarter of a hot read's Python. Kept connections stay checked out of the same pool, so the process's
 connection budget (CRM_DB_POOL_SIZE + CRM_DB_MAX_OVERFLOW) is unchanged; at most CRM_DB_POOL_KEPT of them (half
 the pool by default) are kept, the rest of the pool circulates as before, and one idle for a second goes back.
 """
