@@ -4,10 +4,8 @@ the period; on both databases. The ERP and finance are fakes at their ports behi
 else is the real store and the API."""
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,8 +23,8 @@ from tests.conftest import Api, statements, unique
 from tests.e2e.conftest import new_department, staff_in
 from tests.e2e.maturity_data import PERIOD, Rows, at
 from tests.e2e.test_maturity_levels import MATURITY, department_of, values
+from tests.integration.servers import crm_on_sqlite
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def guarded(erp: FakeProductCosts, finance: FakeReceivables, clock: FakeClock) -> tuple[Any, Any]:
@@ -187,11 +185,9 @@ async def test_the_joined_figures_cost_the_same_statements_for_more_orders_and_c
 
 def test_crm_worker_runs_the_sync_and_the_demo_starts_with_one(tmp_path: Path) -> None:
     database = tmp_path / "crm.db"
-    env = {**os.environ, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
 
     def crm(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=300)
+        return crm_on_sqlite(*args, db=database)
 
     def counted(sql: str) -> int:
         with sqlite3.connect(database) as conn:

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
+import sys
+from pathlib import Path
 from typing import Awaitable, Callable
 
 import httpx
@@ -18,6 +21,17 @@ from tests.conftest import Database, fresh_database, settings_for
 # for a `crm` process that must accept the tokens (and read the webhook secrets) of the test's own
 # Settings(env="test"): the same mode and key
 TEST_MODE = {"CRM_ENV": "test", "CRM_SECRET_KEY": TEST_SECRET}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def crm_on_sqlite(*args: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`crm ARGS` as a user runs it, on the SQLite database `db` (its signing key in a file beside it)."""
+    environ = {**os.environ, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+               "CRM_SECRET_KEY_FILE": str(db.parent / "secret_key"), **env}
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=environ, capture_output=True,
+                          text=True, timeout=300)
 
 
 def free_port() -> int:

@@ -1,21 +1,18 @@
 """The `crm` command as a user runs it: migrate, seed-demo (idempotent), token, schema, serve refusals."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import jwt
 
+from tests.integration.servers import crm_on_sqlite
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def crm(*args: str, db: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-               "CRM_SECRET_KEY_FILE": str(db.parent / "secret_key"), **env}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=environ, capture_output=True,
-                          text=True, timeout=120)
+crm = crm_on_sqlite
 
 
 def test_migrate_seed_and_token(tmp_path: Path) -> None:

@@ -9,9 +9,7 @@ The complaints live in a fake week of January 2024 that no other test uses.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -31,11 +29,11 @@ from infrastructure.container import Container, build_container, dispose
 from infrastructure.db import tables as t
 from tests.application.fakes import FakeClock
 from tests.conftest import Database, settings_for, unique
+from tests.integration.servers import crm_on_sqlite
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2024, 1, 8, 9, 0, tzinfo=BERLIN)
 COMPLAINTS = 24
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _staff(container: Container, email: str):  # type: ignore[no-untyped-def]
@@ -195,11 +193,8 @@ async def test_the_due_query_uses_the_deadline_index(container: Container, datab
 
 
 def test_crm_worker_once(tmp_path: Path) -> None:
-    env = {**os.environ, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}"}
-
     def crm(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=300)
+        return crm_on_sqlite(*args, db=tmp_path / "crm.db")
 
     assert crm("migrate").returncode == 0
     assert crm("seed-demo").returncode == 0

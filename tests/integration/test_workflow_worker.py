@@ -12,9 +12,7 @@ overdue at the fake clock's time, so nothing of the other tests (due in real tim
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -40,11 +38,11 @@ from infrastructure.db.engine import create_engine
 from infrastructure.due_dates import DepartmentCalendarDueDates
 from tests.application.fakes import FakeClock
 from tests.conftest import Database, settings_for, unique
+from tests.integration.servers import crm_on_sqlite
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2024, 2, 5, 9, 0, tzinfo=BERLIN)  # the demo calendar: 08:00-12:00, 13:00-17:00 on weekdays
 INSTANCES = 12
-ROOT = Path(__file__).resolve().parents[2]
 s = t.workflow_steps
 
 
@@ -264,18 +262,16 @@ async def test_due_dates_come_from_the_department_calendar_else_the_default(cont
 
 def test_crm_worker_once_escalates_overdue_steps(tmp_path: Path) -> None:
     db = tmp_path / "crm.db"
-    env = {**os.environ, "CRM_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
 
     def crm(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=300)
+        return crm_on_sqlite(*args, db=db)
 
     assert crm("migrate").returncode == 0
     assert crm("seed-demo").returncode == 0
 
     async def overdue_all() -> int:
         """Move the due time of every dated active demo step into the past."""
-        engine = create_engine(env["CRM_DATABASE_URL"])
+        engine = create_engine(f"sqlite+aiosqlite:///{db}")
         try:
             async with engine.begin() as conn:
                 active = and_(s.c.status == "ACTIVE", s.c.due_at.is_not(None))
