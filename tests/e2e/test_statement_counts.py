@@ -115,6 +115,9 @@ async def feed_settled(api: Api, count: int) -> None:
 
 
 UNFILTERED = {"workflow instances with steps", "my work", "the event feed"}
+# the relations of an unfiltered list that the newest items may all leave empty, each one batch when not: the
+# workflow steps' assignee and decider (the crowd's own instances have neither; other tests' may, in any order)
+OPTIONAL = {"workflow instances with steps": 2}
 
 
 @pytest.mark.parametrize("name", list(DOCUMENTS))
@@ -131,9 +134,12 @@ async def test_statements_do_not_grow_with_the_page(api: Api, crowd: dict[str, A
     sizes = [size_of(data) for _, data in measured]
     assert sizes[0] < sizes[1] <= sizes[2], f"{name}: the pages must differ in size to prove anything: {sizes}"
     if name in UNFILTERED:
-        # the newest items are whatever the tests before started (in random order): on a page of one, a relation
-        # may be empty for all items (no step decided yet) and cost nothing; ten and a hundred cost the same
-        assert counts[0] <= counts[1] == counts[2], f"{name}: {counts} statements for pages of {sizes}"
+        # the newest items are whatever the tests before started (in random order): on a smaller page a relation
+        # may be empty for all items (no step decided yet) and cost nothing, so a bigger page may cost one batch
+        # more per such relation, never one statement more per item
+        extra = OPTIONAL.get(name, 0)
+        assert counts[0] <= counts[1] <= counts[2] <= counts[1] + extra and counts[2] <= counts[0] + extra, (
+            f"{name}: {counts} statements for pages of {sizes}")
     else:
         assert len(set(counts)) == 1, f"{name}: {counts} statements for pages of {sizes}"
     assert counts[0] <= MOST, f"{name}: {counts[0]} statements"
