@@ -23,8 +23,8 @@ from application.ports import Clock, DependencyUnavailable, IntegrationRecords, 
 from application.queries.integrations import HealthReporter
 
 log = logging.getLogger("crm.integration_sync")
-SAMPLES_KEPT = timedelta(weeks=110)
-K = TypeVar("K")  # a little more than the longest maturity period (two years)
+SAMPLES_KEPT = timedelta(weeks=110)  # a little more than the longest maturity period (two years)
+K = TypeVar("K")
 
 
 @dataclass
