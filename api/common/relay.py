@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import uuid
 from typing import Any, Callable, ClassVar, Generic, Iterable, TypeVar
 
@@ -35,6 +36,13 @@ def to_global_id(type_name: str, raw_id: uuid.UUID, part: str | int | None = Non
 def parse_global_key(value: str) -> tuple[str, uuid.UUID, str | None]:
     """(type, uuid, part or None) of an ID this API handed out, padded or not (ids before 2026-12 were
     unpadded base64url; they are still accepted). Raises ValueError for anything else."""
+    if not isinstance(value, str):
+        raise ValueError(value)
+    return _parse_global_key(value)
+
+
+@functools.lru_cache(maxsize=4096)  # the ids a client was given come back as arguments, again and again (a ValueError
+def _parse_global_key(value: str) -> tuple[str, uuid.UUID, str | None]:  # is not kept)
     try:
         text = value.rstrip("=").translate(_URLSAFE)
         raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode()

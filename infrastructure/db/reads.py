@@ -42,7 +42,7 @@ import contextlib
 import time
 from contextvars import ContextVar
 from types import SimpleNamespace
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -183,6 +183,8 @@ class RequestConnection:
                 await connection.close()
 
     async def close(self) -> None:
+        if self._connection is None and self._pooled is None and not self._lock.locked():
+            return  # nothing was read (or it went back already)
         async with self._lock:
             await self._discard()
 
@@ -217,19 +219,23 @@ def _database(engine: AsyncEngine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-@contextlib.asynccontextmanager
-async def request_connection(engine: AsyncEngine,
-                             kept: KeptConnections | None = None) -> AsyncIterator[RequestConnection]:
+class request_connection:  # noqa: N801 - used as the context manager it is, like contextlib's
     """Reads on `engine` inside this block share one connection (taken only if a read happens); the driver
-    path's comes from `kept` when given."""
-    shared = RequestConnection(engine, kept)
-    token = _current.set(shared)
-    try:
-        yield shared
-    finally:
-        _current.reset(token)
-        shared.closed = True
-        await shared.close()
+    path's comes from `kept` when given. (A class, not a generator: it is entered by every request.)"""
+
+    __slots__ = ("_shared", "_token")
+
+    def __init__(self, engine: AsyncEngine, kept: KeptConnections | None = None) -> None:
+        self._shared = RequestConnection(engine, kept)
+
+    async def __aenter__(self) -> RequestConnection:
+        self._token = _current.set(self._shared)
+        return self._shared
+
+    async def __aexit__(self, *_: object) -> None:
+        _current.reset(self._token)
+        self._shared.closed = True
+        await self._shared.close()
 
 
 def current_request() -> RequestConnection | None:
@@ -258,11 +264,8 @@ class Reads:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.dialect = engine.dialect.name
         self._observed_as = SimpleNamespace(engine=engine.sync_engine)  # the driver path's connection, to observers
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
 
     async def run(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`work` on a connection; it may run several statements (they are not one transaction)."""
@@ -289,17 +292,18 @@ class Reads:
 
         arguments = arguments_of(params)
         dispatch = self.engine.sync_engine.dispatch
-        observed = bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+        before = dispatch.before_cursor_execute if dispatch.before_cursor_execute else None
+        after = dispatch.after_cursor_execute if dispatch.after_cursor_execute else None
 
         async def fetch(driver: Any) -> list[Any]:
             # observers get a stand-in for the SQLAlchemy connection, naming its engine (tracing reads the URL):
             # the statement ran on the driver's own
             context = SimpleNamespace()  # what observers may note on the execution, as on SQLAlchemy's
-            if observed:
-                dispatch.before_cursor_execute(self._observed_as, None, sql, tuple(arguments), context, False)
+            if before is not None:
+                before(self._observed_as, None, sql, tuple(arguments), context, False)
             records = await driver.fetch(sql, *arguments)
-            if observed:
-                dispatch.after_cursor_execute(self._observed_as, None, sql, tuple(arguments), context, False)
+            if after is not None:
+                after(self._observed_as, None, sql, tuple(arguments), context, False)
             return [SimpleNamespace(**record) for record in records]
 
         try:

@@ -345,6 +345,33 @@ async def test_the_fast_path_reports_bad_ids_as_the_regular_path_does(api: Api, 
     assert [e["extensions"]["code"] for e in neither] == ["INVALID"]
 
 
+PLAIN_AND_NOT = [  # variables the fast path takes as they are (api/fast_path.py, _PlainVariables) and others
+    lambda good: {"id": good["id"]}, lambda good: {"id": good["id"], "code": None}, lambda good: {"code": good["code"]},
+    lambda good: {"id": None, "code": good["code"]}, lambda good: {"id": good["id"], "unused": [1]},
+    lambda good: {}, lambda good: {"id": 5}, lambda good: {"id": True}, lambda good: {"id": [good["id"]]},
+    lambda good: {"id": good["id"], "code": 7}, lambda good: {"code": {"x": 1}}, lambda good: {"id": 1.5},
+    lambda good: {"id": good["id"], "n": 2 ** 31}, lambda good: {"id": good["id"], "n": True},
+    lambda good: {"id": good["id"], "n": 2.0}, lambda good: {"id": good["id"], "n": None},
+    lambda good: {"id": good["id"], "n": -2 ** 31}, lambda good: {"id": good["id"], "n": "3"},
+]
+
+
+@pytest.mark.parametrize("variables", PLAIN_AND_NOT, ids=[str(n) for n in range(len(PLAIN_AND_NOT))])
+async def test_the_fast_path_coerces_variables_as_graphql_does(api: Api, crowd: dict[str, Any], variables: Any) -> None:
+    """Whatever the variables, a learnt document answers as the resolvers answer it: the values the fast path
+    coerces itself, and those it leaves to graphql-core (which then coerces or refuses them)."""
+    document = """query($id: ID, $code: String, $n: Int) { customer(id: $id, code: $code) {
+        code contacts { name } complaints(first: $n) { totalCount edges { node { number } } } } }"""
+    good = crowd["customers"][0]
+    for _ in range(2):  # learnt, then answered by the fast path
+        assert (await api(document, {"id": good["id"]}))["customer"]["code"] == good["code"]
+    given = variables(good)
+    fast = (await api.post(document, given)).json()
+    with resolvers_only(api):
+        resolved = (await api.post(document, given)).json()
+    assert fast == resolved, first_difference(fast, resolved)
+
+
 BOARDS = {
     "the whole board": """{ orderBoard { __typename columns { __typename status count totals { __typename amount currency }
         orders(first: 4) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { number status

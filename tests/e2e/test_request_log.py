@@ -2,18 +2,20 @@
 fields an operator filters on, and never a token or personal data."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import re
 import socket
+import time
 from typing import Any, Iterator
 
 import httpx
 import pytest
 from dependency_injector import providers
 
-from api.common.request_log import JsonLines, Readable
+from api.common.request_log import BatchedLines, JsonLines, Readable
 from tests.conftest import Api, statements, unique
 
 HOT = "query LogHot($id: ID!) { customer(id: $id) { id name contacts { email } } }"
@@ -171,3 +173,34 @@ def test_production_lines_are_json_objects() -> None:
     assert line["request_id"] == "r1" and line["level"] == "info" and line["logger"] == "crm.request"
     other = logging.LogRecord("crm.api", logging.WARNING, __file__, 1, "started in %s", ("production",), None)
     assert json.loads(JsonLines().format(other))["message"] == "started in production"
+
+
+def test_request_lines_are_written_in_batches_and_warnings_at_once() -> None:
+    """`crm serve` writes request lines in batches (BatchedLines): within the interval, at a warning (with what
+    waited before it, in order), once the capacity is reached, and when logging shuts down."""
+    stream = io.StringIO()
+    handler = BatchedLines(stream, interval=0.3, capacity=200)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger("crm.test.batched")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("one")
+        logger.info("two")
+        assert stream.getvalue() == ""  # waiting for the interval
+        deadline = time.monotonic() + 5
+        while stream.getvalue() == "" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.getvalue() == "INFO one\nINFO two\n"
+        logger.info("three")
+        logger.warning("now")
+        assert stream.getvalue().endswith("INFO three\nWARNING now\n")
+        for n in range(30):  # lines of 12 and 13 characters: the 17th passes the capacity of 200
+            logger.info(f"line {n}")
+        assert "INFO line 16\n" in stream.getvalue()
+        logger.info("last")
+        handler.flush()  # as logging.shutdown does at exit
+        assert stream.getvalue().endswith("INFO line 29\nINFO last\n")
+    finally:
+        logger.removeHandler(handler)
