@@ -64,7 +64,8 @@ def connections_by_process(port: int, pids: list[int]) -> dict[int, int]:
 async def test_two_workers_share_the_port_and_the_connections_opened_at_once() -> None:
     """A load balancer's (or a benchmark's) keep-alive connections all arrive together: the workers get as many
     each (with uvicorn's shared socket the first to wake took all of them; with a socket each, SO_REUSEPORT's hash
-    split them unevenly, 13/7 for 20)."""
+    split them unevenly, 13/7 for 20). 12/12 on a quiet machine; on a busy one (the whole suite beside it) a process
+    that leaves a connection to a slower one for BalancedAcceptor.MAX_YIELD takes it anyway: 11/13 at worst seen."""
     db, cleanup, token = await seeded_postgres()
     port = free_port()
     process = two_workers(db.url, port)
@@ -81,7 +82,7 @@ async def test_two_workers_share_the_port_and_the_connections_opened_at_once() -
             held = connections_by_process(port, workers)
         finally:
             await asyncio.gather(*(c.aclose() for c in clients))
-        assert len(held) == 2 and sorted(held.values()) == [12, 12], held
+        assert len(held) == 2 and sum(held.values()) == 24 and max(held.values()) - min(held.values()) <= 2, held
     finally:
         process.terminate()
         process.wait(timeout=30)
