@@ -20,6 +20,11 @@ from typing import Any, Awaitable, Callable
 
 import orjson
 from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLNonNull,
+    GraphQLString,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -35,7 +40,6 @@ from graphql import (
     get_named_type,
     parse,
 )
-from graphql import GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLNonNull, GraphQLString
 from graphql.execution.get_variable_signature import GraphQLVariableSignature, get_variable_signature
 from graphql.execution.values import VariableValues, VariableValueSource, get_argument_values, get_variable_values
 from graphql.pyutils import Undefined
@@ -294,8 +298,8 @@ class FastPath:
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         for fragment in fragments.values():
             below |= _variables(fragment)
-        return _Operation(document, operation, _PlainVariables.of(self._schema, operation), tuple(roots), fragments, tuple(sorted(paging | below)),
-                          tuple(sorted(below)))
+        return _Operation(document, operation, _PlainVariables.of(self._schema, operation), tuple(roots), fragments,
+                          tuple(sorted(paging | below)), tuple(sorted(below)))
 
     async def answer(self, body: dict[str, Any], actor: Staff, organisation: OrganisationQueries,
                      documents: DocumentReads, sign_in: PendingSignIn | None = None) -> bytes | None:

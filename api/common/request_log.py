@@ -17,8 +17,8 @@ processes apart, docs/deployment.md, and the local cluster's test checks the bal
 Production writes each line as one JSON object (`JsonLines`), development as readable text (`Readable`);
 `crm serve` sets this up (`logging_config`) in place of uvicorn's access log. The request lines are written in
 batches (`BatchedLines`: at most a quarter of a second, or 64 KiB, after they were logged; everything else at
-once), as nginx's `access_log ... buffer= flush=` does: one write per line cost a fifth of a hot read's time. /healthz and /readyz are logged only
-when they do not answer 200 (a load balancer asks them every few seconds), /metrics likewise (Prometheus).
+once), as nginx's `access_log ... buffer= flush=` does: one write per line cost a fifth of a hot read's time.
+/healthz and /readyz are logged only when they do not answer 200 (a load balancer asks them every few seconds), /metrics likewise (Prometheus).
 Every /graphql request also counts in the metrics (infrastructure/metrics.py `request_done`).
 """
 from __future__ import annotations
