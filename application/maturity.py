@@ -56,7 +56,7 @@ async def measure(queries: MaturityQueries, thresholds: MaturityThresholdStore, 
     periods = spans(start, end)  # the period, then its weeks
     ids = [d.id for d in departments]
     counts = await queries.departmental(ids, periods)
-    measured = await queries.collaborative(ids, periods)
+    measured = await queries.collaborative(ids, periods, clock.now())
     joined = await queries.joined(ids, periods)
     company = await _enterprise(queries, reporters, clock, periods)
     limits = limits_with(await thresholds.stored())

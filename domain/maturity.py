@@ -118,7 +118,7 @@ COLLABORATIVE: tuple[FigureDefinition, ...] = (
                      "without any"),
     FigureDefinition("steps_overdue", "Workflow steps overdue", COUNT,
                      "the department's workflow steps due in the period that were decided after their due time or "
-                     "are still waiting for a decision"),
+                     "are still waiting for a decision past it"),
 )
 
 SECONDS = "seconds"

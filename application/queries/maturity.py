@@ -28,8 +28,10 @@ class MaturityQueries(Protocol):
         """Per span, each department's counts, in a constant number of statements whatever the number of
         departments, records and spans (domain/maturity.py defines each figure)."""
 
-    async def collaborative(self, department_ids: list[uuid.UUID], spans: list[Span]) -> list[list[Measured]]:
-        """Per span, each department's counts and medians of the collaborative figures, in two statements."""
+    async def collaborative(self, department_ids: list[uuid.UUID], spans: list[Span],
+                            now: datetime) -> list[list[Measured]]:
+        """Per span, each department's counts and medians of the collaborative figures, in two statements (a step
+        still waiting counts as overdue once its due time is before `now`)."""
 
     async def enterprise(self, spans: list[Span]) -> CompanyRecords:
         """The company's outbox, deliveries and integration health, in one statement."""

@@ -4,7 +4,7 @@ both databases."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api.common.relay import parse_global_id
@@ -74,6 +74,19 @@ async def test_the_collaborative_figures_are_what_the_departments_recorded(own: 
     units = {f["key"]: f["unit"] for f in (await department_of(own, selling))["collaborative"]}
     assert (units["timely_progress_share"], units["median_minutes_to_sales_read"], units["steps_overdue"]) == (
         "share", "minutes", "count")
+
+
+async def test_a_step_still_waiting_is_overdue_only_once_its_due_time_has_passed(own: Api) -> None:
+    """A period that runs on past now: the step due an hour ago is overdue, the one due in an hour is not yet
+    (the demo's waiting approval, due later today, must not hold its department back the night it was seeded)."""
+    rows = Rows(own)
+    department = await new_department(own)
+    d = parse_global_id(department)[1]
+    now = datetime.now(UTC)
+    await rows.step(d, now - timedelta(hours=2), due=now - timedelta(hours=1), status="ACTIVE")
+    await rows.step(d, now - timedelta(hours=1), due=now + timedelta(hours=1), status="ACTIVE")
+    period = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=2)).isoformat()}
+    assert values((await department_of(own, department, period))["collaborative"])["steps_overdue"] == 1
 
 
 async def test_the_company_wide_enterprise_figures_are_the_same_for_every_department(own: Api) -> None:

@@ -153,8 +153,9 @@ def _term(key: str) -> Any:
     return cp.c.sla_terms[key].as_integer()
 
 
-def _collaborative_counts(ids: list[uuid.UUID], w: Any) -> Any:
-    """One row per (department, span, measure) with its count, for every count of the collaborative figures."""
+def _collaborative_counts(ids: list[uuid.UUID], w: Any, now: datetime) -> Any:
+    """One row per (department, span, measure) with its count, for every count of the collaborative figures (a step
+    still waiting is overdue once its due time is before `now`)."""
     with_interval = and_(tl.c.kind == TimelineKind.PROGRESS.value, tl.c.department_id.in_(ids),
                          _term("updateIntervalMinutes").is_not(None))
     between = tl.alias("between")
@@ -176,7 +177,7 @@ def _collaborative_counts(ids: list[uuid.UUID], w: Any) -> Any:
     steps = ws.c.department_id.in_(ids)
     decided = ws.join(w, _within(ws.c.decided_at, w))
     due = ws.join(w, _within(ws.c.due_at, w))
-    overdue = or_(ws.c.decided_at > ws.c.due_at, and_(ws.c.decided_at.is_(None),
+    overdue = or_(ws.c.decided_at > ws.c.due_at, and_(ws.c.decided_at.is_(None), ws.c.due_at < now,
                                                        ws.c.status == StepStatus.ACTIVE.value))
     return union_all(
         _counted(PROGRESS_ENTRIES, tl.c.department_id, w, with_interval, progress),
@@ -288,12 +289,13 @@ class SqlMaturityQueries(SqlReadModel):
 
         return [[counts((i, sp.index)) for i in department_ids] for sp in spans]
 
-    async def collaborative(self, department_ids: list[uuid.UUID], spans: list[Span]) -> list[list[Measured]]:
+    async def collaborative(self, department_ids: list[uuid.UUID], spans: list[Span],
+                           now: datetime) -> list[list[Measured]]:
         if not department_ids:
             return [[] for _ in spans]
         w = _spans(spans)
         counts: dict[tuple[uuid.UUID, int], dict[str, int]] = defaultdict(dict)
-        for r in await self._all(_collaborative_counts(department_ids, w)):
+        for r in await self._all(_collaborative_counts(department_ids, w, now)):
             counts[r.department_id, r.span][r.measure] = int(r.n)
         medians: dict[tuple[uuid.UUID, int], dict[str, float | None]] = defaultdict(dict)
         for r in await self._all(_collaborative_medians(department_ids, w)):
