@@ -175,6 +175,45 @@ def test_production_lines_are_json_objects() -> None:
     assert json.loads(JsonLines().format(other))["message"] == "started in production"
 
 
+async def test_serves_handler_writes_the_line_its_formatter_writes_and_a_filter_still_sees_records(
+        api: Api, lines: Lines) -> None:
+    """With `crm serve`'s handler alone on the request lines (BatchedLines writing JsonLines), a line is written
+    without a LogRecord: the same JSON object, field for field, as the record gives (caplog's, the same request
+    asked again). A filter on the handler gets records again, and sees every line."""
+    customer = await a_customer(api)
+    await post(api, HOT, {"id": customer})  # from now on by the hot lane, as the three lines below
+    request_log = logging.getLogger("crm.request")
+    stream = io.StringIO()
+    handler = BatchedLines(stream, interval=60)
+    handler.setFormatter(JsonLines())
+    kept = request_log.handlers[:], request_log.propagate
+    request_log.handlers, request_log.propagate = [handler], False
+    try:
+        answer = await post(api, HOT, {"id": customer}, request_id="direct-line-1")
+        assert answer.status_code == 200 and stream.getvalue() == ""  # batched: not written yet
+        handler.flush()
+        direct = json.loads(stream.getvalue())
+        seen: list[logging.LogRecord] = []
+        handler.addFilter(lambda record: seen.append(record) or True)
+        await post(api, HOT, {"id": customer}, request_id="direct-line-2")
+        handler.flush()
+        filtered = json.loads(stream.getvalue().splitlines()[-1])
+    finally:
+        request_log.handlers, request_log.propagate = kept
+    assert [r.fields["request_id"] for r in seen if r.name == "crm.request"] == ["direct-line-2"]  # type: ignore[attr-defined]
+    await post(api, HOT, {"id": customer}, request_id="direct-line-3")
+    recorded = json.loads(JsonLines().format([r for r in lines if r.name == "crm.request"][-1]))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", direct["at"])
+    unlike = {"at", "request_id", "duration_ms"}
+    for line in (direct, filtered):
+        assert list(line) == list(recorded)
+        assert {k: v for k, v in line.items() if k not in unlike} == {
+            k: v for k, v in recorded.items() if k not in unlike}
+    assert (direct["request_id"], filtered["request_id"], recorded["request_id"]) == (
+        "direct-line-1", "direct-line-2", "direct-line-3")
+    assert direct["operation"] == "LogHot" and direct["sql"] >= 1 and direct["level"] == "info"
+
+
 def test_request_lines_are_written_in_batches_and_warnings_at_once() -> None:
     """`crm serve` writes request lines in batches (BatchedLines): within the interval, at a warning (with what
     waited before it, in order), once the capacity is reached, and when logging shuts down."""
