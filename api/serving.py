@@ -299,7 +299,13 @@ class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[valid-type,misc]
 
     def data_received(self, data: bytes) -> None:
         if self._deadline is None and (self.cycle is None or self.cycle.response_complete):
-            self._await_headers()  # the first bytes of the next request on a kept-alive connection
+            # the first bytes of the next request on a kept-alive connection: nearly always all its headers, so
+            # the deadline is set only if they are not complete yet (no timer to set and cancel per request)
+            before = self.cycle
+            super().data_received(data)
+            if self.cycle is before and not self.transport.is_closing() and not self._handed_over():
+                self._await_headers()
+            return
         super().data_received(data)
         if self._deadline is not None and (self.cycle is not self._before or self._handed_over()):
             self._stop()  # its headers are complete (or the connection is a WebSocket now)

@@ -48,9 +48,19 @@ async def closed_after(reader: asyncio.StreamReader, limit: float) -> float:
     return time.monotonic() - started
 
 
-async def test_headers_sent_a_byte_at_a_time_are_cut_off(server: tuple[int, str]) -> None:
+@pytest.mark.parametrize("after_a_request", [False, True], ids=["new connection", "kept alive"])
+async def test_headers_sent_a_byte_at_a_time_are_cut_off(server: tuple[int, str], after_a_request: bool) -> None:
+    """On a new connection, and on a kept-alive one after a request answered (its next request's first bytes set
+    the deadline)."""
     port, _ = server
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    if after_a_request:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(
+            b"content-length:")))
+        await asyncio.wait_for(reader.readexactly(length), 5)
     started = time.monotonic()
     try:
         for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ":
