@@ -63,6 +63,8 @@ async def test_invalid_utf8_is_a_bad_request(api: Api, body: bytes) -> None:
     (CREATE, '{"i": {"name": "Minus infinite", "kind": "COMPANY", "attributes": {"x": -Infinity}}}'),
     (CREATE, '{"i": {"name": "Overflowing", "kind": "COMPANY", "attributes": {"x": 1e400}}}'),
     (CREATE, '{"i": {"name": "Huge", "kind": "COMPANY", "attributes": {"x": 123456789012345678901234567890}}}'),
+    (CREATE, '{"i": {"name": "Huge", "kind": "COMPANY", "attributes": {"x": 9007199254740992}}}'),  # 2^53: 16 digits
+    (CREATE, '{"i": {"name": "Huge", "kind": "COMPANY", "attributes": {"x": [-123456789012345678]}}}'),  # 18
     (CREATE, '{"i": {"name": "Enormous", "kind": "COMPANY", "attributes": {"x": 1' + "0" * 5000 + '}}}'),
     (PAGE, '{"n": 99999999999}'),
     (PAGE, '{"n": 2147483648}'),
