@@ -294,7 +294,7 @@ class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[valid-type,misc]
         self._before: Any = None  # the request cycle before the one whose headers are awaited
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(WholeResponses(transport, self.loop))  # type: ignore[arg-type]
         self._await_headers()
 
     def data_received(self, data: bytes) -> None:
@@ -330,6 +330,66 @@ class HeaderDeadline(AutoHTTPProtocol):  # type: ignore[valid-type,misc]
         self._deadline = None
         if not self.transport.is_closing() and not self._handed_over():
             self.transport.close()
+
+
+class WholeResponses:
+    """A connection's transport that sends a response's head with the start of its body. uvicorn writes the status
+    line and headers on `http.response.start` and the body on `http.response.body`: two system calls and two TCP
+    segments for the client to read where one does (a loopback write was the dearest single thing a hot read did
+    here). A head (a write from `HTTP/` to a blank line) is held until the next write, a close, or the end of the
+    event loop's turn, whichever comes first, so nothing waits longer than the callback that wrote it."""
+
+    __slots__ = ("_transport", "_loop", "_head", "_flush")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+        self._flush: asyncio.Handle | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._flush.cancel()  # type: ignore[union-attr]
+            self._transport.write(head + bytes(data))
+        elif data[:5] == b"HTTP/" and data[-4:] == b"\r\n\r\n":
+            self._head = bytes(data)
+            self._flush = self._loop.call_soon(self._send_head)
+        else:
+            self._transport.write(data)
+
+    def writelines(self, items: Any) -> None:
+        self.write(b"".join(items))
+
+    def _send_head(self) -> None:
+        head, self._head = self._head, None
+        if head is not None and not self._transport.is_closing():
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self._send_head()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._send_head()
+        self._transport.write_eof()
+
+    def abort(self) -> None:
+        self._head = None
+        self._transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + len(self._head or b"")
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def __getattr__(self, name: str) -> Any:  # pause_reading, set_protocol, ...: the transport's own
+        return getattr(self._transport, name)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

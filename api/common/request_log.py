@@ -30,6 +30,7 @@ import re
 import socket
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -265,8 +266,10 @@ class BatchedLines(logging.StreamHandler):  # type: ignore[type-arg]
         self.interval, self.capacity, self.flush_level = interval, capacity, flush_level
         self._waiting: list[str] = []
         self._size = 0
-        self._flusher: int | None = None  # the pid whose flusher thread runs (a forked child starts its own)
+        self._flushing = False  # whether this process's flusher thread runs (a forked child starts its own)
         self._due = threading.Event()
+        handler = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forked(handler()))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -283,8 +286,8 @@ class BatchedLines(logging.StreamHandler):  # type: ignore[type-arg]
             self._size += len(line)
             if urgent or self._size >= self.capacity:
                 self.flush()
-            elif self._flusher != os.getpid():
-                self._flusher = os.getpid()
+            elif not self._flushing:
+                self._flushing = True
                 threading.Thread(target=self._flush_soon, name="crm-log-lines", daemon=True).start()
             elif len(self._waiting) == 1:
                 self._due.set()
@@ -307,6 +310,13 @@ class BatchedLines(logging.StreamHandler):  # type: ignore[type-arg]
             self._due.clear()
             time.sleep(self.interval)
             self.flush()
+
+
+def _forked(handler: BatchedLines | None) -> None:
+    """In a forked child: the parent's flusher thread is not there (its lines went with the fork's copy)."""
+    if handler is not None:
+        handler._flushing = False
+        handler._waiting, handler._size = [], 0
 
 
 def logging_config(json_lines: bool, requests: bool = True) -> dict[str, Any]:

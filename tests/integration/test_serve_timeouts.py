@@ -1,6 +1,8 @@
 """`crm serve` closes connections that dawdle: request headers not complete within CRM_HTTP_HEADER_TIMEOUT
 (a slow-header client would otherwise hold a connection for ever), and kept-alive connections left idle for
-CRM_HTTP_KEEP_ALIVE_TIMEOUT. A WebSocket, once upgraded, is not under the header deadline."""
+CRM_HTTP_KEEP_ALIVE_TIMEOUT. A WebSocket, once upgraded, is not under the header deadline. And every answer arrives
+whole, its head sent with its body (api/serving.py `WholeResponses`): also one without a body, one before a close,
+and pipelined ones, in order."""
 from __future__ import annotations
 
 import asyncio
@@ -99,3 +101,25 @@ async def test_a_websocket_outlives_the_header_deadline(server: tuple[int, str])
         assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
         await ws.send(json.dumps({"type": "ping"}))
         assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+
+
+async def read_response(reader: asyncio.StreamReader, body: bool = True) -> tuple[bytes, bytes]:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    return head, await asyncio.wait_for(reader.readexactly(length), 5) if body else b""
+
+
+async def test_answers_without_a_body_before_a_close_and_pipelined_arrive_whole(server: tuple[int, str]) -> None:
+    port, _ = server
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # a head with no body after it
+    head, _ = await read_response(reader, body=False)
+    assert head.startswith(b"HTTP/1.1 200") and b"content-length:" in head.lower()
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+    answers = [await read_response(reader), await read_response(reader)]
+    assert [h.split(b" ")[1] for h, _ in answers] == [b"200", b"200"] and all(b for _, b in answers)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, body = await read_response(reader)
+    assert head.startswith(b"HTTP/1.1 200") and body and await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
