@@ -313,7 +313,8 @@ class BatchedLines(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 def _forked(handler: BatchedLines | None) -> None:
-    """In a forked child: the parent's flusher thread is not there (its lines went with the fork's copy)."""
+    """In a forked child: the parent's flusher thread is not in it, and the lines waiting at the fork are the
+    parent's to write (the child writing its copy too would write them twice)."""
     if handler is not None:
         handler._flushing = False
         handler._waiting, handler._size = [], 0
