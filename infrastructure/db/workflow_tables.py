@@ -7,9 +7,12 @@ status = 'ACTIVE' AND escalated_at IS NULL AND due_at < now, soonest due first.
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, SmallInteger, String, Table, Text, \
-    UniqueConstraint, Uuid
+from datetime import datetime
 
+from sqlalchemy import JSON, Boolean, Column, ColumnElement, ForeignKey, Index, Integer, SmallInteger, String, Table, \
+    Text, UniqueConstraint, Uuid, and_
+
+from domain.workflow.instance import StepStatus
 from infrastructure.db.metadata import metadata
 from infrastructure.db.types import UTCDateTime
 
@@ -84,3 +87,9 @@ workflow_steps = Table(
     Index("ix_workflow_steps_department_id_status_due_at", "department_id", "status", "due_at"),
     Index("ix_workflow_steps_status_escalated_at_due_at", "status", "escalated_at", "due_at"),
 )
+
+
+def overdue_steps(now: datetime) -> ColumnElement[bool]:
+    """`domain.workflow`'s WorkflowStep.overdue in SQL: an ACTIVE step whose due time is before `now` (the
+    (status, escalated_at, due_at) and (department_id, status, due_at) indexes serve it)."""
+    return and_(workflow_steps.c.status == StepStatus.ACTIVE.value, workflow_steps.c.due_at < now)

@@ -49,6 +49,7 @@ from domain.workflow.instance import StepStatus
 from domain.organisation import Role
 from infrastructure.db import tables as t
 from infrastructure.db.reads import SqlReadModel
+from infrastructure.db.workflow_tables import overdue_steps
 from infrastructure.db.types import UTCDateTime
 
 s, a, c, cc, tr = t.staff, t.audit_log, t.customers, t.customer_contacts, t.staff_trainings
@@ -177,8 +178,7 @@ def _collaborative_counts(ids: list[uuid.UUID], w: Any, now: datetime) -> Any:
     steps = ws.c.department_id.in_(ids)
     decided = ws.join(w, _within(ws.c.decided_at, w))
     due = ws.join(w, _within(ws.c.due_at, w))
-    overdue = or_(ws.c.decided_at > ws.c.due_at, and_(ws.c.decided_at.is_(None), ws.c.due_at < now,
-                                                       ws.c.status == StepStatus.ACTIVE.value))
+    overdue = or_(ws.c.decided_at > ws.c.due_at, overdue_steps(now))  # decided late, or still waiting past it
     return union_all(
         _counted(PROGRESS_ENTRIES, tl.c.department_id, w, with_interval, progress),
         _counted(LATE_PROGRESS, tl.c.department_id, w, and_(with_interval, late), progress),

@@ -20,7 +20,7 @@ from application.queries.workflows import (
 from domain.organisation import Role
 from infrastructure.db.queries.rows import in_order
 from infrastructure.db.queries.keyset import SortKey, paginate
-from infrastructure.db.workflow_tables import workflow_definitions, workflow_instances, workflow_steps
+from infrastructure.db.workflow_tables import overdue_steps, workflow_definitions, workflow_instances, workflow_steps
 from infrastructure.db.reads import SqlReadModel
 
 d, i, s = workflow_definitions, workflow_instances, workflow_steps
@@ -117,7 +117,7 @@ class SqlWorkflowQueries(SqlReadModel):
                       page: PageRequest) -> Page[WorkflowStepView]:
         """One department's: a range scan on (department_id, status, due_at); all: on the escalation
         worker's (status, escalated_at, due_at)."""
-        query = select(*STEP_COLUMNS).where(s.c.status == "ACTIVE", s.c.due_at < now)
+        query = select(*STEP_COLUMNS).where(overdue_steps(now))
         if department_id is not None:
             query = query.where(s.c.department_id == department_id)
         keys = [SortKey(s.c.due_at, datetime), SortKey(s.c.instance_id, uuid.UUID), SortKey(s.c.key, str)]

@@ -26,7 +26,7 @@ from domain.workflow import (
     WorkflowSubject,
 )
 from infrastructure.db.repositories.organisation import Tracker, locked, save_versioned
-from infrastructure.db.workflow_tables import workflow_definitions, workflow_instances, workflow_steps
+from infrastructure.db.workflow_tables import overdue_steps, workflow_definitions, workflow_instances, workflow_steps
 
 # ----------------------------------------------------------------------------- definitions
 
@@ -186,7 +186,7 @@ class SqlWorkflowRepository:
         it never deadlocks with someone deciding. On SQLite the writer lock serialises workers."""
         i, s = workflow_instances, workflow_steps
         query = (select(s.c.instance_id, s.c.key)
-                 .where(s.c.status == StepStatus.ACTIVE.value, s.c.escalated_at.is_(None), s.c.due_at < now)
+                 .where(overdue_steps(now), s.c.escalated_at.is_(None))
                  .order_by(s.c.due_at).limit(limit))  # the index's order: no sort
         if self._conn.dialect.name == "postgresql":
             query = query.join_from(s, i, i.c.id == s.c.instance_id).with_for_update(of=i, skip_locked=True)
