@@ -32,7 +32,10 @@ CATEGORIES = {
 TIER_TARGETS = {"STANDARD": (480, 4800, None), "SILVER": (240, 2400, 1440), "GOLD": (120, 960, 480),
                 "STRATEGIC": (60, 480, 240)}
 S = ComplaintStatus
-# (customer code, category, priority, channel, filer, days ago, subject, steps after filing: (hours later, action))
+# (customer code, category, priority, channel, filer, days ago, subject, steps after filing: (hours later, action)).
+# Each step that an SLA clock judges comes sooner in wall-clock time than the policy's business minutes allow, so the
+# demo's clocks are met at whatever time of day, weekday or holiday it is seeded (business minutes never outrun the
+# wall clock); the urgent DEMO-0003 is answered within 30 minutes and updated within 120.
 DEMO_COMPLAINTS = [
     ("DEMO-0001", "DELIVERY.LATE", Priority.HIGH, Channel.PHONE, "service.member", 0,
      "Drills promised for Monday still not here", []),
@@ -40,7 +43,7 @@ DEMO_COMPLAINTS = [
      "Chair gas lifts sink after a week", [(1, S.ACKNOWLEDGED)]),
     ("DEMO-0003", "DELIVERY.DAMAGED", Priority.URGENT, Channel.EMAIL, "service.member", 2,
      "Racking uprights bent on arrival",
-     [(1, S.ACKNOWLEDGED), (2, S.IN_PROGRESS), (3, "Photos received; carrier claim opened")]),
+     [(0.25, S.ACKNOWLEDGED), (0.5, S.IN_PROGRESS), (1.5, "Photos received; carrier claim opened")]),
     ("DEMO-0004", "BILLING.OVERCHARGE", Priority.NORMAL, Channel.WEB, "service.member", 3,
      "Invoice charges the list price, not the agreed one",
      [(1, S.ACKNOWLEDGED), (2, S.IN_PROGRESS), (3, S.WAITING_ON_CUSTOMER)]),
@@ -69,6 +72,7 @@ class _At:
         return self.instant
 
 
+ASSIGNED_AFTER = timedelta(minutes=30)  # a complaint with history gets its handler this long after filing
 # complaint number -> hours after filing when its customer's owner in sales read its timeline in the CRM
 OWNER_READS = {1: 1, 2: 3, 3: 2, 4: 20, 5: 4, 6: 30}
 
@@ -104,7 +108,8 @@ async def seed_complaints(uow_factory: UnitOfWorkFactory, clock: Clock, staff: d
         if reads is not None and n in OWNER_READS and customer.owner_id is not None:
             reads.record(complaint.id, customer.owner_id, min(filed_at + timedelta(hours=OWNER_READS[n]), now))
         if steps:
-            await uc.assign_complaint(uow_factory(), _At(filed_at + timedelta(minutes=30)), handler,
+            assigned = min(ASSIGNED_AFTER, timedelta(hours=steps[0][0]) / 2)  # before the first step
+            await uc.assign_complaint(uow_factory(), _At(filed_at + assigned), handler,
                                       uc.AssignComplaint(complaint.id, handler.id))
         for hours, action in steps:
             at = _At(min(filed_at + timedelta(hours=hours), now))
