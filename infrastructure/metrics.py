@@ -24,7 +24,7 @@ import re
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
@@ -33,6 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from application.queries.integrations import HealthState, IntegrationHealthView
 
 log = logging.getLogger("crm.metrics")
+_pid = [os.getpid()]  # this process's id, kept current across fork() (below) instead of asked for on every count
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+if getattr(values.ValueClass, "_multiprocess", False):
+    # Multiprocess values check the pid on every inc() to notice a fork; by default that is a getpid() system call
+    # per figure (five per request), which is dear on a virtual machine. The same check, against the cached id.
+    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: _pid[0])
 SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 NAMES_KEPT = 200  # distinct operation names a process labels; later ones count as "other"

@@ -115,6 +115,33 @@ def test_several_processes_add_up(tmp_path: Path) -> None:
     assert re.search(r"crm_active_subscriptions 3\.0", after)
 
 
+def test_a_forked_process_counts_in_its_own_file(tmp_path: Path) -> None:
+    """The pid behind each process's file is cached (infrastructure/metrics.py), not asked for on every count: a
+    fork's child must still count apart from its parent, and the parent's later counts keep the child's."""
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    script = textwrap.dedent("""
+        import os
+        from infrastructure.metrics import SUBSCRIPTIONS, process_metrics, request_done
+        request_done("query", "Forked", "ok", 0.01, 1)
+        request_done("query", "Forked", "ok", 0.01, 1)
+        SUBSCRIPTIONS.set(3)
+        child = os.fork()
+        if child == 0:
+            request_done("query", "Forked", "ok", 0.01, 1)
+            SUBSCRIPTIONS.set(5)
+            os._exit(0)
+        os.waitpid(child, 0)
+        request_done("query", "Forked", "ok", 0.01, 1)
+        print(child)
+        print(process_metrics().decode())
+    """)
+    child, text = subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True,
+                                 text=True).stdout.split("\n", 1)
+    assert (tmp_path / f"gauge_livesum_{child}.db").exists()
+    assert re.search(r'crm_http_requests_total\{operation="Forked",operation_type="query",outcome="ok"\} 4\.0', text)
+    assert re.search(r"crm_active_subscriptions 8\.0", text)
+
+
 async def test_a_workers_tick_is_counted_and_logged(api: Api, caplog: pytest.LogCaptureFixture) -> None:
     """What `crm worker` reports after each tick (api/cli.py `_reporter`): its figures in the metrics, and one
     line (the sentence in development, JSON with the figures in production)."""
