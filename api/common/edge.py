@@ -17,7 +17,6 @@ A WebSocket's handshake gets X-Served-By; the lifespan passes through.
 """
 from __future__ import annotations
 
-import asyncio
 from contextlib import nullcontext
 
 import orjson
@@ -27,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.common.browsers import Browsers
 from api.common.exposure import FAULT_MESSAGE
 from api.common.request_log import RequestLog
-from api.common.timeouts import timed_out
+from api.common.timeouts import Deadline, timed_out
 
 
 class Edge:
@@ -60,7 +59,7 @@ class Edge:
                 self.log.errors_in(line, message.get("body", b""))
             await send(message)
 
-        deadline = asyncio.timeout(self.timeout)  # None: never
+        deadline = Deadline(self.timeout)  # None: never
         try:
             if preflight:
                 await self.browsers.preflight(scope)(scope, receive, sending)
