@@ -80,6 +80,7 @@ class Deadline:
             if self._task.uncancel() <= self._cancelling and kind is asyncio.CancelledError:
                 raise TimeoutError from error  # no other cancellation came meanwhile: ours to answer
 
+
 RETRY_AFTER = 5  # seconds a client is asked to wait before trying again
 
 
