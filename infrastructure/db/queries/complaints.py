@@ -101,6 +101,17 @@ _HISTORY_BY_ARRAY = _history(tl.c.complaint_id == any_(bindparam("ids", type_=AR
 _HISTORY_BY_LIST = _history(tl.c.complaint_id.in_(bindparam("ids", expanding=True)))
 
 
+def _calendars(ids: ColumnElement[bool]) -> Any:
+    """Business calendars by id, built once like the history: every page with SLA clocks reads its calendars."""
+    bc = t.business_calendars
+    return select(bc.c.id, bc.c.name, bc.c.timezone, bc.c.working_hours, bc.c.holidays).where(ids)
+
+
+_CALENDARS_BY_ARRAY = _calendars(
+    t.business_calendars.c.id == any_(bindparam("ids", type_=ARRAY(t.business_calendars.c.id.type))))
+_CALENDARS_BY_LIST = _calendars(t.business_calendars.c.id.in_(bindparam("ids", expanding=True)))
+
+
 CALENDARS_KEPT = 256
 _CALENDARS: OrderedDict[tuple[Any, ...], BusinessCalendar] = OrderedDict()
 
@@ -189,8 +200,9 @@ class SqlComplaintQueries(SqlReadModel):
         return [calendar_from_row(r) for r in await self._all(select(bc).order_by(bc.c.name))]
 
     async def calendars_by_ids(self, ids: list[uuid.UUID]) -> list[BusinessCalendar | None]:
-        bc = t.business_calendars
-        return in_order(ids, {r.id: _kept_calendar(r) for r in await self._all(select(bc).where(bc.c.id.in_(ids)))})
+        statement = _CALENDARS_BY_ARRAY if self._reads.dialect == "postgresql" else _CALENDARS_BY_LIST
+        rows = await self._reads.driver_rows(statement, {"ids": ids})
+        return in_order(ids, {r.id: _kept_calendar(r) for r in rows})
 
     # --------------------------------------------------------------------------------- report
 
