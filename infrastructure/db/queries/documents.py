@@ -259,6 +259,7 @@ class SlaClocks:
 CLOCKS = "crm:sla"  # the marker's key: not a GraphQL name, so no alias can look like it
 SLA_STATUS_FIELDS = {"escalationLevel", "firstResponse", "resolution", "nextUpdate", TYPENAME}
 SLA_TARGET_FIELDS = {"state", "dueAt", "metAt", "remainingMinutes", TYPENAME}
+SLA_HISTORY_KINDS = ("STATUS_CHANGE", "PROGRESS")  # the timeline entries the clocks read (as sla_history does)
 
 
 @dataclass(frozen=True)
@@ -421,7 +422,8 @@ class Compilation:
         return f"j{self._aliases}"
 
     def _clocks_marker(self, row: Any, selected: Selected) -> ColumnElement[Any]:
-        """{CLOCKS: [selection number, id, policy terms, filed at, escalation level]} in the `sla` field's place."""
+        """{CLOCKS: [selection number, id, policy terms, filed at, escalation level, history]} in the `sla` field's
+        place; the history is the complaint's status changes and progress entries (`_sla_history`)."""
         for part in selected.fields:
             if part.name not in SLA_STATUS_FIELDS or part.arguments or (
                     part.name != TYPENAME and part.name != "escalationLevel"
@@ -431,9 +433,24 @@ class Compilation:
         sql = self.sql
         inputs = sql.items([literal_column(str(len(self.clocks) - 1)), sql.uuid_text(row.c.id),
                             sql.stored_json(row.c.sla_terms), sql.isoformat(row.c.created_at),
-                            row.c.escalation_level])
+                            row.c.escalation_level, self._sla_history(row)])
         marker = literal_column(f"'{CLOCKS}'")
         return func.json_build_object(marker, inputs) if sql.postgres else func.json_object(marker, inputs)
+
+    def _sla_history(self, row: Any) -> ColumnElement[Any]:
+        """[[at, kind, from status, to status], ...] in timeline order: what a complaint's clocks read of its
+        timeline, in the page's own statement rather than one more round trip per page."""
+        timeline = self.alias(t.complaint_timeline)
+        entry = self.sql.items([self.sql.isoformat(timeline.c.at), timeline.c.kind, timeline.c.from_status,
+                                timeline.c.to_status])
+        kinds = [literal_column(f"'{kind}'") for kind in SLA_HISTORY_KINDS]
+        where = and_(timeline.c.complaint_id == row.c.id, timeline.c.kind.in_(kinds))
+        if self.sql.postgres:
+            return self.sql.embed(select(self.sql.array(entry, [timeline.c.position])).select_from(timeline)
+                                  .where(where).correlate(row))
+        ordered = select(entry.label("item")).where(where).order_by(timeline.c.position).correlate(row) \
+            .subquery(self.name())
+        return self.sql.embed(select(self.sql.array(func.json(ordered.c.item), [])).select_from(ordered))
 
     # -------------------------------------------------------------------------------------- connections
 
@@ -862,20 +879,19 @@ class SqlDocumentReads(SqlReadModel):
                     find(value)
 
         find(tree)
-        policies = {raw_id: _policy(terms) for _, _, (_, raw_id, terms, _, _) in markers if terms}
-        ids = [uuid.UUID(raw_id) for raw_id in policies]
-        histories = dict(zip(policies, await self._complaints.sla_history(ids))) if ids else {}
+        policies = {raw_id: _policy(terms) for _, _, (_, raw_id, terms, _, _, _) in markers if terms}
         calendar_ids = sorted({p.calendar_id for p in policies.values()})
         calendars = dict(zip(calendar_ids, await self._complaints.calendars_by_ids(calendar_ids))) if calendar_ids else {}
         now = self._clock().now()
-        for node, key, (number, raw_id, _, filed_at, level) in markers:
+        for node, key, (number, raw_id, _, filed_at, level, history) in markers:
             policy = policies.get(raw_id)
             calendar = calendars.get(policy.calendar_id) if policy else None
             evaluation = None
             if policy is not None and calendar is not None:
-                history = histories[raw_id]
-                evaluation = evaluate_sla(policy, calendar, datetime.fromisoformat(filed_at), history.status_changes,
-                                          history.progress, now)
+                changes = [(datetime.fromisoformat(at), from_status, to_status)
+                           for at, kind, from_status, to_status in history if kind == "STATUS_CHANGE"]
+                progress = [datetime.fromisoformat(at) for at, kind, _, _ in history if kind != "STATUS_CHANGE"]
+                evaluation = evaluate_sla(policy, calendar, datetime.fromisoformat(filed_at), changes, progress, now)
             node[key] = sla_status(clocks[number], evaluation, level)
         return orjson.dumps(tree)
 
