@@ -742,7 +742,7 @@ PLANS_KEPT = 512
 
 class SqlDocumentReads(SqlReadModel):
     """DocumentReads on SQL: the customers' and complaints' pages, a customer and the Kanban, each one statement
-    (and, for SLA clocks, one each for the complaints' history and calendars).
+    (and, for SLA clocks, one for the calendars; the history rides in the page's own statement).
 
     Building a statement costs milliseconds (SQLAlchemy constructs, table aliases), far more than running it,
     so each is built once per shape of request (the selection, the filter, the sort, the page size) and kept;
