@@ -89,10 +89,13 @@ def complaint_criteria(filter: ComplaintFilter, now: Any) -> list[ColumnElement[
     return criteria
 
 
+SLA_HISTORY_KINDS = ("STATUS_CHANGE", "PROGRESS")  # the timeline entries that SLA clocks read
+
+
 def _history(ids: ColumnElement[bool]) -> Any:
-    """The status changes and progress entries of some complaints, in order: built once (a page's SLA clocks
+    """The status changes and progress entries of some complaints, in order: built once (the resolvers' SLA clocks
     read it on every request), the ids a parameter: an array on PostgreSQL, so the driver runs it as it is."""
-    kinds = [literal_column("'STATUS_CHANGE'"), literal_column("'PROGRESS'")]
+    kinds = [literal_column(f"'{kind}'") for kind in SLA_HISTORY_KINDS]
     return select(tl.c.complaint_id, tl.c.at, tl.c.kind, tl.c.from_status, tl.c.to_status) \
         .where(ids, tl.c.kind.in_(kinds)).order_by(tl.c.complaint_id, tl.c.position)
 

@@ -44,7 +44,7 @@ from domain.shared import DomainError
 from domain.sla import SlaEvaluation, SlaPolicy, SlaTarget, SlaTargetState, evaluate_sla
 from infrastructure.db import tables as t
 from infrastructure.db.queries.complaints import NEWEST_FIRST as COMPLAINTS_NEWEST_FIRST
-from infrastructure.db.queries.complaints import SqlComplaintQueries, complaint_criteria, visible_to
+from infrastructure.db.queries.complaints import SLA_HISTORY_KINDS, SqlComplaintQueries, complaint_criteria, visible_to
 from infrastructure.db.queries.customers import SORTS as CUSTOMER_SORTS
 from infrastructure.db.queries.customers import customer_filter
 from infrastructure.db.queries.keyset import SortKey, decode_cursor
@@ -259,7 +259,6 @@ class SlaClocks:
 CLOCKS = "crm:sla"  # the marker's key: not a GraphQL name, so no alias can look like it
 SLA_STATUS_FIELDS = {"escalationLevel", "firstResponse", "resolution", "nextUpdate", TYPENAME}
 SLA_TARGET_FIELDS = {"state", "dueAt", "metAt", "remainingMinutes", TYPENAME}
-SLA_HISTORY_KINDS = ("STATUS_CHANGE", "PROGRESS")  # the timeline entries the clocks read (as sla_history does)
 
 
 @dataclass(frozen=True)
