@@ -385,14 +385,8 @@ class Compilation:
         if isinstance(how, Many):
             other = self.alias(how.table)
             value = other.c[how.value] if how.value else self.object(SHAPES[how.target or ""], other, selected.fields)
-            order = [other.c[name] for name in how.order]
-            if self.sql.postgres:
-                return self.sql.embed(select(self.sql.array(value, order)).select_from(other)
-                                      .where(other.c[how.parent] == row.c.id).correlate(row))
-            ordered = select(value.label("item")).where(other.c[how.parent] == row.c.id).order_by(*order) \
-                .correlate(row).subquery(self.name())
-            item = ordered.c.item if how.value else func.json(ordered.c.item)  # objects lose their JSON type
-            return self.sql.embed(select(self.sql.array(item, [])).select_from(ordered))
+            return self._related_array(row, other, value, other.c[how.parent] == row.c.id,
+                                       [other.c[name] for name in how.order], json_items=not how.value)
         if isinstance(how, MoneyOf):
             pairs = []
             for part in selected.fields:
@@ -444,12 +438,17 @@ class Compilation:
                                 timeline.c.to_status])
         kinds = [literal_column(f"'{kind}'") for kind in SLA_HISTORY_KINDS]
         where = and_(timeline.c.complaint_id == row.c.id, timeline.c.kind.in_(kinds))
+        return self._related_array(row, timeline, entry, where, [timeline.c.position], json_items=True)
+
+    def _related_array(self, row: Any, other: Any, value: ColumnElement[Any], where: ColumnElement[bool],
+                       order: list[Any], *, json_items: bool) -> ColumnElement[Any]:
+        """`value` of `other`'s rows that meet `where` (correlated with `row`), as a JSON array in `order`. SQLite
+        aggregates an ordered subquery, whose JSON items (objects, arrays) lose their JSON type on the way."""
         if self.sql.postgres:
-            return self.sql.embed(select(self.sql.array(entry, [timeline.c.position])).select_from(timeline)
-                                  .where(where).correlate(row))
-        ordered = select(entry.label("item")).where(where).order_by(timeline.c.position).correlate(row) \
-            .subquery(self.name())
-        return self.sql.embed(select(self.sql.array(func.json(ordered.c.item), [])).select_from(ordered))
+            return self.sql.embed(select(self.sql.array(value, order)).select_from(other).where(where).correlate(row))
+        ordered = select(value.label("item")).where(where).order_by(*order).correlate(row).subquery(self.name())
+        item = func.json(ordered.c.item) if json_items else ordered.c.item
+        return self.sql.embed(select(self.sql.array(item, [])).select_from(ordered))
 
     # -------------------------------------------------------------------------------------- connections
 
