@@ -4,7 +4,7 @@ Each complaint stores when its next SLA event falls due (`sla_next_deadline`, re
 save). A tick claims due complaints with one indexed query, fires what is due on each (recording
 the fired event keys and timeline entries; `notify_escalation`, a handler of ComplaintEscalated on the
 message bus, records the notifications in the same transaction) and stores the new deadline. Several workers may run: on PostgreSQL the claim skips rows another worker holds
-(SELECT ... FOR UPDATE SKIP LOCKED); on SQLite the single writer lock serialises them. A fired key
+(SELECT ... FOR NO KEY UPDATE SKIP LOCKED); on SQLite the single writer lock serialises them. A fired key
 is never fired again, and the notifications table refuses a second notice for the same event and
 person, so a crash or a race costs at most a retry, never a duplicate.
 """

@@ -1,5 +1,5 @@
 """Concurrent writers of one aggregate take turns (docs/reliability.md, "One locked read per write"): each
-reads the aggregate and its children in one locked read (`FOR UPDATE` on PostgreSQL; SQLite's writers take
+reads the aggregate and its children in one locked read (`FOR NO KEY UPDATE` on PostgreSQL; SQLite's writers take
 turns anyway), so a write without `expectedVersion` is applied after the others, never refused, and only a
 stale `expectedVersion` yields CONFLICT. Twenty writers at once, over HTTP."""
 from __future__ import annotations

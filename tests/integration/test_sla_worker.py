@@ -1,6 +1,6 @@
 """The SLA worker against a real database: two workers (two containers, as two processes would have)
 run concurrently while a fake clock moves past warnings and breaches; every escalation and every
-notification happens exactly once. On PostgreSQL the claims really overlap (FOR UPDATE SKIP LOCKED);
+notification happens exactly once. On PostgreSQL the claims really overlap (FOR NO KEY UPDATE SKIP LOCKED);
 on SQLite the writer lock serialises them. Also: the due-clock query is one indexed query, and
 `crm worker --once` runs.
 
@@ -178,8 +178,26 @@ async def test_claims_of_concurrent_transactions_do_not_overlap(
     assert tick.claimed >= 6
 
 
+async def test_a_row_being_written_that_references_a_due_complaint_does_not_hide_it(
+        container: Container, database: Database) -> None:
+    """A read note being written behind a read (or any insert referencing the complaint) holds the complaint's
+    row FOR KEY SHARE until it commits; the claim (FOR NO KEY UPDATE SKIP LOCKED) must not skip it for that."""
+    if database.backend != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite's writer lock serialises the two")
+    clock = FakeClock(MONDAY + timedelta(days=14))
+    ids, people = await _file_many(container, clock, 1)
+    clock.advance(minutes=6)  # past the first-response warning
+    async with container.core.engine().connect() as reader:  # the read note's transaction, still open
+        await reader.execute(t.complaint_reads.insert().values(
+            complaint_id=ids[0], staff_id=people["manager"], day=clock.now().date(), first_read_at=clock.now()))
+        tick = await fire_due_sla_events(container.services.uow(), clock)
+        await reader.rollback()
+    assert tick.warnings >= 1
+    assert (await _timeline_counts(container, ids))[ids[0]]["SLA_WARNING"] == 1
+
+
 async def test_the_due_query_uses_the_deadline_index(container: Container, database: Database) -> None:
-    """What `claim_due` runs (without its FOR UPDATE SKIP LOCKED): a range scan on the stored deadline."""
+    """What `claim_due` runs (without its FOR NO KEY UPDATE SKIP LOCKED): a range scan on the stored deadline."""
     sql = "SELECT id FROM complaints WHERE sla_next_deadline <= :now ORDER BY sla_next_deadline LIMIT 100"
     async with container.core.engine().connect() as conn:
         if database.backend == "postgresql":

@@ -2,7 +2,7 @@
 run concurrently while a fake clock (the containers' clock provider, overridden) moves past the steps'
 due times; every step activation is escalated exactly once, with one notification per manager of its
 department, one outbox event and one Customer.activity entry. On PostgreSQL the claims really overlap
-(FOR UPDATE SKIP LOCKED); on SQLite the writer lock serialises them. Also: due times come from the
+(FOR NO KEY UPDATE SKIP LOCKED); on SQLite the writer lock serialises them. Also: due times come from the
 department calendars (the DueDates adapter), the claim is one indexed query, and `crm worker --once`
 escalates.
 

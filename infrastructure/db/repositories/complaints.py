@@ -183,7 +183,10 @@ class SqlComplaintRepository:
     async def claim_due(self, now: datetime, limit: int) -> list[uuid.UUID]:
         stmt = select(c.c.id).where(c.c.sla_next_deadline <= now).order_by(c.c.sla_next_deadline).limit(limit)
         if self._postgres:
-            stmt = stmt.with_for_update(skip_locked=True)
+            # FOR NO KEY UPDATE: the worker never changes a complaint's key, and a plain FOR UPDATE would also
+            # skip a complaint whose row a concurrent insert referencing it holds FOR KEY SHARE (a read note
+            # written behind a read, a timeline entry), leaving it unfired until the next tick
+            stmt = stmt.with_for_update(skip_locked=True, key_share=True)
         return list((await self._conn.execute(stmt)).scalars())
 
 

@@ -67,7 +67,7 @@ class SqlOpportunityRepository:
         return {o.number: o for o in await self._load(op.c.number.in_(numbers))}
 
     async def _load(self, where: Any) -> list[Opportunity]:
-        # the row alone FOR UPDATE: joined to its stage, PostgreSQL would re-check the join against the row a
+        # the row alone FOR NO KEY UPDATE: joined to its stage, PostgreSQL would re-check the join against the row a
         # concurrent move committed (another stage) and find nothing; the stages are read after the lock
         rows = (await self._conn.execute(locked(self._conn, select(op).where(where)))).all()
         if not rows:

@@ -18,11 +18,13 @@ class Tracker(Protocol):
 
 
 def locked(conn: AsyncConnection, stmt: Any) -> Any:
-    """The read of an aggregate's row for a write: `FOR UPDATE` on PostgreSQL, so concurrent writers of one
-    aggregate take turns from here to their commit, and what the writer reads next (its children: steps,
-    lines, contacts) is what the last writer committed, never half of it. SQLite's writers take turns
-    anyway (BEGIN IMMEDIATE). The rule is in docs/reliability.md."""
-    return stmt.with_for_update() if conn.dialect.name == "postgresql" else stmt
+    """The read of an aggregate's row for a write: `FOR NO KEY UPDATE` on PostgreSQL, so concurrent writers of
+    one aggregate take turns from here to their commit, and what the writer reads next (its children: steps,
+    lines, contacts) is what the last writer committed, never half of it. NO KEY: the writers update the row,
+    they never delete it or change its id, so an insert that merely references the row (a complaint filed for
+    a customer, a read note) neither waits for them nor makes them wait. SQLite's writers take turns anyway
+    (BEGIN IMMEDIATE). The rule is in docs/reliability.md."""
+    return stmt.with_for_update(key_share=True) if conn.dialect.name == "postgresql" else stmt
 
 
 def staff_from_row(row: Any) -> Staff:

@@ -180,7 +180,8 @@ class SqlWorkflowRepository:
         """(instance id, step key) of up to `limit` ACTIVE steps past their due time and not escalated yet,
         soonest due first: one range scan on ix_workflow_steps_status_escalated_at_due_at.
 
-        On PostgreSQL the steps' *instance* rows are locked (FOR UPDATE OF ... SKIP LOCKED): an instance
+        On PostgreSQL the steps' *instance* rows are locked (FOR NO KEY UPDATE OF ... SKIP LOCKED: a row
+        that a concurrent insert merely references is not skipped): an instance
         another worker holds, or a person is deciding on right now, is skipped rather than waited for, and
         the worker takes its locks in the same order as `save` does (instance row first, then steps), so
         it never deadlocks with someone deciding. On SQLite the writer lock serialises workers."""
@@ -189,7 +190,7 @@ class SqlWorkflowRepository:
                  .where(overdue_steps(now), s.c.escalated_at.is_(None))
                  .order_by(s.c.due_at).limit(limit))  # the index's order: no sort
         if self._conn.dialect.name == "postgresql":
-            query = query.join_from(s, i, i.c.id == s.c.instance_id).with_for_update(of=i, skip_locked=True)
+            query = query.join_from(s, i, i.c.id == s.c.instance_id).with_for_update(of=i, skip_locked=True, key_share=True)
         return [(row.instance_id, row.key) for row in await self._conn.execute(query)]
 
     async def save(self, instance: WorkflowInstance) -> None:
