@@ -29,7 +29,7 @@ async def test_the_graphql_ws_client_subscribes_and_is_refused_without_a_token(a
     token = await api.token_for("sales.member@example.com")
     done = subprocess.run([_tool("node"), "ws_check.mjs", federation.crm.url], cwd=HERE, capture_output=True,
                           text=True, timeout=60, env={"PATH": os.environ["PATH"], "CRM_TOKEN": token})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, f"{done.stderr}\n--- crm serve's log, last lines:\n{federation.crm.output()[-4000:]}"
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["event"] == {"kind": "CREATED", "order": {"number": result["created"], "status": "DRAFT"}}
     assert result["refusals"] == {"none": 4403, "null": 4403, "bad": 4403}
@@ -42,7 +42,7 @@ async def test_apollo_client_with_its_persisted_queries_link(api: Api, federatio
     token = await api.token_for("sales.member@example.com")
     done = subprocess.run([_tool("node"), "apollo_check.mjs", federation.crm.url], cwd=HERE, capture_output=True,
                           text=True, timeout=60, env={"PATH": os.environ["PATH"], "CRM_TOKEN": token})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, f"{done.stderr}\n--- crm serve's log, last lines:\n{federation.crm.output()[-4000:]}"
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert (result["first"], result["second"]) == ("DEMO-0001", "DEMO-0002")
     new = "application/graphql-response+json"

@@ -15,7 +15,9 @@ function client(connectionParams) {
 async function graphql(query, variables) {
   const res = await fetch(url, { method: 'POST', body: JSON.stringify({ query, variables }),
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
-  return (await res.json()).data;
+  const body = await res.json();
+  if (!body.data) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body)}`); // the errors, not a null deref
+  return body.data;
 }
 
 const signedIn = client({ Authorization: `Bearer ${token}` });
