@@ -190,7 +190,8 @@ class SqlWorkflowRepository:
                  .where(overdue_steps(now), s.c.escalated_at.is_(None))
                  .order_by(s.c.due_at).limit(limit))  # the index's order: no sort
         if self._conn.dialect.name == "postgresql":
-            query = query.join_from(s, i, i.c.id == s.c.instance_id).with_for_update(of=i, skip_locked=True, key_share=True)
+            query = (query.join_from(s, i, i.c.id == s.c.instance_id)
+                     .with_for_update(of=i, skip_locked=True, key_share=True))
         return [(row.instance_id, row.key) for row in await self._conn.execute(query)]
 
     async def save(self, instance: WorkflowInstance) -> None:
